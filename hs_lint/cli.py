@@ -1,0 +1,179 @@
+"""The ``hs-lint`` command: ``check`` files, list ``rules``. Exit 0 clean, 1 findings, 2 errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from hs_lint import __version__
+from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
+from hs_lint.engine import Finding, Linter, SourceError, decode
+from hs_lint.noqa import unsuppressed
+from hs_lint.output import FORMATTERS
+from hs_lint.rules import all_rules
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
+SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".tox", ".nox", ".eggs", "__pycache__", "build", "dist", "node_modules",
+     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hs_lint_cache", ".venv", "venv"}
+)
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line each, for stderr
+    files: int = 0
+
+
+def discover(paths: Sequence[str], config: Config, report: Report) -> Iterator[Path]:
+    """Python files under ``paths``; a file named explicitly is checked even if excluded."""
+    for name in paths:
+        path = Path(name)
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from _walk(path, config)
+        else:
+            why = "broken symbolic link" if path.is_symlink() else "no such file or directory"
+            report.errors.append(f"{name}: cannot check: {why}")
+
+
+def _walk(root: Path, config: Config) -> Iterator[Path]:
+    for directory, subdirs, files in os.walk(root):
+        base = Path(directory)
+        subdirs[:] = sorted(
+            d for d in subdirs
+            if d not in SKIPPED_DIRS and not d.endswith(".egg-info") and not (base / d / "pyvenv.cfg").exists()
+            and not config.is_excluded(base / d)
+        )
+        for file in sorted(files):
+            path = base / file
+            if file.endswith(".py") and not config.is_excluded(path):
+                yield path
+
+
+class Checker:
+    """Checks files with the rules the configuration enables for each (one Linter per selection)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._linters: dict[frozenset[str], Linter] = {}
+
+    def linter_for(self, path: str) -> Linter:
+        codes = self.config.enabled_codes(path)
+        if codes not in self._linters:
+            self._linters[codes] = Linter(codes)
+        return self._linters[codes]
+
+    def check(self, path: Path, report: Report) -> None:
+        name = str(path)
+        report.files += 1
+        try:
+            source = decode(path.read_bytes(), name)
+            report.findings.extend(unsuppressed(self.linter_for(name).check_source(source, name), source))
+        except OSError as exc:
+            report.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
+        except SourceError as exc:
+            report.findings.append(exc.finding)
+            report.errors.append(f"{name}:{exc.finding.line}:{exc.finding.col}: {exc.finding.message}")
+        except (RecursionError, MemoryError) as exc:
+            self._internal_error(name, report, f"{type(exc).__name__}: the file is too deeply nested to analyse")
+        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
+            self._internal_error(name, report, f"{type(exc).__name__}: {exc}")
+
+    @staticmethod
+    def _internal_error(name: str, report: Report, summary: str) -> None:
+        message = f"hs-lint internal error: {summary} (please report this with the file)"
+        report.findings.append(Finding(name, 1, 1, 1, 1, "HS001", "internal-error", message))
+        report.errors.append(f"{name}: {message}")
+
+
+def _config_for(args: argparse.Namespace) -> Config:
+    source = Path(args.config) if args.config else find_pyproject(Path.cwd())
+    if args.config and not source.is_file():
+        raise ConfigError(f"{args.config}: no such configuration file")
+    config = load(source)
+    overrides: dict[str, object] = {}
+    if args.select is not None:
+        overrides["select"] = validate_codes(tuple(args.select), "--select")
+    if args.ignore is not None:
+        overrides["ignore"] = validate_codes(tuple(args.ignore), "--ignore")
+    if args.extend_select:
+        overrides["extend_select"] = config.extend_select + validate_codes(tuple(args.extend_select),
+                                                                           "--extend-select")
+    if args.exclude:
+        overrides["exclude"] = config.exclude + tuple(args.exclude)
+    return replace(config, **overrides)
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def run_check(args: argparse.Namespace) -> int:
+    try:
+        config = _config_for(args)
+    except ConfigError as exc:
+        print(f"hs-lint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    report = Report()
+    checker = Checker(config)
+    for path in discover(args.paths, config, report):
+        checker.check(path, report)
+    report.findings.sort()
+    sys.stdout.write(FORMATTERS[args.format](report.findings))
+    for error in report.errors:
+        print(f"hs-lint: error: {error}", file=sys.stderr)
+    files_with = len({f.path for f in report.findings})
+    print(f"hs-lint: {len(report.findings)} finding(s) in {files_with} of {report.files} file(s) checked",
+          file=sys.stderr)
+    if report.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    for code, rule in all_rules().items():
+        state = "on " if rule.default_enabled else "off"
+        print(f"{code}  {rule.name:<40} {state}  {rule.summary}")
+    return EXIT_CLEAN
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hs-lint", description="Find hidden-state mistakes in PyTorch recurrent-network code."
+    )
+    parser.add_argument("--version", action="version", version=f"hs-lint {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check files and directories (default: .)")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    check.add_argument("--select", type=_codes, metavar="CODES",
+                       help="comma-separated code prefixes to run instead of the default set")
+    check.add_argument("--ignore", type=_codes, metavar="CODES", help="comma-separated code prefixes to skip")
+    check.add_argument("--extend-select", type=_codes, metavar="CODES",
+                       help="code prefixes to run in addition (e.g. advisory rules)")
+    check.add_argument("--exclude", action="append", metavar="GLOB",
+                       help="skip files and directories matching GLOB (repeatable)")
+    check.add_argument("--config", metavar="PYPROJECT", help="read [tool.hs-lint] from this file")
+    check.add_argument("--format", choices=sorted(FORMATTERS), default="text")
+    check.set_defaults(handler=run_check)
+
+    rules = commands.add_parser("rules", help="list every rule")
+    rules.set_defaults(handler=run_rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""source -> parse -> facts -> rules -> findings. One parse and one facts pass per file."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from hs_lint.facts import FileFacts
+from hs_lint.rule import Rule, Violation
+from hs_lint.rules import all_rules
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """A violation placed in a file. Lines and columns are 1-based, as the CLI prints them."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    code: str
+    name: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class SourceError(Exception):
+    """The file could not be decoded or parsed; ``finding`` says where and why."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def decode(data: bytes, path: str) -> str:
+    """Bytes -> text the way Python itself reads a module (BOM, PEP 263 cookie, else UTF-8)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise SourceError(Finding(path, 1, 1, 1, 1, "HS002", "cannot-parse", f"cannot decode: {exc}")) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+class Linter:
+    """Runs a fixed selection of rules; build it once per process and reuse it for every file."""
+
+    def __init__(self, codes: Iterable[str] | None = None) -> None:
+        catalogue = all_rules()
+        selected = catalogue if codes is None else {c: catalogue[c] for c in codes if c in catalogue}
+        self.rules: Sequence[Rule] = [rule_class() for rule_class in selected.values()]
+
+    def check_source(self, source: str, path: str) -> list[Finding]:
+        """Findings for one file's text; raises SourceError when it does not parse."""
+        if not self.rules:
+            return []
+        try:
+            module = cst.parse_module(source)
+        except cst.ParserSyntaxError as exc:
+            message = f"cannot parse: {exc.message}"
+            raise SourceError(
+                Finding(path, exc.raw_line, exc.raw_column + 1, exc.raw_line, exc.raw_column + 1, "HS002",
+                        "cannot-parse", message)
+            ) from None
+        facts = FileFacts(module)
+        violations = [v for rule in self.rules for v in rule.check(facts)]
+        return _place(module, violations, path) if violations else []
+
+
+def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:
+    """Give violations positions; the position pass runs only for files that have findings."""
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    findings = set()
+    for violation in violations:
+        where = positions[violation.node]
+        findings.add(
+            Finding(path, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1,
+                    violation.code, violation.name, violation.message)
+        )
+    return sorted(findings)

@@ -1,0 +1,80 @@
+"""Small, pure helpers that turn libcst expressions into the names the analysis reasons about.
+
+A *key* is the dotted spelling of a plain name or attribute chain (``h``, ``self.hidden``,
+``model.rnn``): the unit in which the analysis tracks where a hidden state lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+
+def key_of(node: cst.CSTNode | None) -> str | None:
+    """``h`` -> "h", ``self.hidden`` -> "self.hidden"; anything else -> None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = key_of(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def root_key(node: cst.CSTNode) -> str | None:
+    """The key a subscript or attribute chain starts from: ``hidden[0]`` -> "hidden"."""
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    return key_of(node)
+
+
+def flat_keys(node: cst.CSTNode | None) -> list[str]:
+    """Keys named by a target or argument, looking through tuples and lists: ``(h, c)`` -> [h, c]."""
+    if node is None:
+        return []
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [k for element in node.elements for k in flat_keys(element.value)]
+    key = key_of(node)
+    return [key] if key is not None else []
+
+
+def referenced_keys(node: cst.CSTNode) -> Iterator[str]:
+    """Every key read anywhere inside an expression (names and their attribute chains)."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        key = key_of(current)
+        if key is not None:
+            yield key
+            # ``self.hidden`` also reads ``self``; keep walking the chain.
+            if isinstance(current, cst.Attribute):
+                stack.append(current.value)
+            continue
+        stack.extend(current.children)
+
+
+def mentions(node: cst.CSTNode, keys: frozenset[str] | set[str]) -> bool:
+    return any(key in keys for key in referenced_keys(node))
+
+
+def positional_args(call: cst.Call) -> list[cst.BaseExpression]:
+    return [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def method_name(call: cst.Call) -> str | None:
+    """``x.detach()`` -> "detach"."""
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else None
+
+
+def receiver(call: cst.Call) -> cst.BaseExpression | None:
+    """``x.detach()`` -> ``x``."""
+    func = call.func
+    return func.value if isinstance(func, cst.Attribute) else None

@@ -1,0 +1,55 @@
+"""The rule contract: one class per rule, registered by being defined.
+
+A rule carries everything a user needs to meet it (code, name, message template, rationale,
+torch's own error, and bad/good examples that the test-suite executes) and one method,
+``check``, that reads the file's facts and yields violations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from hs_lint.facts import FileFacts
+
+REGISTRY: dict[str, type[Rule]] = {}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule's verdict on one node, before it is given a path and a position."""
+
+    code: str
+    name: str
+    node: cst.CSTNode
+    message: str
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line, for `hs-lint rules` and the README table
+    message: ClassVar[str]  # str.format template filled by `violation(...)`
+    rationale: ClassVar[str]  # why it matters: one paragraph
+    torch_error: ClassVar[str] = ""  # what torch says (or does) when the mistake runs
+    default_enabled: ClassVar[bool] = True
+    bad: ClassVar[tuple[str, ...]] = ()  # each must produce exactly this rule's code
+    good: ClassVar[tuple[str, ...]] = ()  # each must produce no finding at all
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            return
+        if cls.code in REGISTRY:
+            raise RuntimeError(f"rule code {cls.code} is defined twice: {REGISTRY[cls.code]} and {cls}")
+        REGISTRY[cls.code] = cls
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        raise NotImplementedError
+
+    def violation(self, node: cst.CSTNode, **fields: object) -> Violation:
+        return Violation(self.code, self.name, node, self.message.format(**fields))
