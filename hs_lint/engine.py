@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from collections.abc import Iterable, Sequence
@@ -65,14 +66,25 @@ class Linter:
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
-            message = f"cannot parse: {exc.message}"
-            raise SourceError(
-                Finding(path, exc.raw_line, exc.raw_column + 1, exc.raw_line, exc.raw_column + 1, "HS002",
-                        "cannot-parse", message)
-            ) from None
+            line, col = _syntax_error_position(source, exc)
+            message = f"cannot parse: {exc.message.removeprefix('parser error: ')}"
+            raise SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message)) from None
         facts = FileFacts(module)
         violations = [v for rule in self.rules for v in rule.check(facts)]
         return _place(module, violations, path) if violations else []
+
+
+def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int]:
+    """Where the error is, 1-based. libcst's native parser points at the start of the line, so
+    ask CPython's compiler (only for files that failed to parse); fall back to libcst's own."""
+    try:
+        compile(source, "<checked>", "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+    except SyntaxError as error:
+        if error.lineno:
+            return error.lineno, max(error.offset or 1, 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return exc.editor_line, exc.editor_column
 
 
 def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:

@@ -120,6 +120,7 @@ class Scope:
     detaches: bool = False  # its body detaches something (summary used at call sites)
     calls_backward: bool = False  # directly or through a same-file helper
     is_recurrent_step: bool = False  # runs a recurrent call and returns the new state
+    state_kind: str | None = None  # the module kind of that call, when it is known
 
     @property
     def is_method(self) -> bool:
@@ -178,10 +179,20 @@ class CallSite:
 
 @dataclass(frozen=True)
 class Callee:
-    kind: str  # "module" | "instance" | "function" | "unknown"
-    recurrent_kind: str | None = None
+    kind: str  # "module" | "instance" | "function" | "constructor" | "unknown"
+    module_kind: str | None = None  # for a torch module: "LSTM", "GRUCell", ...
     cls: ClassInfo | None = None
     function: Scope | None = None
+
+    @property
+    def recurrent_kind(self) -> str | None:
+        """The torch module kind behind the call, when one kind is known (a wrapper's inner layer too)."""
+        if self.module_kind is not None:
+            return self.module_kind
+        if self.cls is not None:
+            forward = self.cls.methods.get("forward")
+            return self.cls.recurrent_kind or (forward.state_kind if forward is not None else None)
+        return self.function.state_kind if self.function is not None else None
 
     @property
     def detaches_input(self) -> bool:
@@ -534,10 +545,9 @@ class FileFacts:
         binding = self.lookup(key, site.scope)
         if binding is not None:
             if binding.kind == "module":
-                return Callee("module", recurrent_kind=binding.detail)
+                return Callee("module", module_kind=binding.detail)
             if binding.kind == "instance":
-                cls = self.classes[binding.detail]
-                return Callee("instance", recurrent_kind=cls.recurrent_kind, cls=cls)
+                return Callee("instance", cls=self.classes[binding.detail])
             return Callee(binding.kind)
         function = self._function_named(key, site.scope)
         if function is not None:
@@ -627,6 +637,7 @@ class FileFacts:
                 returned = {key for value in scope.returns for key in referenced_keys(value)}
                 if not scope.is_recurrent_step and scope.parent is not None and call.result_keys & returned:
                     scope.is_recurrent_step = changed = True
+                    scope.state_kind = call.callee.recurrent_kind
         return [found[id(site.node)] for site in self.calls if id(site.node) in found]
 
     def _recurrent_call(self, site: CallSite) -> RecurrentCall | None:

@@ -30,8 +30,8 @@ def carrying_loop_with_backward(facts: FileFacts, call: RecurrentCall) -> Loop |
     return None
 
 
-def detach_fix(facts: FileFacts, call: RecurrentCall) -> str:
-    """The line to write at the top of the loop body, tuple- and None-aware."""
+def detach_fix(facts: FileFacts, call: RecurrentCall) -> tuple[str, str]:
+    """The line to write at the top of the loop body (tuple- and None-aware), and a note."""
     keys = [k for k in flat_keys(call.state_arg) if k in call.carried_keys]
     if len(keys) > 1:
         fix = f"{', '.join(keys)} = {', '.join(f'{k}.detach()' for k in keys)}"
@@ -42,9 +42,10 @@ def detach_fix(facts: FileFacts, call: RecurrentCall) -> str:
     nullable = [k for k in keys if facts.assigns_none(k, call.site.scope)]
     if nullable:
         fix = f"if {nullable[0]} is not None: {fix}"
+    note = ""
     if call.callee.recurrent_kind is None and len(keys) == 1:
-        fix += f" (for an LSTM's (h, c) tuple: {keys[0]} = tuple(s.detach() for s in {keys[0]}))"
-    return fix
+        note = f" (if it is an LSTM's (h, c) tuple: `{keys[0]} = tuple(s.detach() for s in {keys[0]})`)"
+    return fix, note
 
 
 class CarriedWithoutDetach(Rule):
@@ -55,7 +56,7 @@ class CarriedWithoutDetach(Rule):
         "hidden state `{state}` is fed back into the next iteration of `{loop}` without .detach(), and that "
         "loop calls backward() every iteration: the next backward() runs into the previous step's freed graph "
         "('Trying to backward through the graph a second time'), or the graph and memory grow every step. "
-        "Detach it at the top of the loop body: `{fix}`"
+        "Detach it at the top of the loop body: `{fix}`{note}"
     )
     rationale = (
         "A recurrent module's returned state is the end of this step's autograd graph. Fed back as the next "
@@ -123,11 +124,9 @@ for batch in loader:
         for call in facts.recurrent_calls:
             loop = carrying_loop_with_backward(facts, call)
             if loop is not None:
+                fix, note = detach_fix(facts, call)
                 yield self.violation(
-                    call.state_arg,
-                    state=facts.source(call.state_arg),
-                    loop=facts.loop_header(loop),
-                    fix=detach_fix(facts, call),
+                    call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop), fix=fix, note=note
                 )
 
 

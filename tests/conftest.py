@@ -1,0 +1,65 @@
+"""Shared helpers: run the engine, the CLI and real flake8 the way users do."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hs_lint.engine import Linter
+from hs_lint.rules import all_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+EXPECT = re.compile(r"#\s*expect:\s*(HS\d{3}(?:\s*,\s*HS\d{3})*)")
+DEFAULT_CODES = frozenset(code for code, rule in all_rules().items() if rule.default_enabled)
+
+
+def fixture_files() -> list[Path]:
+    return sorted(FIXTURES.rglob("*.py"))
+
+
+def expected_marks(path: Path) -> set[tuple[int, str]]:
+    """``# expect: HS101, HS102`` on a line -> {(line, "HS101"), (line, "HS102")}."""
+    marks = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = EXPECT.search(line)
+        if match:
+            marks.update((number, code.strip()) for code in match.group(1).split(","))
+    return marks
+
+
+def codes_for(path: Path) -> frozenset[str]:
+    """The default rules plus any advisory rule the fixture marks (advisory rules are opt-in)."""
+    return DEFAULT_CODES | {code for _, code in expected_marks(path)}
+
+
+def lint(source: str, codes=None) -> list:
+    return Linter(codes).check_source(source, "example.py")
+
+
+def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=600)
+
+
+def hs_lint(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd)
+
+
+def flake8(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return run(sys.executable, "-m", "flake8", "--isolated", *args, cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def flake8_on_fixtures() -> dict[str, set[tuple[int, int, str]]]:
+    """One real flake8 run over every fixture with every HS rule: {path: {(line, col, code)}}."""
+    result = flake8("--select=HS", "--format=%(path)s|%(row)d|%(col)d|%(code)s", "fixtures")
+    assert result.returncode in (0, 1), result.stderr
+    found: dict[str, set[tuple[int, int, str]]] = {}
+    for line in result.stdout.splitlines():
+        path, row, col, code = line.split("|")
+        found.setdefault(str(Path(path)), set()).add((int(row), int(col), code))
+    return found

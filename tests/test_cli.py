@@ -1,0 +1,135 @@
+"""The CLI as users run it: output format, exit codes, selection, configuration, noqa."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from conftest import flake8, hs_lint
+
+CARRY = textwrap.dedent(
+    """\
+    import torch.nn as nn
+    rnn = nn.GRU(4, 8)
+    h = None
+    for x in xs:
+        out, h = rnn(x, h)
+        out.sum().backward()
+        h.cpu()
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "train.py").write_text(CARRY)
+    (tmp_path / "clean.py").write_text("import torch\nprint(torch.zeros(3))\n")
+    return tmp_path
+
+
+def test_text_output_is_flake8_style_and_exit_code_is_1(project):
+    result = hs_lint("check", ".", cwd=project)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("train.py:5:21: HS101 hidden state `h`")
+    assert lines[1].startswith("train.py:7:5: HS102 `h.cpu()`")
+    assert "2 finding(s) in 1 of 2 file(s)" in result.stderr
+
+
+def test_json_output_has_the_contracted_keys(project):
+    result = hs_lint("check", "--format", "json", "train.py", cwd=project)
+    data = json.loads(result.stdout)
+    assert [d["code"] for d in data] == ["HS101", "HS102"]
+    assert set(data[0]) >= {"path", "line", "col", "end_line", "end_col", "code", "name", "message"}
+    assert (data[0]["line"], data[0]["col"], data[0]["end_col"]) == (5, 21, 22)
+
+
+def test_clean_file_exits_zero(project):
+    result = hs_lint("check", "clean.py", cwd=project)
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "codes"),
+    [
+        (["--select", "HS102"], ["HS102"]),
+        (["--ignore", "HS1"], []),
+        (["--ignore", "HS1", "--select", "HS101"], ["HS101"]),
+        (["--select", "HS1", "--ignore", "HS102"], ["HS101"]),
+        (["--ignore", "HS10", "--extend-select", "HS102"], ["HS102"]),
+    ],
+)
+def test_selection_follows_flake8_precedence(project, args, codes):
+    result = hs_lint("check", "--format", "json", *args, "train.py", cwd=project)
+    assert [d["code"] for d in json.loads(result.stdout)] == codes
+
+
+def test_unknown_code_is_a_usage_error(project):
+    result = hs_lint("check", "--select", "HS999", cwd=project)
+    assert result.returncode == 2
+    assert "'HS999' matches no rule" in result.stderr
+
+
+def test_missing_path_is_reported_and_the_rest_still_checked(project):
+    result = hs_lint("check", "nope.py", "train.py", cwd=project)
+    assert result.returncode == 2
+    assert "nope.py: cannot check: no such file or directory" in result.stderr
+    assert "train.py:5:21: HS101" in result.stdout
+
+
+def test_syntax_error_is_hs002_with_position_and_others_still_checked(project):
+    (project / "broken.py").write_text("def f(:\n    pass\n")
+    result = hs_lint("check", ".", cwd=project)
+    assert result.returncode == 2
+    assert "broken.py:1:" in result.stdout and "HS002 cannot parse" in result.stdout
+    assert "train.py:5:21: HS101" in result.stdout
+
+
+def test_config_selects_ignores_and_excludes(project):
+    (project / "pyproject.toml").write_text(
+        '[tool.hs-lint]\nignore = ["HS102"]\nexclude = ["skipped"]\n'
+        'per-file-ignores = { "legacy_*.py" = ["HS101"] }\n'
+    )
+    (project / "skipped").mkdir()
+    (project / "skipped" / "x.py").write_text(CARRY)
+    (project / "legacy_train.py").write_text(CARRY)
+    result = hs_lint("check", "--format", "json", ".", cwd=project)
+    assert [(d["path"], d["code"]) for d in json.loads(result.stdout)] == [("train.py", "HS101")]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[tool.hs-lint]\nselct = ["HS1"]\n', "unknown key 'selct'"),
+        ('[tool.hs-lint]\nselect = "HS1"\n', "select must be a list of strings"),
+        ('[tool.hs-lint]\nselect = ["XX1"]\n', "'XX1' matches no rule"),
+        ("[tool.hs-lint\n", "invalid TOML"),
+    ],
+)
+def test_broken_config_exits_2_with_a_clear_message(project, toml, message):
+    (project / "pyproject.toml").write_text(toml)
+    result = hs_lint("check", ".", cwd=project)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_noqa_is_honoured_like_flake8_including_multiline_strings(project):
+    source = CARRY.replace("out, h = rnn(x, h)", "out, h = rnn(x, h)  # noqa: HS101").replace(
+        "h.cpu()", 'h.cpu(); note = """\n    multi-line # noqa\n    """'
+    )
+    (project / "train.py").write_text(source + "out, h = rnn(x, h)  # NOQA\nh.cpu()  # noqa:HS1\nh.cpu()  # noqa: E501\n")
+    cli = hs_lint("check", "--format", "json", "train.py", cwd=project)
+    ours = sorted((d["line"], d["code"]) for d in json.loads(cli.stdout))
+    theirs = flake8("--select=HS", "--format=%(row)d|%(code)s", "train.py", cwd=project)
+    assert ours == sorted((int(r), c) for r, c in (line.split("|") for line in theirs.stdout.splitlines()))
+    assert ours == [(12, "HS102")]
+
+
+def test_rules_lists_every_rule_and_version_prints(project):
+    rules = hs_lint("rules", cwd=project)
+    assert rules.returncode == 0
+    assert "HS101  hidden-state-carried-without-detach" in rules.stdout
+    assert hs_lint("--version", cwd=project).stdout.startswith("hs-lint ")
