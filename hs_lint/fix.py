@@ -1,0 +1,213 @@
+"""Autofix: rules describe edits to the tree they checked; this module applies them and writes files.
+
+A rule offers a repair by overriding ``Rule.fix(facts, violation)`` to return a ``Fix``: a few
+``Edit``s made with ``replace``, ``replace_statement``, ``insert_before`` or ``remove_statement``
+on nodes of the facts' tree, and whether the change is ``safe`` (applied by ``--fix``) or may
+change behaviour (applied only with ``--unsafe-fixes``). All the edits of a file are applied in
+one libcst pass, so formatting and comments outside the edited nodes stay as they were. The file
+is then re-parsed and re-checked, and the rounds repeat until nothing applicable is left (an edit
+lost to an overlapping one is made again in the next round). Nothing is written unless the result
+compiles; files are replaced atomically and never when they changed on disk during the run.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from hs_lint.noqa import unsuppressed
+
+if TYPE_CHECKING:
+    from hs_lint.engine import Finding, Linter
+
+MAX_ROUNDS = 10
+
+
+@dataclass(frozen=True)
+class Edit:
+    kind: str  # "replace" | "replace_statement" | "insert_before"
+    node: cst.CSTNode  # a node of the tree the rule was given (matched by identity)
+    new: tuple[cst.CSTNode | cst.RemovalSentinel, ...]
+
+
+def replace(node: cst.CSTNode, new: cst.CSTNode) -> Edit:
+    """Put ``new`` where ``node`` stands (an expression for an expression, a statement for a statement)."""
+    return Edit("replace", node, (new,))
+
+
+def replace_statement(node: cst.CSTNode, new: cst.BaseSmallStatement) -> Edit:
+    """Replace the innermost simple statement that holds ``node``: ``h.detach()`` -> ``h = h.detach()``."""
+    return Edit("replace_statement", node, (new,))
+
+
+def remove_statement(node: cst.CSTNode) -> Edit:
+    """Remove the innermost simple statement that holds ``node`` (its line too, when it was alone)."""
+    return Edit("replace_statement", node, (cst.RemoveFromParent(),))
+
+
+def insert_before(node: cst.CSTNode, *statements: cst.BaseStatement) -> Edit:
+    """Insert whole statements before the line (or compound statement) that holds ``node``."""
+    return Edit("insert_before", node, statements)
+
+
+@dataclass(frozen=True)
+class Fix:
+    edits: tuple[Edit, ...]
+    safe: bool  # False: may change behaviour; applied only with --unsafe-fixes
+
+
+def applies(fix: str, unsafe: bool) -> bool:
+    """Whether a finding's fix ("safe", "unsafe" or "") is applied under the current flags."""
+    return fix == "safe" or (fix == "unsafe" and unsafe)
+
+
+class _Applier(cst.CSTTransformer):
+    """Applies edits keyed by the identity of the original nodes, in one pass over the tree."""
+
+    def __init__(self, edits: Sequence[Edit]) -> None:
+        super().__init__()
+        self._targets: dict[int, list[Edit]] = {}
+        for edit in edits:
+            self._targets.setdefault(id(edit.node), []).append(edit)
+        self._replace: dict[int, cst.CSTNode | cst.RemovalSentinel] = {}
+        self._before: dict[int, list[cst.BaseStatement]] = {}
+        self._small: list[cst.BaseSmallStatement] = []
+        self._lines: list[cst.BaseStatement] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.BaseSmallStatement):
+            self._small.append(node)
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self._lines.append(node)
+        for edit in self._targets.get(id(node), ()):
+            if edit.kind == "replace":
+                self._replace.setdefault(id(node), edit.new[0])
+            elif edit.kind == "insert_before" and self._lines:
+                self._before.setdefault(id(self._lines[-1]), []).extend(edit.new)  # type: ignore[arg-type]
+            elif edit.kind == "replace_statement" and self._small:
+                self._replace.setdefault(self._statement_to_replace(edit), edit.new[0])
+        return True
+
+    def _statement_to_replace(self, edit: Edit) -> int:
+        """A removal takes the whole line when the statement is alone on it."""
+        line = self._lines[-1] if self._lines else None
+        alone = isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and line.body[0] is self._small[-1]
+        if isinstance(edit.new[0], cst.RemovalSentinel) and alone:
+            return id(line)
+        return id(self._small[-1])
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        if self._small and self._small[-1] is original_node:
+            self._small.pop()
+        if self._lines and self._lines[-1] is original_node:
+            self._lines.pop()
+        result = self._replace.get(id(original_node), updated_node)
+        before = self._before.get(id(original_node))
+        if before:
+            return cst.FlattenSentinel([*before, *(() if isinstance(result, cst.RemovalSentinel) else (result,))])
+        return result
+
+
+def apply(module: cst.Module, fixes: Sequence[Fix]) -> str:
+    """The module's code with every edit of ``fixes`` made."""
+    return module.visit(_Applier([edit for fix in fixes for edit in fix.edits])).code
+
+
+class FixError(Exception):
+    """A file was not fixed; the message says why (the file is left as it was)."""
+
+
+def _verify(source: str, path: str) -> None:
+    """A fix must leave code that both libcst and CPython accept."""
+    try:
+        cst.parse_module(source)
+        compile(source, path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+    except (cst.ParserSyntaxError, SyntaxError, ValueError) as exc:
+        raise FixError(f"{path}: hs-lint internal error: a fix produced code that does not parse ({exc}); "
+                       "the file was left unchanged (please report this with the file)") from None
+
+
+def fix_source(linter: Linter, source: str, path: str, *, unsafe: bool) -> tuple[str, list[Finding]]:
+    """The fixed text and the findings that remain in it (``# noqa`` is honoured: those stay as they are)."""
+    for _ in range(MAX_ROUNDS):
+        analysis = linter.analyse(source, path)
+        findings = unsuppressed(analysis.findings, source)
+        chosen = [analysis.fixes[f] for f in findings if applies(f.fix, unsafe)]
+        if not chosen or analysis.module is None:
+            return source, findings
+        fixed = apply(analysis.module, chosen)
+        if fixed == source:
+            return source, findings
+        _verify(fixed, path)
+        source = fixed
+    return source, unsuppressed(linter.check_source(source, path), source)
+
+
+@dataclass
+class Fixer:
+    """``--fix`` (write) or ``--diff`` (print instead) over the files of one run."""
+
+    unsafe: bool = False
+    write: bool = True
+    diffs: list[str] = field(default_factory=list)
+    fixed: Counter[str] = field(default_factory=Counter)  # fixed findings per code
+
+    def fix_file(self, path: Path, data: bytes, source: str, linter: Linter) -> list[Finding]:
+        """Fix one file read as ``data`` (decoded: ``source``); return what remains to report."""
+        name = str(path)
+        before = unsuppressed(linter.check_source(source, name), source)
+        if not any(applies(f.fix, self.unsafe) for f in before):
+            return before
+        fixed, remaining = fix_source(linter, source, name, unsafe=self.unsafe)
+        self.fixed.update(Counter(f.code for f in before) - Counter(f.code for f in remaining))
+        if fixed == source:
+            return remaining
+        if self.write:
+            write_atomically(path, data, fixed)
+        else:
+            self.diffs.append(unified_diff(source, fixed, name))
+        return remaining
+
+
+def unified_diff(before: str, after: str, path: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+    )
+    return "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
+
+
+def write_atomically(path: Path, original: bytes, text: str) -> None:
+    """Replace the file's contents in one step, in its own encoding, keeping its permissions.
+
+    The new text goes to a temporary file in the same directory, which then replaces the file
+    with ``os.replace``; a file whose bytes changed since they were read is left alone.
+    """
+    target = path.resolve()  # through a symbolic link: fix the file, keep the link
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+    data = text.encode(encoding)
+    if target.read_bytes() != original:
+        raise FixError(f"{path}: changed on disk during the run; not fixed (run again)")
+    mode = stat.S_IMODE(target.stat().st_mode)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".hs-lint")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
