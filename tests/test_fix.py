@@ -1,0 +1,218 @@
+"""Autofix: every fixable finding in every bad fixture and rule example is repaired into code that
+parses, that the rule then finds clean, and that a second --fix leaves alone; formatting, comments,
+encoding, line endings and permissions survive; files are replaced atomically."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import stat
+import textwrap
+
+import libcst as cst
+import pytest
+
+from conftest import codes_for, fixture_files, hs_lint, lint
+from hs_lint.engine import Linter
+from hs_lint.fix import FixError, _verify, fix_source, write_atomically
+from hs_lint.rule import Rule
+from hs_lint.rules import all_rules
+
+BAD_FIXTURES = [p for p in fixture_files() if p.parent.name == "bad"]
+FIXABLE = {code for code, rule in all_rules().items() if rule.fix is not Rule.fix}
+
+
+def _fixable_findings(source: str, codes) -> list:
+    return [f for f in lint(source, codes) if f.fix]
+
+
+@pytest.mark.parametrize("path", BAD_FIXTURES, ids=[p.name for p in BAD_FIXTURES])
+def test_fix_over_a_bad_fixture_parses_is_idempotent_and_clears_the_fixed_rules(tmp_path, path):
+    codes = codes_for(path)
+    source = path.read_text(encoding="utf-8")
+    fixable = _fixable_findings(source, codes)
+    if not fixable:
+        pytest.skip(f"no fixable finding in {path.name} (codes without a fix: {sorted(codes - FIXABLE)})")
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    select = ["--select", ",".join(sorted(codes))]
+    first = hs_lint("check", "--fix", "--unsafe-fixes", *select, copy.name, cwd=tmp_path)
+    assert first.returncode in (0, 1), first.stderr
+    fixed = copy.read_text(encoding="utf-8")
+    assert fixed != source
+    ast.parse(fixed)
+    cst.parse_module(fixed)
+    second = hs_lint("check", "--fix", "--unsafe-fixes", *select, copy.name, cwd=tmp_path)
+    assert copy.read_text(encoding="utf-8") == fixed, "a second --fix changed the file again"
+    assert "fixed 0 findings" in second.stderr
+    remaining = lint(fixed, codes)
+    assert not [f for f in remaining if f.fix], "a fixable finding survived --fix"
+    fixed_codes = {f.code for f in fixable}
+    unfixable_before = {(f.code, f.message) for f in lint(source, codes) if not f.fix}
+    assert {(f.code, f.message) for f in remaining if f.code in fixed_codes} <= unfixable_before
+
+
+RULE_EXAMPLES = [(code, i, src) for code, rule in all_rules().items() if code in FIXABLE
+                 for i, src in enumerate(rule.bad)]
+
+
+@pytest.mark.parametrize(("code", "index", "source"), RULE_EXAMPLES, ids=[f"{c}-bad{i}" for c, i, _ in RULE_EXAMPLES])
+def test_fix_of_a_rule_example_clears_that_rule(code, index, source):
+    linter = Linter([code])
+    fixed, remaining = fix_source(linter, source, "example.py", unsafe=True)
+    cst.parse_module(fixed)
+    assert [f for f in remaining if f.fix] == []
+    if any(f.fix for f in linter.check_source(source, "example.py")):
+        assert fixed != source
+    assert fix_source(linter, fixed, "example.py", unsafe=True)[0] == fixed
+
+
+@pytest.mark.parametrize("code", list(all_rules()))
+def test_a_rule_with_a_fix_documents_it(code):
+    rule = all_rules()[code]
+    assert (code in FIXABLE) == bool(rule.fix_summary)
+
+
+def _fix(tmp_path, source: str, *args: str, name: str = "train.py"):
+    (tmp_path / name).write_text(source)
+    result = hs_lint("check", "--fix", *args, name, cwd=tmp_path)
+    return result, (tmp_path / name).read_text()
+
+
+def test_hs101_fix_is_tuple_aware_none_aware_and_keeps_comments(tmp_path):
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+
+        lstm = nn.LSTM(8, 16)
+        h = None
+        for x in stream:  # one chunk per step
+            # forward
+            out, h = lstm(x, h)
+            out.sum().backward()   # keep this spacing
+        """
+    )
+    result, fixed = _fix(tmp_path, source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fixed == source.replace(
+        "    # forward\n",
+        "    if h is not None:\n        h = tuple(s.detach() for s in h)\n    # forward\n",
+    )
+    assert "fixed 1 finding; left: 0 findings" in result.stderr
+
+
+def test_hs101_fix_detaches_each_name_of_an_unpacked_state_at_the_carrying_loop(tmp_path):
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+
+        cell = nn.LSTMCell(8, 16)
+        h, c = init()
+        for batch in loader:
+        \tfor t in range(10):
+        \t\th, c = cell(batch[t], (h, c))
+        \tloss(h).backward()
+        """
+    )
+    result, fixed = _fix(tmp_path, source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fixed == source.replace("for batch in loader:\n", "for batch in loader:\n\th, c = h.detach(), c.detach()\n")
+
+
+def test_hs101_fix_for_an_unknown_module_is_unsafe(tmp_path):
+    source = "for x in xs:\n    out, state = model(x, state)\n    out.sum().backward()\n"
+    (tmp_path / "x.py").write_text(source)
+    plain = hs_lint("check", "x.py", cwd=tmp_path)
+    assert "HS101 hidden state" in plain.stdout and "[*]" not in plain.stdout
+    assert "1 more fixable with --unsafe-fixes" in plain.stderr
+    result, fixed = _fix(tmp_path, source)
+    assert (result.returncode, fixed) == (1, source)
+    result, fixed = _fix(tmp_path, source, "--unsafe-fixes")
+    assert result.returncode == 0
+    assert fixed == source.replace("for x in xs:\n", "for x in xs:\n    state = state.detach()\n")
+
+
+def test_one_line_loop_has_no_fix_and_fix_still_exits_1(tmp_path):
+    source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nh = f()\nfor x in xs: out, h = rnn(x, h); out.sum().backward()\n"
+    result, fixed = _fix(tmp_path, source)
+    assert fixed == source
+    assert result.returncode == 1
+    assert "HS101 hidden state" in result.stdout and "[*]" not in result.stdout
+
+
+def test_hs102_fix_assigns_the_result_and_an_item_target_is_unsafe(tmp_path):
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+        rnn = nn.GRU(4, 8)
+        for x in xs:
+            out, h = rnn(x)
+            h.to(device)  # move it
+            h[0].cpu()
+        """
+    )
+    result, fixed = _fix(tmp_path, source)
+    assert result.returncode == 1
+    assert "h = h.to(device)  # move it\n    h[0].cpu()\n" in fixed
+    result, fixed = _fix(tmp_path, source, "--unsafe-fixes")
+    assert result.returncode == 0
+    assert "h[0] = h[0].cpu()\n" in fixed
+
+
+def test_noqa_findings_are_not_fixed(tmp_path):
+    source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nout, h = rnn(x)\nh.cpu()  # noqa: HS102\nh.cuda()\n"
+    result, fixed = _fix(tmp_path, source)
+    assert fixed == source.replace("h.cuda()", "h = h.cuda()")
+    assert result.returncode == 0
+
+
+def test_diff_prints_the_change_and_writes_nothing(tmp_path):
+    source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nout, h = rnn(x)\nh.cpu()\n"
+    (tmp_path / "t.py").write_text(source)
+    result = hs_lint("check", "--diff", "t.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / "t.py").read_text() == source
+    assert result.stdout == "--- a/t.py\n+++ b/t.py\n@@ -1,4 +1,4 @@\n import torch.nn as nn\n rnn = nn.GRU(4, 8)\n" \
+                            " out, h = rnn(x)\n-h.cpu()\n+h = h.cpu()\n"
+    assert "would fix 1 finding" in result.stderr
+    (tmp_path / "t.py").write_text("x = 1\n")
+    clean = hs_lint("check", "--diff", "t.py", cwd=tmp_path)
+    assert (clean.returncode, clean.stdout) == (0, "")
+
+
+def test_fix_keeps_encoding_line_endings_and_permissions(tmp_path):
+    source = ("# -*- coding: latin-1 -*-\r\nimport torch.nn as nn\r\nrnn = nn.GRU(4, 8)  # état\r\n"
+              "out, h = rnn(x)\r\nh.cpu()\r\n")
+    path = tmp_path / "t.py"
+    path.write_bytes(source.encode("latin-1"))
+    path.chmod(0o751)
+    result = hs_lint("check", "--fix", "t.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert path.read_bytes() == source.replace("h.cpu()", "h = h.cpu()").encode("latin-1")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o751
+    assert [p.name for p in tmp_path.iterdir()] == ["t.py"], "a temporary file was left behind"
+
+
+def test_fix_through_a_symlink_fixes_the_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real.py").write_text("import torch.nn as nn\nrnn = nn.GRU(4, 8)\nout, h = rnn(x)\nh.cpu()\n")
+    (tmp_path / "link.py").symlink_to("real.py")
+    assert hs_lint("check", "--fix", "link.py", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "link.py").is_symlink()
+    assert "h = h.cpu()" in (tmp_path / "real.py").read_text()
+
+
+def test_a_file_changed_on_disk_is_not_overwritten(tmp_path):
+    path = tmp_path / "t.py"
+    path.write_bytes(b"edited meanwhile\n")
+    with pytest.raises(FixError, match="changed on disk during the run"):
+        write_atomically(path, b"what was read\n", "fixed\n")
+    assert path.read_bytes() == b"edited meanwhile\n"
+    assert os.listdir(tmp_path) == ["t.py"]
+
+
+def test_fixed_code_that_does_not_compile_is_refused():
+    _verify("x = 1\n", "ok.py")
+    with pytest.raises(FixError, match="does not parse"):
+        _verify("def f(:\n", "bad.py")
+
