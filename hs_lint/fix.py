@@ -95,7 +95,9 @@ class _Applier(cst.CSTTransformer):
             if edit.kind == "replace":
                 self._replace.setdefault(id(node), edit.new[0])
             elif edit.kind == "insert_before" and self._lines:
-                self._before.setdefault(id(self._lines[-1]), []).extend(edit.new)  # type: ignore[arg-type]
+                queued = self._before.setdefault(id(self._lines[-1]), [])
+                # Two findings asking for the same line (one state carried by two calls) get it once.
+                queued.extend(s for s in edit.new if not any(s.deep_equals(q) for q in queued))  # type: ignore[misc]
             elif edit.kind == "replace_statement" and self._small:
                 self._replace.setdefault(self._statement_to_replace(edit), edit.new[0])
         return True

@@ -15,7 +15,18 @@ import pytest
 
 from conftest import codes_for, fixture_files, hs_lint, lint
 from hs_lint.engine import Linter
-from hs_lint.fix import FixError, _verify, fix_source, write_atomically
+from hs_lint.fix import (
+    Fix,
+    FixError,
+    _verify,
+    apply,
+    fix_source,
+    insert_before,
+    remove_statement,
+    replace,
+    replace_statement,
+    write_atomically,
+)
 from hs_lint.rule import Rule
 from hs_lint.rules import all_rules
 
@@ -216,3 +227,20 @@ def test_fixed_code_that_does_not_compile_is_refused():
     with pytest.raises(FixError, match="does not parse"):
         _verify("def f(:\n", "bad.py")
 
+
+
+
+def test_edits_apply_in_one_pass_and_an_insert_asked_twice_is_made_once():
+    module = cst.parse_module("for x in xs:\n    y = f(x)  # keep\n    g(y)\n")
+    loop = module.body[0]
+    first, second = loop.body.body
+    detach = cst.parse_statement("y = y.detach()")
+    call = second.body[0].value
+    fixes = [
+        Fix((insert_before(first, detach),), safe=True),
+        Fix((insert_before(first.body[0].value, cst.parse_statement("y = y.detach()")),), safe=True),
+        Fix((replace_statement(call, cst.Assign([cst.AssignTarget(cst.Name("z"))], call)),
+             replace(first.body[0].value.args[0].value, cst.Name("x2"))), safe=True),
+    ]
+    assert apply(module, fixes) == "for x in xs:\n    y = y.detach()\n    y = f(x2)  # keep\n    z = g(y)\n"
+    assert apply(module, [Fix((remove_statement(call),), safe=True)]) == "for x in xs:\n    y = f(x)  # keep\n"
