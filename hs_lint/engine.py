@@ -95,7 +95,7 @@ class Linter:
         for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
             fix = rule.fix(facts, violation)
             if fix is not None:
-                finding = replace(finding, fix="safe" if fix.safe else "unsafe")
+                finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
             fixes.setdefault(finding, fix)
         return Analysis(module, sorted(fixes), {f: fix for f, fix in fixes.items() if fix is not None})
 

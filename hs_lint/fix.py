@@ -3,11 +3,20 @@
 A rule offers a repair by overriding ``Rule.fix(facts, violation)`` to return a ``Fix``: a few
 ``Edit``s made with ``replace``, ``replace_statement``, ``insert_before`` or ``remove_statement``
 on nodes of the facts' tree, and whether the change is ``safe`` (applied by ``--fix``) or may
-change behaviour (applied only with ``--unsafe-fixes``). All the edits of a file are applied in
-one libcst pass, so formatting and comments outside the edited nodes stay as they were. The file
-is then re-parsed and re-checked, and the rounds repeat until nothing applicable is left (an edit
-lost to an overlapping one is made again in the next round). Nothing is written unless the result
-compiles; files are replaced atomically and never when they changed on disk during the run.
+change behaviour (applied only with ``--unsafe-fixes``; a rule whose every fix may, sets
+``fix_safe = False``). It also sets ``fix_summary``, which its page and ``explain`` show::
+
+    fix_summary = "Wraps the state: `tuple(s.detach() for s in state)`"
+
+    def fix(self, facts, violation):
+        new = cst.parse_expression(f"tuple(s.detach() for s in {facts.source(violation.node)})")
+        return Fix((replace(violation.node, new),))
+
+All the edits of a file are applied in one libcst pass, so formatting and comments outside the
+edited nodes stay as they were. The file is then re-parsed and re-checked, and the rounds repeat
+until nothing applicable is left (an edit lost to an overlapping one is made again in the next
+round). Nothing is written unless the result compiles; files are replaced atomically and never
+when they changed on disk during the run.
 """
 
 from __future__ import annotations
@@ -65,7 +74,7 @@ def insert_before(node: cst.CSTNode, *statements: cst.BaseStatement) -> Edit:
 @dataclass(frozen=True)
 class Fix:
     edits: tuple[Edit, ...]
-    safe: bool  # False: may change behaviour; applied only with --unsafe-fixes
+    safe: bool = True  # False: may change behaviour; applied only with --unsafe-fixes
 
 
 def applies(fix: str, unsafe: bool) -> bool:

@@ -244,3 +244,17 @@ def test_edits_apply_in_one_pass_and_an_insert_asked_twice_is_made_once():
     ]
     assert apply(module, fixes) == "for x in xs:\n    y = y.detach()\n    y = f(x2)  # keep\n    z = g(y)\n"
     assert apply(module, [Fix((remove_statement(call),), safe=True)]) == "for x in xs:\n    y = f(x)  # keep\n"
+
+
+def test_a_rule_declared_unsafe_makes_all_its_fixes_unsafe():
+    from hs_lint.rules.graph import DiscardedResult
+
+    class UnsafeDiscardedResult(DiscardedResult):  # no ``code`` of its own: not registered
+        fix_safe = False
+
+    linter = Linter([])
+    linter.rules = [UnsafeDiscardedResult()]
+    source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nout, h = rnn(x)\nh.cpu()\n"
+    assert [f.fix for f in linter.check_source(source, "t.py")] == ["unsafe"]
+    assert [f.fix for f in Linter(["HS102"]).check_source(source, "t.py")] == ["safe"]
+    assert fix_source(linter, source, "t.py", unsafe=False)[0] == source
