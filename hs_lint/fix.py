@@ -151,18 +151,28 @@ def _verify(source: str, path: str) -> None:
 
 
 def fix_source(linter: Linter, source: str, path: str, *, unsafe: bool) -> tuple[str, list[Finding]]:
-    """The fixed text and the findings that remain in it (``# noqa`` is honoured: those stay as they are)."""
+    """The fixed text and the findings that remain in it (``# noqa`` is honoured: those stay as they are).
+
+    Raises FixError when a fix leaves code that does not compile, or does not clear its finding
+    (the same findings ask for a fix again), rather than writing a half-fixed file.
+    """
+    previous = None
     for _ in range(MAX_ROUNDS):
         analysis = linter.analyse(source, path)
         findings = unsuppressed(analysis.findings, source)
-        chosen = [analysis.fixes[f] for f in findings if applies(f.fix, unsafe)]
+        chosen = [f for f in findings if applies(f.fix, unsafe)]
         if not chosen or analysis.module is None:
             return source, findings
-        fixed = apply(analysis.module, chosen)
+        asked = sorted((f.code, f.message) for f in chosen)
+        if asked == previous:
+            codes = ", ".join(sorted({code for code, _ in asked}))
+            raise FixError(f"{path}: hs-lint internal error: the fix for {codes} does not clear its finding; "
+                           "the file was left unchanged (please report this with the file)")
+        fixed = apply(analysis.module, [analysis.fixes[f] for f in chosen])
         if fixed == source:
             return source, findings
         _verify(fixed, path)
-        source = fixed
+        source, previous = fixed, asked
     return source, unsuppressed(linter.check_source(source, path), source)
 
 

@@ -12,6 +12,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO, TypeVar
 from urllib.parse import quote
 
@@ -82,7 +83,7 @@ def as_sarif(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": _artifact(f.path),
                         "region": {"startLine": f.line, "startColumn": f.col, "endLine": f.end_line,
                                    "endColumn": f.end_col},
                     }
@@ -106,8 +107,11 @@ def as_sarif(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     return json.dumps(log, indent=2) + "\n"
 
 
-def _uri(path: str) -> str:
-    return quote(path.replace("\\", "/").removeprefix("./"))
+def _artifact(path: str) -> dict[str, str]:
+    """A relative path is relative to the checkout (``%SRCROOT%``); an absolute one becomes a file URI."""
+    if Path(path).is_absolute():
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path.replace("\\", "/").removeprefix("./")), "uriBaseId": "%SRCROOT%"}
 
 
 def _escape(text: str, *, property_value: bool = False) -> str:

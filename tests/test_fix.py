@@ -258,3 +258,17 @@ def test_a_rule_declared_unsafe_makes_all_its_fixes_unsafe():
     assert [f.fix for f in linter.check_source(source, "t.py")] == ["unsafe"]
     assert [f.fix for f in Linter(["HS102"]).check_source(source, "t.py")] == ["safe"]
     assert fix_source(linter, source, "t.py", unsafe=False)[0] == source
+
+
+def test_a_fix_that_does_not_clear_its_finding_is_refused_not_repeated():
+    from hs_lint.rules.graph import DiscardedResult
+
+    class StubbornFix(DiscardedResult):  # not registered: no ``code`` of its own
+        def fix(self, facts, violation):
+            return Fix((insert_before(violation.node, cst.parse_statement("pass")),))
+
+    linter = Linter([])
+    linter.rules = [StubbornFix()]
+    source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nout, h = rnn(x)\nh.cpu()\n"
+    with pytest.raises(FixError, match="the fix for HS102 does not clear its finding"):
+        fix_source(linter, source, "t.py", unsafe=False)

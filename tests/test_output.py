@@ -195,3 +195,11 @@ def test_explain_far_off_code_points_to_the_list():
     result = hs_lint("explain", "E501")
     assert result.returncode == 2
     assert "`hs-lint rules` lists them all" in result.stderr
+
+
+def test_sarif_absolute_path_is_a_file_uri(project, sarif_schema):
+    result = hs_lint("check", "--format", "sarif", str(project / "train.py"), cwd=project)
+    log = json.loads(result.stdout)
+    sarif_schema.validate(log)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": (project / "train.py").as_uri()}
