@@ -204,7 +204,8 @@ class Fixer:
 
 def unified_diff(before: str, after: str, path: str) -> str:
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+        before.splitlines(keepends=True), after.splitlines(keepends=True),
+        *((path, path) if os.path.isabs(path) else (f"a/{path}", f"b/{path}")),
     )
     return "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
 

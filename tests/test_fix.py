@@ -272,3 +272,30 @@ def test_a_fix_that_does_not_clear_its_finding_is_refused_not_repeated():
     source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nout, h = rnn(x)\nh.cpu()\n"
     with pytest.raises(FixError, match="the fix for HS102 does not clear its finding"):
         fix_source(linter, source, "t.py", unsafe=False)
+
+
+def test_hs101_fix_guards_an_attribute_that_init_sets_to_none(tmp_path):
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+
+
+        class Trainer:
+            def __init__(self):
+                self.rnn = nn.GRU(4, 8)
+                self.hidden = None
+
+            def fit(self, loader, opt):
+                for x in loader:
+                    out, self.hidden = self.rnn(x, self.hidden)
+                    out.sum().backward()
+                    opt.step()
+        """
+    )
+    result, fixed = _fix(tmp_path, source)
+    assert "`if self.hidden is not None: self.hidden = self.hidden.detach()`" in lint(source)[0].message
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fixed == source.replace(
+        "for x in loader:\n",
+        "for x in loader:\n            if self.hidden is not None:\n                self.hidden = self.hidden.detach()\n",
+    )
