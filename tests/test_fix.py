@@ -299,3 +299,21 @@ def test_hs101_fix_guards_an_attribute_that_init_sets_to_none(tmp_path):
         "for x in loader:\n",
         "for x in loader:\n            if self.hidden is not None:\n                self.hidden = self.hidden.detach()\n",
     )
+
+
+def test_hs101_fix_guards_a_parameter_the_caller_may_pass_as_none(tmp_path):
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+        rnn = nn.GRU(4, 8)
+
+
+        def train(loader, h=None):
+            for x in loader:
+                out, h = rnn(x, h)
+                out.sum().backward()
+        """
+    )
+    result, fixed = _fix(tmp_path, source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "        if h is not None:\n            h = h.detach()\n        out, h = rnn(x, h)\n" in fixed

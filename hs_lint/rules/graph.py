@@ -67,10 +67,15 @@ def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
         assignment = f"{keys[0]} = tuple(s.detach() for s in {keys[0]})"
     else:
         assignment = f"{keys[0]} = {keys[0]}.detach()"
-    # ``self.hidden = None`` in ``__init__`` makes the attribute start as None in every method.
+    # May be None: assigned None here, a parameter (``hidden=None``, or whatever the caller passes),
+    # or a ``self.`` attribute that ``__init__`` (any method) sets to None.
     scope = call.site.scope
-    scopes = [scope, *(scope.cls.methods.values() if scope.cls is not None else ())]
-    nullable = [k for k in keys if any(facts.assigns_none(k, s) for s in scopes if k.startswith("self.") or s is scope)]
+    methods = scope.cls.methods.values() if scope.cls is not None else ()
+    nullable = [
+        k for k in keys
+        if k in scope.params or facts.assigns_none(k, scope)
+        or (k.startswith("self.") and any(facts.assigns_none(k, method) for method in methods))
+    ]
     note = ""
     if call.callee.recurrent_kind is None and len(keys) == 1:
         note = f" (if it is an LSTM's (h, c) tuple: `{keys[0]} = tuple(s.detach() for s in {keys[0]})`)"
