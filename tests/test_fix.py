@@ -13,7 +13,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from conftest import codes_for, fixture_files, hs_lint, lint
+from conftest import FIXTURES, codes_for, fixture_files, hs_lint, lint
 from hs_lint.engine import Linter
 from hs_lint.fix import (
     Fix,
@@ -317,3 +317,12 @@ def test_hs101_fix_guards_a_parameter_the_caller_may_pass_as_none(tmp_path):
     result, fixed = _fix(tmp_path, source)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "        if h is not None:\n            h = h.detach()\n        out, h = rnn(x, h)\n" in fixed
+
+
+def test_fix_leaves_good_fixtures_untouched(tmp_path):
+    shutil.copytree(FIXTURES / "good", tmp_path / "good")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "good").iterdir()}
+    result = hs_lint("check", "--fix", "--unsafe-fixes", "good", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "good").iterdir()} == before
+    assert "fixed 0 findings; left: 0 findings" in result.stderr
