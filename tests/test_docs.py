@@ -79,7 +79,8 @@ def test_readme_pre_commit_ci_and_ruff_snippets_fit_the_tools():
     configs = [yaml.safe_load(block) for block in _readme_blocks("yaml")]
     hook_ids = [h["id"] for c in configs if "repos" in c for r in c["repos"] for h in r["hooks"]]
     assert hooks[0]["id"] in hook_ids and "flake8" in hook_ids
-    flake8_hook = next(h for c in configs if "repos" in c for r in c["repos"] for h in r["hooks"] if h["id"] == "flake8")
+    hooks_used = [h for c in configs if "repos" in c for r in c["repos"] for h in r["hooks"]]
+    flake8_hook = next(h for h in hooks_used if h["id"] == "flake8")
     assert any(dep.startswith("hs-lint") for dep in flake8_hook["additional_dependencies"])
     job = next(c for c in configs if "jobs" in c)["jobs"]["hs-lint"]
     run = next(s["run"] for s in job["steps"] if "--format sarif" in s.get("run", ""))

@@ -145,7 +145,8 @@ def test_hs101_fix_for_an_unknown_module_is_unsafe(tmp_path):
 
 
 def test_one_line_loop_has_no_fix_and_fix_still_exits_1(tmp_path):
-    source = "import torch.nn as nn\nrnn = nn.GRU(4, 8)\nh = f()\nfor x in xs: out, h = rnn(x, h); out.sum().backward()\n"
+    source = ("import torch.nn as nn\nrnn = nn.GRU(4, 8)\nh = f()\n"
+              "for x in xs: out, h = rnn(x, h); out.sum().backward()\n")
     result, fixed = _fix(tmp_path, source)
     assert fixed == source
     assert result.returncode == 1
@@ -228,8 +229,6 @@ def test_fixed_code_that_does_not_compile_is_refused():
         _verify("def f(:\n", "bad.py")
 
 
-
-
 def test_edits_apply_in_one_pass_and_an_insert_asked_twice_is_made_once():
     module = cst.parse_module("for x in xs:\n    y = f(x)  # keep\n    g(y)\n")
     loop = module.body[0]
@@ -297,7 +296,8 @@ def test_hs101_fix_guards_an_attribute_that_init_sets_to_none(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert fixed == source.replace(
         "for x in loader:\n",
-        "for x in loader:\n            if self.hidden is not None:\n                self.hidden = self.hidden.detach()\n",
+        "for x in loader:\n"
+        "            if self.hidden is not None:\n                self.hidden = self.hidden.detach()\n",
     )
 
 

@@ -106,7 +106,8 @@ def test_github_format_is_workflow_commands(project):
 def test_github_format_escapes_properties_and_data():
     finding = Finding("dir,x/a:b.py", 1, 2, 1, 3, "HS101", "n", "100% wrong\nsecond line")
     assert as_github([finding]) == (
-        "::error file=dir%2Cx/a%3Ab.py,line=1,col=2,endLine=1,endColumn=3,title=HS101::HS101 100%25 wrong%0Asecond line\n"
+        "::error file=dir%2Cx/a%3Ab.py,line=1,col=2,endLine=1,endColumn=3,title=HS101::"
+        "HS101 100%25 wrong%0Asecond line\n"
     )
 
 
@@ -127,7 +128,8 @@ def test_statistics_counts_per_code(project):
     (project / "second.py").write_text(CARRY.replace("h.cpu()\n", ""))
     result = hs_lint("check", "--statistics", ".", cwd=project)
     assert result.returncode == 1
-    assert result.stdout == "    2  HS101  [*] hidden-state-carried-without-detach\n    1  HS102  [*] discarded-result\n"
+    assert result.stdout.splitlines() == ["    2  HS101  [*] hidden-state-carried-without-detach",
+                                          "    1  HS102  [*] discarded-result"]
     assert "3 findings in 2 files (3 fixable), 3 files checked" in result.stderr
 
 
@@ -135,7 +137,9 @@ def test_summary_counts_fixable_and_mentions_unsafe_fixes():
     findings = [Finding("a.py", 1, 1, 1, 2, "HS101", "n", "m", "safe"),
                 Finding("a.py", 2, 1, 2, 2, "HS101", "n", "m", "unsafe"),
                 Finding("b.py", 1, 1, 1, 2, "HS102", "n", "m")]
-    assert summary(findings, 4) == "3 findings in 2 files (1 fixable), 4 files checked; 1 more fixable with --unsafe-fixes"
+    assert summary(findings, 4) == (
+        "3 findings in 2 files (1 fixable), 4 files checked; 1 more fixable with --unsafe-fixes"
+    )
     assert summary(findings, 4, unsafe_fixes=True) == "3 findings in 2 files (2 fixable), 4 files checked"
     assert summary([], 1) == "0 findings in 0 files (0 fixable), 1 file checked"
     assert statistics(findings) == "    2  HS101      n\n    1  HS102      n\n"
