@@ -1,10 +1,10 @@
 """Autofix: rules describe edits to the tree they checked; this module applies them and writes files.
 
 A rule offers a repair by overriding ``Rule.fix(facts, violation)`` to return a ``Fix``: a few
-``Edit``s made with ``replace``, ``replace_statement``, ``insert_before`` or ``remove_statement``
-on nodes of the facts' tree, and whether the change is ``safe`` (applied by ``--fix``) or may
-change behaviour (applied only with ``--unsafe-fixes``; a rule whose every fix may, sets
-``fix_safe = False``). It also sets ``fix_summary``, which its page and ``explain`` show::
+``Edit``s made with ``replace``, ``replace_statement``, ``remove_statement``, ``insert_before`` or
+``move_statement`` on nodes of the facts' tree (a statement is found from any node inside it),
+and whether the change is ``safe`` (applied by ``--fix``) or may change behaviour (applied only
+with ``--unsafe-fixes``; a rule whose every fix may, sets ``fix_safe = False``). It also sets ``fix_summary``, which its page and ``explain`` show::
 
     fix_summary = "Wraps the state: `tuple(s.detach() for s in state)`"
 
@@ -46,9 +46,10 @@ MAX_ROUNDS = 10
 
 @dataclass(frozen=True)
 class Edit:
-    kind: str  # "replace" | "replace_statement" | "insert_before"
+    kind: str  # "replace" | "replace_statement" | "insert_before" | "move_before"
     node: cst.CSTNode  # a node of the tree the rule was given (matched by identity)
-    new: tuple[cst.CSTNode | cst.RemovalSentinel, ...]
+    new: tuple[cst.CSTNode | cst.RemovalSentinel, ...] = ()
+    anchor: cst.CSTNode | None = None  # move_before: the node whose line the moved line goes before
 
 
 def replace(node: cst.CSTNode, new: cst.CSTNode) -> Edit:
@@ -71,6 +72,11 @@ def insert_before(node: cst.CSTNode, *statements: cst.BaseStatement) -> Edit:
     return Edit("insert_before", node, statements)
 
 
+def move_statement(node: cst.CSTNode, before: cst.CSTNode) -> Edit:
+    """Move the line that holds ``node``, with the comments above it, to just before the line holding ``before``."""
+    return Edit("move_before", node, anchor=before)
+
+
 @dataclass(frozen=True)
 class Fix:
     edits: tuple[Edit, ...]
@@ -82,48 +88,71 @@ def applies(fix: str, unsafe: bool) -> bool:
     return fix == "safe" or (fix == "unsafe" and unsafe)
 
 
+_LINES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+class _Locator(cst.CSTVisitor):
+    """Where each edited node stands, found before anything changes: its innermost simple statement
+    and its innermost line (a simple statement line or a compound statement)."""
+
+    def __init__(self, nodes: set[int]) -> None:
+        super().__init__()
+        self._wanted = nodes
+        self._stacks: tuple[list[cst.CSTNode], list[cst.CSTNode]] = ([], [])
+        self.small: dict[int, cst.BaseSmallStatement] = {}
+        self.line: dict[int, cst.BaseStatement] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        small, lines = self._stacks
+        if isinstance(node, cst.BaseSmallStatement):
+            small.append(node)
+        if isinstance(node, _LINES):
+            lines.append(node)
+        if id(node) in self._wanted:
+            if small:
+                self.small[id(node)] = small[-1]
+            if lines:
+                self.line[id(node)] = lines[-1]
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for stack in self._stacks:
+            if stack and stack[-1] is original_node:
+                stack.pop()
+
+
 class _Applier(cst.CSTTransformer):
     """Applies edits keyed by the identity of the original nodes, in one pass over the tree."""
 
-    def __init__(self, edits: Sequence[Edit]) -> None:
+    def __init__(self, module: cst.Module, edits: Sequence[Edit]) -> None:
         super().__init__()
-        self._targets: dict[int, list[Edit]] = {}
-        for edit in edits:
-            self._targets.setdefault(id(edit.node), []).append(edit)
+        where = _Locator({id(n) for e in edits for n in (e.node, e.anchor) if n is not None})
+        module.visit(where)
         self._replace: dict[int, cst.CSTNode | cst.RemovalSentinel] = {}
         self._before: dict[int, list[cst.BaseStatement]] = {}
-        self._small: list[cst.BaseSmallStatement] = []
-        self._lines: list[cst.BaseStatement] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.BaseSmallStatement):
-            self._small.append(node)
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            self._lines.append(node)
-        for edit in self._targets.get(id(node), ()):
+        for edit in edits:
+            small, line = where.small.get(id(edit.node)), where.line.get(id(edit.node))
             if edit.kind == "replace":
-                self._replace.setdefault(id(node), edit.new[0])
-            elif edit.kind == "insert_before" and self._lines:
-                queued = self._before.setdefault(id(self._lines[-1]), [])
-                # Two findings asking for the same line (one state carried by two calls) get it once.
-                queued.extend(s for s in edit.new if not any(s.deep_equals(q) for q in queued))  # type: ignore[misc]
-            elif edit.kind == "replace_statement" and self._small:
-                self._replace.setdefault(self._statement_to_replace(edit), edit.new[0])
-        return True
+                self._replace.setdefault(id(edit.node), edit.new[0])
+            elif edit.kind == "insert_before" and line is not None:
+                self._insert(line, edit.new)
+            elif edit.kind == "replace_statement" and small is not None:
+                # A removal takes the whole line when the statement is alone on it.
+                alone = isinstance(line, cst.SimpleStatementLine) and list(line.body) == [small]
+                target = line if alone and isinstance(edit.new[0], cst.RemovalSentinel) else small
+                self._replace.setdefault(id(target), edit.new[0])
+            elif edit.kind == "move_before" and line is not None:
+                anchor = where.line.get(id(edit.anchor))
+                if anchor is not None and anchor is not line:
+                    self._replace.setdefault(id(line), cst.RemoveFromParent())
+                    self._insert(anchor, (line,))
 
-    def _statement_to_replace(self, edit: Edit) -> int:
-        """A removal takes the whole line when the statement is alone on it."""
-        line = self._lines[-1] if self._lines else None
-        alone = isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and line.body[0] is self._small[-1]
-        if isinstance(edit.new[0], cst.RemovalSentinel) and alone:
-            return id(line)
-        return id(self._small[-1])
+    def _insert(self, line: cst.CSTNode, statements: Sequence[cst.CSTNode | cst.RemovalSentinel]) -> None:
+        queued = self._before.setdefault(id(line), [])
+        # Two findings asking for the same line (one state carried by two calls) get it once.
+        queued.extend(s for s in statements if not any(s.deep_equals(q) for q in queued))  # type: ignore[misc]
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
-        if self._small and self._small[-1] is original_node:
-            self._small.pop()
-        if self._lines and self._lines[-1] is original_node:
-            self._lines.pop()
         result = self._replace.get(id(original_node), updated_node)
         before = self._before.get(id(original_node))
         if before:
@@ -133,7 +162,7 @@ class _Applier(cst.CSTTransformer):
 
 def apply(module: cst.Module, fixes: Sequence[Fix]) -> str:
     """The module's code with every edit of ``fixes`` made."""
-    return module.visit(_Applier([edit for fix in fixes for edit in fix.edits])).code
+    return module.visit(_Applier(module, [edit for fix in fixes for edit in fix.edits])).code
 
 
 class FixError(Exception):

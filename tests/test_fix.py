@@ -22,6 +22,7 @@ from hs_lint.fix import (
     apply,
     fix_source,
     insert_before,
+    move_statement,
     remove_statement,
     replace,
     replace_statement,
@@ -326,3 +327,16 @@ def test_fix_leaves_good_fixtures_untouched(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "good").iterdir()} == before
     assert "fixed 0 findings; left: 0 findings" in result.stderr
+
+
+def test_move_statement_takes_its_comments_and_leaves_no_gap():
+    module = cst.parse_module(
+        "for batch in loader:\n    loss(batch).backward()\n    optimizer.step()\n"
+        "    # keep gradients sane\n    clip_grad_norm_(params, 1.0)  # max norm\n    log()\n"
+    )
+    body = module.body[0].body.body
+    step, clip = body[1].body[0].value, body[2].body[0].value
+    assert apply(module, [Fix((move_statement(clip, before=step),))]) == (
+        "for batch in loader:\n    loss(batch).backward()\n    # keep gradients sane\n"
+        "    clip_grad_norm_(params, 1.0)  # max norm\n    optimizer.step()\n    log()\n"
+    )
