@@ -4,7 +4,8 @@ A rule offers a repair by overriding ``Rule.fix(facts, violation)`` to return a 
 ``Edit``s made with ``replace``, ``replace_statement``, ``remove_statement``, ``insert_before`` or
 ``move_statement`` on nodes of the facts' tree (a statement is found from any node inside it),
 and whether the change is ``safe`` (applied by ``--fix``) or may change behaviour (applied only
-with ``--unsafe-fixes``; a rule whose every fix may, sets ``fix_safe = False``). It also sets ``fix_summary``, which its page and ``explain`` show::
+with ``--unsafe-fixes``; a rule whose every fix may, sets ``fix_safe = False``). It also sets
+``fix_summary``, which its page and ``explain`` show::
 
     fix_summary = "Wraps the state: `tuple(s.detach() for s in state)`"
 
