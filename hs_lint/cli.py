@@ -175,8 +175,10 @@ def run_explain(args: argparse.Namespace) -> int:
     """Print a rule's page; for an unknown code, the codes it is closest to."""
     rules = all_rules()
     code = args.code.strip().upper()
-    if code in rules:
-        sys.stdout.write(rule_page(rules[code]))
+    by_name = {rule.name: rule for rule in rules.values()}
+    rule = rules.get(code) or by_name.get(args.code.strip().lower())
+    if rule is not None:
+        sys.stdout.write(rule_page(rule))
         return EXIT_CLEAN
     close = [c for c in rules if c.startswith(code)] or difflib.get_close_matches(code, rules, n=5, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `hs-lint rules` lists them all"
@@ -223,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.set_defaults(handler=run_rules)
 
     explain = commands.add_parser("explain", help="print a rule's page: what, why, bad and good code, the fix")
-    explain.add_argument("code", metavar="CODE")
+    explain.add_argument("code", metavar="CODE", help="a rule's code (HS101) or name (discarded-result)")
     explain.set_defaults(handler=run_explain)
     return parser
 

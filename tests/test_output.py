@@ -184,6 +184,7 @@ def test_explain_prints_the_rule_page_with_its_fix_line():
     for section in ("## Why", "## What torch does", "## Bad", "## Good", "## Fix", "## Suppress"):
         assert section in result.stdout
     assert "**Fix:** autofix available (safe" in result.stdout
+    assert hs_lint("explain", "hidden-state-carried-without-detach").stdout == result.stdout
 
 
 @pytest.mark.parametrize("code", ["HS10", "HS110", "hs1"])
