@@ -340,3 +340,34 @@ def test_move_statement_takes_its_comments_and_leaves_no_gap():
         "for batch in loader:\n    loss(batch).backward()\n    # keep gradients sane\n"
         "    clip_grad_norm_(params, 1.0)  # max norm\n    optimizer.step()\n    log()\n"
     )
+
+
+def test_hs101_fix_through_a_wrapper_class_is_unsafe():
+    """The wrapper's state may be its own structure (here a list of per-layer states): no safe `.detach()`."""
+    source = textwrap.dedent(
+        """\
+        import torch.nn as nn
+
+
+        class Stacked(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cells = nn.ModuleList([nn.GRUCell(8, 8), nn.GRUCell(8, 8)])
+                self.gru = nn.GRU(8, 8)
+
+            def forward(self, x, states):
+                out, states = self.gru(x, states)
+                return out, states
+
+
+        model = Stacked()
+        states = None
+        for x in loader:
+            out, states = model(x, states)
+            out.sum().backward()
+        """
+    )
+    assert [(f.code, f.fix) for f in lint(source)] == [("HS101", "unsafe")]
+    assert [(f.code, f.fix) for f in lint(source.replace("model = Stacked()", "model = nn.GRU(8, 8)"))] == [
+        ("HS101", "safe")
+    ]

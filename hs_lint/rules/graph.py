@@ -41,15 +41,11 @@ class DetachFix:
     assignment: str  # "h = h.detach()", "h, c = h.detach(), c.detach()", "h = tuple(s.detach() for s in h)"
     guard: str | None  # a key that may still be None: the detach is written under ``if key is not None``
     note: str  # the tuple variant, when the module's kind (and so the state's layout) is unknown
+    certain: bool  # the state goes straight into a torch module, so its layout is known
 
     @property
     def text(self) -> str:
         return f"if {self.guard} is not None: {self.assignment}" if self.guard else self.assignment
-
-    @property
-    def certain(self) -> bool:
-        """The state's layout is known, so the detach cannot meet a tuple where it expects a tensor."""
-        return not self.note
 
     def statement(self) -> cst.BaseStatement:
         line = cst.parse_statement(self.assignment)
@@ -79,7 +75,10 @@ def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
     note = ""
     if call.callee.recurrent_kind is None and len(keys) == 1:
         note = f" (if it is an LSTM's (h, c) tuple: `{keys[0]} = tuple(s.detach() for s in {keys[0]})`)"
-    return DetachFix(assignment, nullable[0] if nullable else None, note)
+    # A wrapper class or helper may hand back its own structure (a list of per-layer states, ...).
+    callee = call.callee
+    certain = callee.module_kind is not None or (callee.cls is not None and callee.cls.recurrent_kind is not None)
+    return DetachFix(assignment, nullable[0] if nullable else None, note, certain)
 
 
 class CarriedWithoutDetach(Rule):
@@ -157,8 +156,9 @@ for batch in loader:
     fix_summary = (
         "Inserts the detach at the top of the carrying loop's body: `h = h.detach()`, "
         "`h, c = h.detach(), c.detach()` or `h = tuple(s.detach() for s in h)` for an LSTM's tuple, under "
-        "`if h is not None:` when the state starts as None. Unsafe (applied only with `--unsafe-fixes`) when "
-        "the module's kind is unknown, since its state might be a tuple"
+        "`if h is not None:` when the state starts as None. Unsafe (applied only with `--unsafe-fixes`) unless "
+        "the state goes straight into a torch recurrent module: a model from another file, a wrapper class or a "
+        "helper may hand back a tuple or a list where the fix expects a tensor"
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
