@@ -8,6 +8,8 @@ import ast
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import textwrap
 
 import libcst as cst
@@ -371,3 +373,48 @@ def test_hs101_fix_through_a_wrapper_class_is_unsafe():
     assert [(f.code, f.fix) for f in lint(source.replace("model = Stacked()", "model = nn.GRU(8, 8)"))] == [
         ("HS101", "safe")
     ]
+
+
+TORCH_SCRIPTS = {
+    "lstm_tuple_state_starting_as_none": """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+lstm = nn.LSTM(4, 8)
+optimizer = torch.optim.SGD(lstm.parameters(), lr=0.1)
+state = None
+for step in range(3):
+    out, state = lstm(torch.randn(5, 2, 4), state)
+    optimizer.zero_grad()
+    out.pow(2).mean().backward()
+    optimizer.step()
+""",
+    "cell_pair_and_a_dropped_detach": """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+cell = nn.LSTMCell(4, 8)
+h, c = torch.zeros(2, 8), torch.zeros(2, 8)
+for chunk in torch.randn(3, 5, 2, 4):
+    for x in chunk:
+        h, c = cell(x, (h, c))
+    h.sum().backward()
+    h.detach()
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(TORCH_SCRIPTS))
+def test_fixed_script_runs_under_real_torch(tmp_path, name):
+    """The mistake raises in torch; after --fix the same script trains."""
+    pytest.importorskip("torch")
+    script = tmp_path / "train.py"
+    script.write_text(TORCH_SCRIPTS[name])
+    before = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert before.returncode != 0 and "backward through the graph a second time" in before.stderr
+    result = hs_lint("check", "--fix", "train.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert after.returncode == 0, after.stderr
