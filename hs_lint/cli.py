@@ -1,8 +1,12 @@
-"""The ``hs-lint`` command: ``check`` files, list ``rules``. Exit 0 clean, 1 findings, 2 errors."""
+"""The ``hs-lint`` command: ``check`` (and ``--fix``) files, list ``rules``, ``explain`` one.
+
+Exit 0 clean, 1 findings, 2 errors.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -11,9 +15,11 @@ from pathlib import Path
 
 from hs_lint import __version__
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
+from hs_lint.docs import rule_page
 from hs_lint.engine import Finding, Linter, SourceError, decode
+from hs_lint.fix import Fixer, FixError
 from hs_lint.noqa import unsuppressed
-from hs_lint.output import FORMATTERS
+from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
 from hs_lint.rules import all_rules
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -61,8 +67,9 @@ def _walk(root: Path, config: Config) -> Iterator[Path]:
 class Checker:
     """Checks files with the rules the configuration enables for each (one Linter per selection)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, fixer: Fixer | None = None) -> None:
         self.config = config
+        self.fixer = fixer  # --fix / --diff: repair what can be repaired, report the rest
         self._linters: dict[frozenset[str], Linter] = {}
 
     def linter_for(self, path: str) -> Linter:
@@ -75,8 +82,14 @@ class Checker:
         name = str(path)
         report.files += 1
         try:
-            source = decode(path.read_bytes(), name)
-            report.findings.extend(unsuppressed(self.linter_for(name).check_source(source, name), source))
+            data = path.read_bytes()
+            source = decode(data, name)
+            if self.fixer is not None:
+                report.findings.extend(self.fixer.fix_file(path, data, source, self.linter_for(name)))
+            else:
+                report.findings.extend(unsuppressed(self.linter_for(name).check_source(source, name), source))
+        except FixError as exc:
+            report.errors.append(str(exc))
         except OSError as exc:
             report.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
         except SourceError as exc:
@@ -123,19 +136,54 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"hs-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = Report()
-    checker = Checker(config)
-    for path in discover(args.paths, config, report):
+    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff) if args.fix or args.diff else None
+    checker = Checker(config, fixer)
+    for path in progress(discover(args.paths, config, report)):
         checker.check(path, report)
     report.findings.sort()
-    sys.stdout.write(FORMATTERS[args.format](report.findings))
+    if fixer is not None and not fixer.write:
+        output = "".join(fixer.diffs)
+    elif args.statistics:
+        output = statistics(report.findings, args.unsafe_fixes)
+    else:
+        output = FORMATTERS[args.format](report.findings, args.unsafe_fixes)
+    try:
+        _write_output(output, args.output_file)
+    except OSError as exc:
+        report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
     for error in report.errors:
         print(f"hs-lint: error: {error}", file=sys.stderr)
-    files_with = len({f.path for f in report.findings})
-    print(f"hs-lint: {len(report.findings)} finding(s) in {files_with} of {report.files} file(s) checked",
-          file=sys.stderr)
+    line = summary(report.findings, report.files, args.unsafe_fixes)
+    if fixer is not None:
+        line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"
+    print(f"hs-lint: {line}", file=sys.stderr)
     if report.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+    if args.exit_zero:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS if report.findings or (fixer is not None and fixer.diffs) else EXIT_CLEAN
+
+
+def _write_output(text: str, output_file: str | None) -> None:
+    if output_file is None:
+        sys.stdout.write(text)
+    else:
+        Path(output_file).write_text(text, encoding="utf-8")
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """Print a rule's page; for an unknown code, the codes it is closest to."""
+    rules = all_rules()
+    code = args.code.strip().upper()
+    by_name = {rule.name: rule for rule in rules.values()}
+    rule = rules.get(code) or by_name.get(args.code.strip().lower())
+    if rule is not None:
+        sys.stdout.write(rule_page(rule))
+        return EXIT_CLEAN
+    close = [c for c in rules if c.startswith(code)] or difflib.get_close_matches(code, rules, n=5, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `hs-lint rules` lists them all"
+    print(f"hs-lint: error: unknown rule code '{args.code}'{hint}", file=sys.stderr)
+    return EXIT_ERROR
 
 
 def run_rules(args: argparse.Namespace) -> int:
@@ -162,11 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exclude", action="append", metavar="GLOB",
                        help="skip files and directories matching GLOB (repeatable)")
     check.add_argument("--config", metavar="PYPROJECT", help="read [tool.hs-lint] from this file")
-    check.add_argument("--format", choices=sorted(FORMATTERS), default="text")
+    check.add_argument("--format", choices=sorted(FORMATTERS), default="text",
+                       help="text (default), json, sarif (code scanning) or github (Actions annotations)")
+    check.add_argument("--output-file", metavar="FILE", help="write the findings to FILE instead of stdout")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--statistics", action="store_true", help="print counts per code instead of the findings")
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
+    check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change no file")
+    check.add_argument("--unsafe-fixes", action="store_true",
+                       help="also apply fixes that may change behaviour (with --fix or --diff)")
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")
     rules.set_defaults(handler=run_rules)
+
+    explain = commands.add_parser("explain", help="print a rule's page: what, why, bad and good code, the fix")
+    explain.add_argument("code", metavar="CODE", help="a rule's code (HS101) or name (discarded-result)")
+    explain.set_defaults(handler=run_explain)
     return parser
 
 

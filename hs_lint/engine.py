@@ -6,7 +6,8 @@ import ast
 import io
 import tokenize
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -14,6 +15,9 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from hs_lint.facts import FileFacts
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules import all_rules
+
+if TYPE_CHECKING:
+    from hs_lint.fix import Fix
 
 
 @dataclass(frozen=True, order=True)
@@ -28,6 +32,7 @@ class Finding:
     code: str
     name: str
     message: str
+    fix: str = ""  # "safe" or "unsafe" when the rule can repair it (hs-lint check --fix), else ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -51,6 +56,15 @@ def decode(data: bytes, path: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """One file's findings, and what ``--fix`` needs to repair them: the tree and each finding's fix."""
+
+    module: cst.Module | None
+    findings: list[Finding]
+    fixes: dict[Finding, Fix] = field(default_factory=dict)
+
+
 class Linter:
     """Runs a fixed selection of rules; build it once per process and reuse it for every file."""
 
@@ -61,8 +75,12 @@ class Linter:
 
     def check_source(self, source: str, path: str) -> list[Finding]:
         """Findings for one file's text; raises SourceError when it does not parse."""
+        return self.analyse(source, path).findings
+
+    def analyse(self, source: str, path: str) -> Analysis:
+        """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
         if not self.rules:
-            return []
+            return Analysis(None, [])
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
@@ -70,8 +88,16 @@ class Linter:
             message = f"cannot parse: {exc.message.removeprefix('parser error: ')}"
             raise SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message)) from None
         facts = FileFacts(module)
-        violations = [v for rule in self.rules for v in rule.check(facts)]
-        return _place(module, violations, path) if violations else []
+        found = [(rule, v) for rule in self.rules for v in rule.check(facts)]
+        if not found:
+            return Analysis(module, [])
+        fixes: dict[Finding, Fix] = {}
+        for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
+            fix = rule.fix(facts, violation)
+            if fix is not None:
+                finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
+            fixes.setdefault(finding, fix)
+        return Analysis(module, sorted(fixes), {f: fix for f, fix in fixes.items() if fix is not None})
 
 
 def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int]:
@@ -88,13 +114,13 @@ def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int
 
 
 def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:
-    """Give violations positions; the position pass runs only for files that have findings."""
+    """Give violations positions, in order; the position pass runs only for files that have findings."""
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    findings = set()
+    findings = []
     for violation in violations:
         where = positions[violation.node]
-        findings.add(
+        findings.append(
             Finding(path, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1,
                     violation.code, violation.name, violation.message)
         )
-    return sorted(findings)
+    return findings

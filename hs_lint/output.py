@@ -1,20 +1,184 @@
-"""Findings -> text for people and machines. Keys of the JSON objects are a public contract."""
+"""Findings -> text for people and machines. Keys of the JSON objects are a public contract.
+
+Formats: ``text`` (flake8's ``path:line:col: CODE message``, ``[*]`` before the message when
+``--fix`` repairs it), ``json``, ``sarif`` (SARIF 2.1.0, for GitHub code scanning and other
+viewers) and ``github`` (workflow commands that GitHub Actions turns into annotations). Also the
+summary line, ``--statistics`` and the progress bar, which go to stderr.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO, TypeVar
+from urllib.parse import quote
 
+from hs_lint import __version__
+from hs_lint.docs import RULES_URL, page_name
 from hs_lint.engine import Finding
+from hs_lint.fix import applies
+from hs_lint.rules import all_rules
+
+T = TypeVar("T")
+# Findings that are not a rule's: the checker's own reports, documented in the README.
+CHECKER_CODES = {
+    "HS001": ("internal-error", "hs-lint failed on this file; please report it with the file"),
+    "HS002": ("cannot-parse", "The file cannot be decoded or parsed as Python"),
+}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+PROJECT_URL = RULES_URL.rsplit("/blob/", 1)[0]
 
 
-def as_text(findings: Sequence[Finding]) -> str:
-    """``path:line:col: CODE message``, one per line, as flake8 prints them."""
-    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}\n" for f in findings)
+def _mark(finding: Finding, unsafe_fixes: bool) -> str:
+    return "[*] " if applies(finding.fix, unsafe_fixes) else ""
 
 
-def as_json(findings: Sequence[Finding]) -> str:
+def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """``path:line:col: CODE message``, one per line, as flake8 prints them; ``[*]``: ``--fix`` repairs it."""
+    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {_mark(f, unsafe_fixes)}{f.message}\n" for f in findings)
+
+
+def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     return json.dumps([f.as_dict() for f in findings], indent=2) + "\n"
 
 
-FORMATTERS: dict[str, Callable[[Sequence[Finding]], str]] = {"text": as_text, "json": as_json}
+def _sarif_rules() -> list[dict[str, object]]:
+    rules: list[dict[str, object]] = [
+        {
+            "id": code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.rationale},
+            "helpUri": RULES_URL + page_name(rule),
+            "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
+            "properties": {"fix": "none" if not rule.fix_summary else "safe" if rule.fix_safe else "unsafe"},
+        }
+        for code, rule in all_rules().items()
+    ]
+    rules += [
+        {"id": code, "name": name, "shortDescription": {"text": text}, "fullDescription": {"text": text},
+         "helpUri": f"{PROJECT_URL}#command-line"}
+        for code, (name, text) in CHECKER_CODES.items()
+    ]
+    return rules
+
+
+def as_sarif(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """One SARIF 2.1.0 run: every rule in ``tool.driver.rules``, one result per finding.
+
+    Columns are counted in code points, as libcst and the text output count them; paths are
+    relative to where hs-lint ran (``%SRCROOT%``), as code scanning expects.
+    """
+    rules = _sarif_rules()
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results = [
+        {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": _artifact(f.path),
+                        "region": {"startLine": f.line, "startColumn": f.col, "endLine": f.end_line,
+                                   "endColumn": f.end_col},
+                    }
+                }
+            ],
+        }
+        for f in findings
+    ]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "hs-lint", "version": __version__, "informationUri": PROJECT_URL,
+                                    "rules": rules}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+def _artifact(path: str) -> dict[str, str]:
+    """A relative path is relative to the checkout (``%SRCROOT%``); an absolute one becomes a file URI."""
+    if Path(path).is_absolute():
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path.replace("\\", "/").removeprefix("./")), "uriBaseId": "%SRCROOT%"}
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    """GitHub's workflow-command escaping (data; properties also escape ``:`` and ``,``)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def as_github(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """``::error file=..,line=..,col=..,endLine=..,endColumn=..,title=HS101::message`` per finding."""
+    lines = []
+    for f in findings:
+        props = (f"file={_escape(f.path, property_value=True)},line={f.line},col={f.col},endLine={f.end_line},"
+                 f"endColumn={f.end_col},title={f.code}")
+        lines.append(f"::error {props}::{_escape(f'{f.code} {f.message}')}\n")
+    return "".join(lines)
+
+
+FORMATTERS: dict[str, Callable[[Sequence[Finding], bool], str]] = {
+    "text": as_text, "json": as_json, "sarif": as_sarif, "github": as_github,
+}
+
+
+def statistics(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """``count  CODE  [*] name`` per code, most frequent first (``[*]``: all of them are fixable)."""
+    counts = Counter(f.code for f in findings)
+    names = {f.code: f.name for f in findings}
+    fixable = {code for code in counts if all(applies(f.fix, unsafe_fixes) for f in findings if f.code == code)}
+    return "".join(
+        f"{count:>5}  {code}  {'[*]' if code in fixable else '   '} {names[code]}\n"
+        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(findings: Sequence[Finding], files_checked: int, unsafe_fixes: bool = False) -> str:
+    """``N findings in M files (K fixable), F files checked``."""
+    fixable = sum(applies(f.fix, unsafe_fixes) for f in findings)
+    hidden = sum(f.fix == "unsafe" for f in findings) if not unsafe_fixes else 0
+    line = (f"{plural(len(findings), 'finding')} in {plural(len({f.path for f in findings}), 'file')} "
+            f"({fixable} fixable), {plural(files_checked, 'file')} checked")
+    if hidden:
+        line += f"; {hidden} more fixable with --unsafe-fixes"
+    return line
+
+
+def progress(items: Iterable[T], stream: TextIO | None = None, threshold: int = 200, width: int = 30) -> Iterator[T]:
+    """Yield ``items``, drawing a bar on ``stream`` (stderr) for more than ``threshold`` of them on a TTY."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield from items
+        return
+    todo = list(items)
+    if len(todo) <= threshold:
+        yield from todo
+        return
+    step = max(1, len(todo) // 100)
+    text = ""
+    for done, item in enumerate(todo):
+        if done % step == 0:
+            filled = width * done // len(todo)
+            text = f"\rhs-lint [{'#' * filled}{'.' * (width - filled)}] {done}/{len(todo)} files"
+            stream.write(text)
+            stream.flush()
+        yield item
+    stream.write("\r" + " " * len(text) + "\r")
+    stream.flush()

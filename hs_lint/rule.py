@@ -15,6 +15,7 @@ import libcst as cst
 
 if TYPE_CHECKING:
     from hs_lint.facts import FileFacts
+    from hs_lint.fix import Fix
 
 REGISTRY: dict[str, type[Rule]] = {}
 
@@ -39,6 +40,8 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     bad: ClassVar[tuple[str, ...]] = ()  # each must produce exactly this rule's code
     good: ClassVar[tuple[str, ...]] = ()  # each must produce no finding at all
+    fix_summary: ClassVar[str] = ""  # what the autofix writes; set exactly when ``fix`` is overridden
+    fix_safe: ClassVar[bool] = True  # False: its fixes may change behaviour, applied with --unsafe-fixes only
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -50,6 +53,10 @@ class Rule:
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         raise NotImplementedError
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        """The mechanical repair of one of this rule's violations, or None when there is none."""
+        return None
 
     def violation(self, node: cst.CSTNode, **fields: object) -> Violation:
         return Violation(self.code, self.name, node, self.message.format(**fields))

@@ -33,9 +33,9 @@ def test_text_output_is_flake8_style_and_exit_code_is_1(project):
     result = hs_lint("check", ".", cwd=project)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("train.py:5:21: HS101 hidden state `h`")
-    assert lines[1].startswith("train.py:7:5: HS102 `h.cpu()`")
-    assert "2 finding(s) in 1 of 2 file(s)" in result.stderr
+    assert lines[0].startswith("train.py:5:21: HS101 [*] hidden state `h`")
+    assert lines[1].startswith("train.py:7:5: HS102 [*] `h.cpu()`")
+    assert "hs-lint: 2 findings in 1 file (2 fixable), 2 files checked" in result.stderr
 
 
 def test_json_output_has_the_contracted_keys(project):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Flow, Loop, RecurrentCall
-from hs_lint.names import flat_keys, method_name, receiver, root_key
+from hs_lint.fix import Fix, insert_before, replace_statement
+from hs_lint.names import flat_keys, key_of, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
 
 
@@ -30,22 +34,51 @@ def carrying_loop_with_backward(facts: FileFacts, call: RecurrentCall) -> Loop |
     return None
 
 
-def detach_fix(facts: FileFacts, call: RecurrentCall) -> tuple[str, str]:
+@dataclass(frozen=True)
+class DetachFix:
+    """The detach to write at the top of the loop body: the message quotes it, ``--fix`` inserts it."""
+
+    assignment: str  # "h = h.detach()", "h, c = h.detach(), c.detach()", "h = tuple(s.detach() for s in h)"
+    guard: str | None  # a key that may still be None: the detach is written under ``if key is not None``
+    note: str  # the tuple variant, when the module's kind (and so the state's layout) is unknown
+    certain: bool  # the state goes straight into a torch module, so its layout is known
+
+    @property
+    def text(self) -> str:
+        return f"if {self.guard} is not None: {self.assignment}" if self.guard else self.assignment
+
+    def statement(self) -> cst.BaseStatement:
+        line = cst.parse_statement(self.assignment)
+        if self.guard is None:
+            return line
+        return cst.If(test=cst.parse_expression(f"{self.guard} is not None"), body=cst.IndentedBlock([line]))
+
+
+def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
     """The line to write at the top of the loop body (tuple- and None-aware), and a note."""
     keys = [k for k in flat_keys(call.state_arg) if k in call.carried_keys]
     if len(keys) > 1:
-        fix = f"{', '.join(keys)} = {', '.join(f'{k}.detach()' for k in keys)}"
+        assignment = f"{', '.join(keys)} = {', '.join(f'{k}.detach()' for k in keys)}"
     elif call.callee.recurrent_kind in TUPLE_STATE_KINDS:
-        fix = f"{keys[0]} = tuple(s.detach() for s in {keys[0]})"
+        assignment = f"{keys[0]} = tuple(s.detach() for s in {keys[0]})"
     else:
-        fix = f"{keys[0]} = {keys[0]}.detach()"
-    nullable = [k for k in keys if facts.assigns_none(k, call.site.scope)]
-    if nullable:
-        fix = f"if {nullable[0]} is not None: {fix}"
+        assignment = f"{keys[0]} = {keys[0]}.detach()"
+    # May be None: assigned None here, a parameter (``hidden=None``, or whatever the caller passes),
+    # or a ``self.`` attribute that ``__init__`` (any method) sets to None.
+    scope = call.site.scope
+    methods = scope.cls.methods.values() if scope.cls is not None else ()
+    nullable = [
+        k for k in keys
+        if k in scope.params or facts.assigns_none(k, scope)
+        or (k.startswith("self.") and any(facts.assigns_none(k, method) for method in methods))
+    ]
     note = ""
     if call.callee.recurrent_kind is None and len(keys) == 1:
         note = f" (if it is an LSTM's (h, c) tuple: `{keys[0]} = tuple(s.detach() for s in {keys[0]})`)"
-    return fix, note
+    # A wrapper class or helper may hand back its own structure (a list of per-layer states, ...).
+    callee = call.callee
+    certain = callee.module_kind is not None or (callee.cls is not None and callee.cls.recurrent_kind is not None)
+    return DetachFix(assignment, nullable[0] if nullable else None, note, certain)
 
 
 class CarriedWithoutDetach(Rule):
@@ -120,14 +153,31 @@ for batch in loader:
 """,
     )
 
+    fix_summary = (
+        "Inserts the detach at the top of the carrying loop's body: `h = h.detach()`, "
+        "`h, c = h.detach(), c.detach()` or `h = tuple(s.detach() for s in h)` for an LSTM's tuple, under "
+        "`if h is not None:` when the state starts as None. Unsafe (applied only with `--unsafe-fixes`) unless "
+        "the state goes straight into a torch recurrent module: a model from another file, a wrapper class or a "
+        "helper may hand back a tuple or a list where the fix expects a tensor"
+    )
+
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for call in facts.recurrent_calls:
             loop = carrying_loop_with_backward(facts, call)
             if loop is not None:
-                fix, note = detach_fix(facts, call)
+                fix = detach_fix(facts, call)
                 yield self.violation(
-                    call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop), fix=fix, note=note
+                    call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop), fix=fix.text,
+                    note=fix.note,
                 )
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        call = next(c for c in facts.recurrent_calls if c.state_arg is violation.node)
+        loop = carrying_loop_with_backward(facts, call)
+        if loop is None or not isinstance(loop.node.body, cst.IndentedBlock):
+            return None  # ``for x in xs: ...`` on one line: no body to put a statement at the top of
+        detach = detach_fix(facts, call)
+        return Fix((insert_before(loop.node.body.body[0], detach.statement()),), safe=detach.certain)
 
 
 # What the dropped result would have changed, by method: tensors' methods return new tensors.
@@ -206,6 +256,11 @@ class MLP(nn.Module):
 """,
     )
 
+    fix_summary = (
+        "Assigns the result back: `h.detach()` becomes `h = h.detach()`. Unsafe when the target is an item "
+        "(`h[0] = h[0].detach()` fails on a tuple)"
+    )
+
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for site in facts.calls:
             name = method_name(site.node)
@@ -219,3 +274,9 @@ class MLP(nn.Module):
                     target=facts.source(target),
                     effect=_DROPPED_EFFECT[name],
                 )
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        call = violation.node  # the dropped call, ``h.detach()``
+        target = receiver(call)
+        assign = cst.Assign(targets=[cst.AssignTarget(target)], value=call)
+        return Fix((replace_statement(call, assign),), safe=key_of(target) is not None)

