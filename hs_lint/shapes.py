@@ -75,6 +75,8 @@ _WRAPPERS = frozenset({"torch.autograd.Variable", "torch.nn.Parameter", "torch.n
 _LAYERS = {"torch.nn.Embedding": ("embedding_dim", 1), "torch.nn.Linear": ("out_features", 1)}
 _BATCH_NAME = re.compile(r"(^|_)(b|bs|bsz|batch|batch_?size|batchsize|n_?batch(es)?|num_?batch(es)?)$", re.I)
 _MAX_DEPTH = 40
+_DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+_ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,12 @@ class Sym:
 
     @property
     def looks_like_batch(self) -> bool:
-        return self.axis is not None or bool(_BATCH_NAME.search(self.text.rsplit(".", 1)[-1]))
+        return self.axis is not None or looks_like_batch(self.text)
+
+
+def looks_like_batch(text: str) -> bool:
+    """``batch_size``, ``self.bsz``, ``B``: a name that says it is the batch size."""
+    return bool(_BATCH_NAME.search(text.rsplit(".", 1)[-1]))
 
 
 @dataclass(frozen=True)
@@ -227,8 +234,7 @@ class StateUse:
 class Output:
     """Names a module call's results are bound to: ``out, (h_n, c_n) = self.lstm(x)``."""
 
-    use_call: RecurrentCall
-    module: ModuleConfig
+    use: StateUse
     output: str | None
     h_n: str | None
 
@@ -659,8 +665,7 @@ class ShapeFacts:
         name = method_name(expr)
         inner = _same_shape_inner(expr, qualified)
         if inner is not None:
-            shape = self.tensor(inner, scope, depth + 1)
-            return TensorShape(expr, shape.dims, shape.texts, shape.feature) if shape is not None else None
+            return self.tensor(inner, scope, depth + 1)  # keeps the node of the factory that set the shape
         if qualified in _FACTORIES or (qualified is None and name in _NEW_FACTORIES):
             return self._factory(expr, scope)
         if qualified in _LIKE:
@@ -729,6 +734,36 @@ class ShapeFacts:
                 return TensorShape(call, None, (), feature) if isinstance(feature, Dim) else None
         return None
 
+    # -- data loaders ----------------------------------------------------------------------
+    def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope]]:
+        """``DataLoader(...)`` constructions whose loop feeds this call (directly or through ``model(x)``)."""
+        facts = self.facts
+        site = use.call.site
+        sites = [site]
+        if site.scope.cls is not None and site.scope.name == "forward":
+            sites += [s for s in facts.calls if facts.callee(s).kind == "instance" and facts.callee(s).cls is site.scope.cls]
+        found: list[tuple[cst.Call, Scope]] = []
+        for caller in sites:
+            loop = caller.loop
+            while loop is not None:
+                if isinstance(loop.node, cst.For):
+                    found += self._loader(loop.node.iter, loop.scope)
+                loop = loop.parent
+        return found
+
+    def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[cst.Call, Scope]]:
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in _ITERATION_WRAPPERS:
+            args = positional_args(expr)
+            if not args:
+                return []
+            expr = args[0]
+        if isinstance(expr, cst.Call):
+            return [(expr, scope)] if self.facts.qualify(expr.func) in _DATALOADERS else []
+        key = key_of(expr)
+        if key is None:
+            return []
+        return [found for value, where in self._traced_sources(key, scope) for found in self._loader(value, where)]
+
     # -- outputs ---------------------------------------------------------------------------
     def _output(self, use: StateUse) -> Output | None:
         target = use.call.site.target
@@ -740,7 +775,7 @@ class ShapeFacts:
             state = state.elements[0].value
         h_n = key_of(state)
         scope = use.call.site.scope
-        return Output(use.call, use.module, _single(output, scope, self), _single(h_n, scope, self))
+        return Output(use, _single(output, scope, self), _single(h_n, scope, self))
 
 
 def _single(key: str | None, scope: Scope, shapes: ShapeFacts) -> str | None:

@@ -7,9 +7,18 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts
-from hs_lint.names import key_of, method_name, positional_args, receiver
+from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.rule import Rule, Violation
-from hs_lint.shapes import Dim, ModuleConfig, StateForm, StateUse, TensorShape, int_literal
+from hs_lint.shapes import (
+    Dim,
+    ModuleConfig,
+    ShapeFacts,
+    StateForm,
+    StateUse,
+    TensorShape,
+    int_literal,
+    looks_like_batch,
+)
 
 _STATE_NAMES = ("h0", "c0")
 
@@ -69,20 +78,21 @@ def batch_dim(use: StateUse, shape: TensorShape) -> Dim | None:
 class _StateRule(Rule):
     """A rule about the shape of the tensors a module is given as its state."""
 
-    def broken(self, use: StateUse, part: int, shape: TensorShape) -> bool:
+    def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         raise NotImplementedError
 
-    def fields(self, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
         raise NotImplementedError
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         seen: set[int] = set()
-        for use in facts.shapes.uses:
-            for form, part, shape in violating_parts(use, self.broken):
+        shapes = facts.shapes
+        for use in shapes.uses:
+            for form, part, shape in violating_parts(use, lambda u, i, p: self.broken(shapes, u, i, p)):
                 if id(shape.node) in seen:
                     continue
                 seen.add(id(shape.node))
-                yield self.violation(shape.node, data=use.as_data(form), **self.fields(use, form, part, shape))
+                yield self.violation(shape.node, data=use.as_data(form), **self.fields(shapes, use, form, part, shape))
 
 
 def is_batch_major(use: StateUse, shape: TensorShape) -> bool:
@@ -150,10 +160,10 @@ class Tagger(nn.Module):
 """,
     )
 
-    def broken(self, use: StateUse, part: int, shape: TensorShape) -> bool:
+    def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         return is_batch_major(use, shape)
 
-    def fields(self, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
         texts = shape.texts
         note = " even though it is batch_first=True" if use.module.flag("batch_first") else ""
         return {
@@ -201,13 +211,13 @@ out, h_n = rnn(x, h0)
 """,
     )
 
-    def broken(self, use: StateUse, part: int, shape: TensorShape) -> bool:
+    def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         layers = use.module.state_layers
         if use.module.is_cell or layers is None or shape.rank not in (2, 3) or is_batch_major(use, shape):
             return False
         return layers.differs(shape.dims[0])  # type: ignore[index]
 
-    def fields(self, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
         module = use.module
         batch = shape.texts[1] if shape.rank == 3 else "batch"
         why = ""
@@ -257,13 +267,13 @@ out, (h, c) = lstm(x, (h0, c0))
 """,
     )
 
-    def broken(self, use: StateUse, part: int, shape: TensorShape) -> bool:
+    def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         size = use.module.state_size(part)
         if size is None or is_batch_major(use, shape):
             return False
         return size.differs(shape.dims[-1])  # type: ignore[index]
 
-    def fields(self, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
         module = use.module
         batch = batch_dim(use, shape)
         note = ""
@@ -320,10 +330,10 @@ class Encoder(nn.Module):
 """,
     )
 
-    def broken(self, use: StateUse, part: int, shape: TensorShape) -> bool:
-        return self._problem(use, shape) is not None
+    def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
+        return self._problem(shapes, use, shape) is not None
 
-    def _problem(self, use: StateUse, shape: TensorShape) -> tuple[str, str] | None:
+    def _problem(self, shapes: ShapeFacts, use: StateUse, shape: TensorShape) -> tuple[str, str] | None:
         batch, axis = batch_dim(use, shape), use.batch_axis
         if batch is None or axis is None or is_batch_major(use, shape):
             return None
@@ -336,6 +346,15 @@ class Encoder(nn.Module):
                 fixed = sym.text.replace(f"({sym.axis})", f"({axis})").replace(f"[{sym.axis}]", f"[{axis}]")
                 return (f"is axis {sym.axis} of the input `{name}`, but{layout} the batch is axis {axis} of "
                         f"the input", f"Size it by the batch: `{fixed}`")
+        for loader, where in shapes.loaders(use):
+            size = shapes.value(_loader_batch(loader), where)
+            drop_last = shapes.value(keyword_arg(loader, "drop_last"), where)
+            if size == batch and drop_last is not True and not any(a.star for a in loader.args):
+                return (f"is a fixed batch size ({batch}), and the DataLoader feeding it (batch_size={size}) has no "
+                        "drop_last=True: its last batch is smaller whenever the dataset size is not a multiple "
+                        f"of {size}, and the call fails there",
+                        "Size h0 by the input's batch (`x.size(0)` when batch_first, else `x.size(1)`), or pass "
+                        "drop_last=True to the DataLoader.")
         given = use.input
         if given is not None and given.dims is not None and len(given.dims) == rank:
             other = given.dims[1 - axis] if rank == 3 else None
@@ -344,9 +363,9 @@ class Encoder(nn.Module):
                         "Size h0 by the input's batch.")
         return None
 
-    def fields(self, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
-        problem, fix = self._problem(use, shape)  # type: ignore[misc]
-        batch = batch_dim(use, shape)
+    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+        problem, fix = self._problem(shapes, use, shape)  # type: ignore[misc]
+        batch = shape.texts[0 if use.module.is_cell else 1]
         return {"state": state_name(form, part), "found": found_layout(shape), "batch": f"`{batch}`",
                 "problem": problem, "fix": fix}
 
@@ -406,8 +425,10 @@ out, (h, c) = lstm(x, (h0, c0))
                     unpacked, data=use.as_data(),
                     module=name,
                     problem=f"returns a single tensor, but it is unpacked as `{facts.source(unpacked)}`",
-                    fix="a GRU/RNN has no cell state; bind one name (`out, h_n = ...`); for a stacked module "
-                    "this unpacking silently splits h_n by layer",
+                    fix=("only an LSTM has a cell state; bind one name (`h = cell(x, h)`): unpacking splits the "
+                         "batch") if module.is_cell else (
+                        "only an LSTM has a cell state; bind one name (`out, h_n = ...`): for a 2-layer module this "
+                        "unpacking silently splits h_n by layer"),
                 )
 
     @staticmethod
@@ -553,8 +574,8 @@ class Classifier(nn.Module):
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for output in facts.shapes.outputs:
-            scope = output.use_call.site.scope
-            module = output.module
+            scope = output.use.call.site.scope
+            module = output.use.module
             batch_first, bidirectional = module.flag("batch_first"), module.flag("bidirectional")
             indexed = [n for n, s in facts.subscripts if s is scope]
             h_n_minus_two = any(
@@ -647,15 +668,15 @@ class Encoder(nn.Module):
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for output in facts.shapes.outputs:
-            module, h_n = output.module, output.h_n
+            module, h_n = output.use.module, output.h_n
             layers = module.state_layers
-            scope = output.use_call.site.scope
+            scope = output.use.call.site.scope
             if h_n is None or layers is None or not (layers.coeff > 1 or (layers.value or 0) > 1):
                 continue
             for site in facts.calls:
                 if site.scope is not scope or method_name(site.node) not in ("view", "reshape"):
                     continue
-                if key_of(receiver(site.node)) != h_n or not self._batch_leading(facts, site, h_n, module):
+                if key_of(receiver(site.node)) != h_n or not self._batch_leading(facts, site, h_n, output.use):
                     continue
                 yield self.violation(
                     site.node, data={"module": module.as_data()}, expr=facts.source(site.node),
@@ -664,7 +685,9 @@ class Encoder(nn.Module):
                 )
 
     @staticmethod
-    def _batch_leading(facts: FileFacts, site, h_n: str, module: ModuleConfig) -> bool:
+    def _batch_leading(facts: FileFacts, site, h_n: str, use: StateUse) -> bool:
+        """The first size is the batch (by name, by ``size()`` axis, or the input's batch), or -1 with
+        a width of several hidden sizes (``view(-1, 2 * hidden)``)."""
         args = positional_args(site.node)
         if len(args) == 1 and isinstance(args[0], (cst.Tuple, cst.List)):
             args = [e.value for e in args[0].elements]
@@ -674,14 +697,17 @@ class Encoder(nn.Module):
         if not isinstance(first, Dim):
             return False
         sym = first.sym
-        h_n_key = facts.shapes.qualified_key(h_n, site.scope)
-        if sym is not None and sym.tensor == h_n_key:
+        if sym is not None and sym.tensor == facts.shapes.qualified_key(h_n, site.scope):
             return sym.axis == 1
-        if sym is not None and sym.looks_like_batch:
+        given, axis = use.input, use.batch_axis
+        if given is not None and given.dims is not None and len(given.dims) == 3 and axis is not None:
+            if first == given.dims[axis]:
+                return True
+        if (sym is not None and sym.looks_like_batch) or looks_like_batch(facts.source(args[0])):
             return True
         if first.value == -1 and len(args) == 2:
             width = facts.shapes.value(args[1], site.scope)
-            size = module.state_size(0)
+            size = use.module.state_size(0)
             return isinstance(width, Dim) and size is not None and width.factors == size.factors and (
                 width.coeff > size.coeff)
         return False
@@ -728,6 +754,11 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
             node = module.args.get("dropout", module.node)
             yield self.violation(node, data={"module": module.as_data()}, module=module_name(module),
                                  dropout=dropout, layers=1)
+
+
+def _loader_batch(loader: cst.Call) -> cst.BaseExpression | None:
+    args = positional_args(loader)
+    return keyword_arg(loader, "batch_size") or (args[1] if len(args) > 1 else None)
 
 
 def _rebuilt(shape: TensorShape, texts: tuple[str, ...]) -> str:
