@@ -691,11 +691,20 @@ class ShapeFacts:
             if any(isinstance(e, cst.StarredElement) for e in args[0].elements):
                 return None
             args = [e.value for e in args[0].elements]
+        elif len(args) == 1 and self._holds_sequence(args[0], scope):
+            return None  # ``torch.zeros(shape)`` with ``shape = (...)``: not a 1-D size
         if not args:
             return None
         dims = tuple(d if isinstance(d := self.value(a, scope), Dim) else None for a in args)
         dims = tuple(None if d is not None and d.value == -1 else d for d in dims)
         return TensorShape(call, dims, tuple(self.facts.source(a) for a in args), dims[-1])
+
+    def _holds_sequence(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        key = key_of(expr)
+        if key is None:
+            return not isinstance(expr, (cst.Integer, cst.BinaryOperation, cst.Call, cst.Subscript))
+        return any(not isinstance(self.value(v, s), Dim) for v, s in self._traced_sources(key, scope)) or (
+            not isinstance(self.value(expr, scope), Dim))
 
     def _relayout(self, call: cst.Call, name: str, scope: Scope, depth: int) -> TensorShape | None:
         shape = self.tensor(receiver(call), scope, depth + 1)

@@ -382,8 +382,10 @@ class StateArity(Rule):
         "splits the layers for two."
     )
     torch_error = (
-        "RuntimeError: lstm(): argument 'hx' (position 2) must be tuple of Tensors, not Tensor / "
-        "TypeError: GRU.forward() ... (a tuple given as hx) / ValueError: not enough values to unpack"
+        "LSTM given one tensor: it is unpacked along dim 0, e.g. 'RuntimeError: For batched 3-D input, hx and cx "
+        "should also be 3-D but got (2-D, 2-D) tensors'. GRU given a tuple: \"AttributeError: 'tuple' object has "
+        "no attribute 'dim'\". `out, (h, c) = gru(...)`: 'ValueError: not enough values to unpack' for one layer, "
+        "nothing for two."
     )
     bad = (
         """\
@@ -611,7 +613,7 @@ class Classifier(nn.Module):
         if (last_first and batch_first is False) or (last_second and batch_first):
             if bidirectional:
                 return ("is not a summary of a bidirectional module: at the last step the backward direction "
-                        "has seen only the last token",
+                        "has processed only the last time step (its summary is at step 0)",
                         f"concatenate h_n[-2] and h_n[-1], or the forward half of the last step with the "
                         f"backward half of step 0 of `{out}`")
         return None
