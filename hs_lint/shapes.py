@@ -248,6 +248,7 @@ class ShapeFacts:
         self._loop_targets: dict[int, set[str]] = {}
         self._active: set[tuple[int, int]] = set()
         self._tracing: set[tuple[int, str]] = set()
+        self._trust_defaults = True
         self._outputs: dict[tuple[int, str], cst.Call] = {}  # ``out`` of ``out, h = lstm(x)``: lstm's construction
         self._callers: dict[int, list] | None = None
         self._index()
@@ -328,6 +329,15 @@ class ShapeFacts:
         if owner is not None and owner.kind == "instance":
             return _method(facts.classes[owner.detail], name, facts)
         return None
+
+    def certain_value(self, expr: cst.BaseExpression | None, scope: Scope) -> Value:
+        """Like ``value``, but a parameter that no same-file call passes stays a symbol, whatever its
+        default: callers elsewhere may override it."""
+        self._trust_defaults = False
+        try:
+            return self.value(expr, scope)
+        finally:
+            self._trust_defaults = True
 
     # -- values ----------------------------------------------------------------------------
     def value(self, expr: cst.BaseExpression | None, scope: Scope) -> Value:
@@ -467,7 +477,9 @@ class ShapeFacts:
             return self._agreed(passed, name, function) if len(passed) == len(self.callers(function)) else (
                 self._sym(name, function))
         default = params[index].default
-        return self.value(default, function) if default is not None else self._sym(name, function)
+        if default is None or not (self._trust_defaults or self.callers(function)):
+            return self._sym(name, function)
+        return self.value(default, function)
 
     def _attribute(self, expr: cst.Attribute, scope: Scope) -> Value:
         attr = expr.attr.value
@@ -548,9 +560,9 @@ class ShapeFacts:
         values: dict[str, Value] = {}
         for name in order:
             if name in args:
-                values[name] = _typed(name, self.value(args[name], scope))
+                values[name] = as_parameter(name, self.value(args[name], scope))
             else:
-                values[name] = None if opaque else _typed(name, _default(name))
+                values[name] = None if opaque else as_parameter(name, _default(name))
         return ModuleConfig(kind, call, scope, args, values)
 
     def module_of(self, call: RecurrentCall) -> tuple[ModuleConfig, str] | None:
@@ -730,7 +742,8 @@ class ShapeFacts:
         key = key_of(call.func)
         if key is None:
             return None
-        for value, where in self._sources(key, scope):
+        sources = self._sources(key, scope)
+        for value, where in sources[:1] if len(sources) == 1 else ():
             if not isinstance(value, cst.Call):
                 continue
             layer = _LAYERS.get(self.facts.qualify(value.func) or "")
@@ -742,6 +755,11 @@ class ShapeFacts:
                 feature = self.value(given, where)
                 return TensorShape(call, None, (), feature) if isinstance(feature, Dim) else None
         return None
+
+    def relaid(self, qualified: str, scope: Scope) -> bool:
+        """Some assignment to this tensor (in ``scope``) changes its layout: ``x = x.transpose(0, 1)``."""
+        key = qualified.split(":", 1)[-1]
+        return any(v is not None and _has_layout_call(v) for v, _ in self._assignments(key, scope))
 
     # -- data loaders ----------------------------------------------------------------------
     def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope]]:
@@ -810,6 +828,18 @@ def _pairs(target: cst.BaseExpression, value: cst.BaseExpression | None, augment
         yield key, (None if augmented else value)
 
 
+_LAYOUT_METHODS = frozenset(
+    {"transpose", "permute", "t", "view", "reshape", "flatten", "unsqueeze", "squeeze", "swapaxes", "movedim",
+     "unflatten", "expand", "repeat"}
+)
+
+
+def _has_layout_call(expr: cst.CSTNode) -> bool:
+    if isinstance(expr, cst.Call) and method_name(expr) in _LAYOUT_METHODS:
+        return True
+    return any(_has_layout_call(child) for child in expr.children)
+
+
 def _target_keys(target: cst.BaseExpression) -> Iterator[str]:
     for key, _ in _pairs(target, None, False):
         yield key
@@ -825,7 +855,7 @@ def int_literal(expr: cst.BaseExpression) -> int | None:
     return None
 
 
-def _typed(name: str, value: Value) -> Value:
+def as_parameter(name: str, value: Value) -> Value:
     """Keep a value only where torch accepts its type (batch_first must be a bool, ...)."""
     if name in _SIZE_PARAMS:
         return value if isinstance(value, Dim) else None

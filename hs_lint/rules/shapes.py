@@ -16,6 +16,7 @@ from hs_lint.shapes import (
     StateForm,
     StateUse,
     TensorShape,
+    as_parameter,
     int_literal,
     looks_like_batch,
 )
@@ -339,7 +340,8 @@ class Encoder(nn.Module):
             return None
         rank = 2 if use.module.is_cell else 3
         sym = batch.sym
-        if sym is not None and sym.tensor is not None and sym.tensor == use.input_key and sym.axis is not None:
+        if (sym is not None and sym.tensor is not None and sym.tensor == use.input_key and sym.axis is not None
+                and not shapes.relaid(sym.tensor, use.call.site.scope)):
             if sym.axis % rank != axis:
                 name = sym.text.split(".", 1)[0].split("(", 1)[-1]
                 layout = "" if use.module.is_cell else f" with batch_first={use.module.flag('batch_first')}"
@@ -580,8 +582,9 @@ class Classifier(nn.Module):
             module = output.use.module
             batch_first, bidirectional = module.flag("batch_first"), module.flag("bidirectional")
             indexed = [n for n, s in facts.subscripts if s is scope]
-            h_n_minus_two = any(
-                key_of(n.value) == output.h_n and len(n.slice) == 1 and _index_value(n.slice[0]) == -2
+            # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
+            h_n_other_index = any(
+                key_of(n.value) == output.h_n and len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
                 for n in indexed
             )
             for node in indexed:
@@ -589,7 +592,7 @@ class Classifier(nn.Module):
                 problem = None
                 if key is not None and key == output.output:
                     problem = self._output_problem(node, batch_first, bidirectional)
-                elif key is not None and key == output.h_n and bidirectional and not h_n_minus_two:
+                elif key is not None and key == output.h_n and bidirectional and not h_n_other_index:
                     if len(node.slice) == 1 and _is_minus_one(node.slice[0]):
                         problem = ("is only the last layer's backward direction of a bidirectional module",
                                    f"use `torch.cat(({key}[-2], {key}[-1]), dim=1)` for both directions")
@@ -749,8 +752,13 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        for module in facts.shapes.modules.values():
-            dropout, layers = module.values.get("dropout"), module.dim("num_layers")
+        shapes = facts.shapes
+        for module in shapes.modules.values():
+            # values that rest on a parameter default nobody in this file passes may be overridden elsewhere
+            dropout = as_parameter("dropout", shapes.certain_value(module.args.get("dropout"), module.scope))
+            layers = module.dim("num_layers")
+            if "num_layers" in module.args:
+                layers = as_parameter("num_layers", shapes.certain_value(module.args["num_layers"], module.scope))
             if module.is_cell or not isinstance(dropout, float) or dropout <= 0 or layers != Dim(1):
                 continue
             node = module.args.get("dropout", module.node)
