@@ -339,6 +339,13 @@ class ShapeFacts:
         finally:
             self._trust_defaults = True
 
+    def certain(self, module: ModuleConfig, name: str) -> Value:
+        """A configuration value that does not rest on a parameter default: for claims made from the
+        configuration alone (HS207-HS209), where no state or input built in the file backs them."""
+        if name not in module.args:
+            return module.values.get(name)
+        return as_parameter(name, self.certain_value(module.args[name], module.scope))
+
     # -- values ----------------------------------------------------------------------------
     def value(self, expr: cst.BaseExpression | None, scope: Scope) -> Value:
         """A literal, constant, default, attribute or arithmetic resolved; else a symbol; else None."""

@@ -176,3 +176,17 @@ def test_linter_runs_shape_rules_on_a_real_message():
     (finding,) = Linter(["HS202"]).check_source(all_rules()["HS202"].bad[0], "train.py")
     assert "(num_layers * num_directions, batch, hidden_size) = (2*2, 3, 20)" in finding.message
     assert "bidirectional=True doubles it" in finding.message
+
+
+def test_configuration_only_claims_do_not_rest_on_defaults_nobody_passes():
+    wrapper = """\
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self, size, layers=1, dropout=0.2):
+        super().__init__()
+        self.rnn = nn.GRU(size, size, layers, dropout=dropout)
+"""
+    assert lint(wrapper, ["HS209"]) == []  # another file may build Encoder(8, layers=2)
+    assert [f.code for f in lint(wrapper + "encoder = Encoder(8)\n", ["HS209"])] == ["HS209"]
+    assert lint(wrapper + "encoder = Encoder(8, layers=2)\n", ["HS209"]) == []

@@ -16,7 +16,6 @@ from hs_lint.shapes import (
     StateForm,
     StateUse,
     TensorShape,
-    as_parameter,
     int_literal,
     looks_like_batch,
 )
@@ -580,7 +579,8 @@ class Classifier(nn.Module):
         for output in facts.shapes.outputs:
             scope = output.use.call.site.scope
             module = output.use.module
-            batch_first, bidirectional = module.flag("batch_first"), module.flag("bidirectional")
+            batch_first, bidirectional = facts.shapes.certain(module, "batch_first"), facts.shapes.certain(
+                module, "bidirectional")
             indexed = [n for n, s in facts.subscripts if s is scope]
             # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
             h_n_other_index = any(
@@ -672,11 +672,15 @@ class Encoder(nn.Module):
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        for output in facts.shapes.outputs:
+        shapes = facts.shapes
+        for output in shapes.outputs:
             module, h_n = output.use.module, output.h_n
-            layers = module.state_layers
+            layers, bidirectional = shapes.certain(module, "num_layers"), shapes.certain(module, "bidirectional")
+            if not isinstance(layers, Dim) or not isinstance(bidirectional, bool):
+                continue
+            layers = layers * Dim(2 if bidirectional else 1)
             scope = output.use.call.site.scope
-            if h_n is None or layers is None or not (layers.coeff > 1 or (layers.value or 0) > 1):
+            if h_n is None or layers.coeff < 2:  # one layer, one direction: view(batch, -1) is right
                 continue
             for site in facts.calls:
                 if site.scope is not scope or method_name(site.node) not in ("view", "reshape"):
@@ -755,10 +759,7 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
         shapes = facts.shapes
         for module in shapes.modules.values():
             # values that rest on a parameter default nobody in this file passes may be overridden elsewhere
-            dropout = as_parameter("dropout", shapes.certain_value(module.args.get("dropout"), module.scope))
-            layers = module.dim("num_layers")
-            if "num_layers" in module.args:
-                layers = as_parameter("num_layers", shapes.certain_value(module.args["num_layers"], module.scope))
+            dropout, layers = shapes.certain(module, "dropout"), shapes.certain(module, "num_layers")
             if module.is_cell or not isinstance(dropout, float) or dropout <= 0 or layers != Dim(1):
                 continue
             node = module.args.get("dropout", module.node)
