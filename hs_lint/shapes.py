@@ -842,9 +842,13 @@ _LAYOUT_METHODS = frozenset(
 
 
 def _has_layout_call(expr: cst.CSTNode) -> bool:
-    if isinstance(expr, cst.Call) and method_name(expr) in _LAYOUT_METHODS:
-        return True
-    return any(_has_layout_call(child) for child in expr.children)
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call) and method_name(node) in _LAYOUT_METHODS:
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _target_keys(target: cst.BaseExpression) -> Iterator[str]:
