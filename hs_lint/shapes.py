@@ -32,7 +32,21 @@ The data API (stable; the runtime checker rebuilds cases from it):
 ``StateUse``
     A recurrent module call, the ``ModuleConfig`` of its module, every traced ``StateForm`` of
     its state argument (``forms``; alternatives when branches build it differently) and the
-    ``TensorShape`` of its input when visible. ``ShapeFacts.uses`` lists them.
+    ``TensorShape`` of its input when visible. ``as_data(form)`` is what an HS2xx ``Violation``
+    carries in ``data``: ``{"module": ModuleConfig.as_data(), "state": [[dims of h0], [dims of c0]],
+    "state_is_tuple": bool, "input": [dims]}`` with ints where resolved and source text where not.
+
+``ShapeFacts`` (``FileFacts.shapes``) holds ``modules`` (``ModuleConfig`` by id of the
+construction call), ``uses`` (``StateUse`` per direct call of a known module), ``outputs``
+(the names bound to a call's output and h_n), and answers ``value(expr, scope)`` (resolve any
+expression), ``certain(module, name)`` (a configuration value that does not rest on a parameter
+default no same-file call passes) and ``loaders(use)`` (the ``DataLoader`` calls feeding a use).
+
+Resolution order for a name: its assignments in its own scope (all must agree), else, for a
+parameter, the argument every same-file call passes (else its default), else a symbol; ``self.x``
+through every ``self.x = ...`` of the class; ``cfg.x`` through a same-file config class (class
+attributes, dataclass fields, keyword overrides at its construction); ``self.rnn.hidden_size``
+through the module's configuration.
 """
 
 from __future__ import annotations
@@ -367,8 +381,8 @@ class ShapeFacts:
             return float(expr.evaluated_value)
         if isinstance(expr, cst.SimpleString):
             return str(expr.evaluated_value)
-        if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
-            return expr.value == "True"
+        if isinstance(expr, cst.Name) and expr.value in ("True", "False", "None"):
+            return {"True": True, "False": False}.get(expr.value)
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
             inner = self.value(expr.expression, scope)
             if isinstance(inner, Dim) and inner.value is not None:

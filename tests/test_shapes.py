@@ -190,3 +190,37 @@ class Encoder(nn.Module):
     assert lint(wrapper, ["HS209"]) == []  # another file may build Encoder(8, layers=2)
     assert [f.code for f in lint(wrapper + "encoder = Encoder(8)\n", ["HS209"])] == ["HS209"]
     assert lint(wrapper + "encoder = Encoder(8, layers=2)\n", ["HS209"]) == []
+
+
+HEADER = "import torch\nimport torch.nn as nn\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "body"),
+    [
+        ("HS204", "gru = nn.GRU(4, 8)\nx = torch.randn(5, 3, 4)\nout, h = gru(x, torch.zeros(1, 6, 8))\n"),
+        ("HS206", "gru = nn.GRU(4, 8)\nx = flat.view(5, 3, 6)\nout, h = gru(x)\n"),
+        ("HS206", "gru = nn.GRU(4, 8, batch_first=True)\nx = torch.randn(3, 5, 4).transpose(0, 1)\n"
+                  "out, h = gru(x, torch.zeros(1, 3, 8))\n"),
+        ("HS207", "gru = nn.GRU(4, 8, bidirectional=True)\nout, h_n = gru(x)\nsummary = h_n[-1]\n"),
+    ],
+)
+def test_more_bad_shapes(code, body):
+    assert [f.code for f in lint(HEADER + body, [code])] == [code]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the input is re-laid out after h0 was sized from it: x.size(0) was the batch then
+        "gru = nn.GRU(4, 8)\ndef f(x):\n    h0 = torch.zeros(1, x.size(0), 8)\n    x = x.transpose(0, 1)\n"
+        "    return gru(x, h0)\n",
+        # one direction each from h_n[0] and h_n[-1] of a one-layer bidirectional module
+        "gru = nn.GRU(4, 8, bidirectional=True)\nout, h_n = gru(x)\nsummary = torch.cat([h_n[0], h_n[-1]], 1)\n",
+        # a batchify-style stream: fixed batch, no DataLoader
+        "gru = nn.GRU(4, 8)\nh = torch.zeros(1, 20, 8)\nfor i in range(0, data.size(0), 35):\n"
+        "    out, h = gru(data[i:i + 35], h.detach())\n",
+    ],
+)
+def test_more_lookalikes_stay_silent(body):
+    assert lint(HEADER + body, [c for c in all_rules() if c.startswith("HS2")]) == []
