@@ -86,7 +86,9 @@ _SAME_SHAPE_METHODS = frozenset(
      "detach_", "zero_", "requires_grad_", "type_as", "normal_", "uniform_", "fill_"}
 )
 _WRAPPERS = frozenset({"torch.autograd.Variable", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+# Layers whose output keeps the input's leading axes; for some, the width of the last one.
 _LAYERS = {"torch.nn.Embedding": ("embedding_dim", 1), "torch.nn.Linear": ("out_features", 1)}
+_LEADING_AXES_KEPT = frozenset({*_LAYERS, "torch.nn.Dropout"})
 _BATCH_NAME = re.compile(r"(^|_)(b|bs|bsz|batch|batch_?size|batchsize|n_?batch(es)?|num_?batch(es)?)$", re.I)
 _MAX_DEPTH = 40
 _DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
@@ -619,7 +621,7 @@ class ShapeFacts:
         args = positional_args(call.site.node)
         given = args[0] if args else keyword_arg(call.site.node, "input")
         shape = self.tensor(given, scope) if given is not None else None
-        input_key = key_of(given)
+        input_key = key_of(self._leading_source(given, scope)) if given is not None else None
         return StateUse(call, module, key, _distinct(forms), shape,
                         self.qualified_key(input_key, scope) if input_key else None)
 
@@ -758,24 +760,34 @@ class ShapeFacts:
         dims = tuple(shape.dims[i] for i in axes)
         return TensorShape(call, dims, tuple(shape.texts[i] for i in axes), dims[-1])
 
+    def _leading_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+        """``self.embed(tokens)`` -> ``tokens``: the tensor whose leading (seq, batch) axes ``expr`` keeps."""
+        while isinstance(expr, cst.Call) and self._layer(expr, scope) is not None and positional_args(expr):
+            expr = positional_args(expr)[0]
+        return expr
+
+    def _layer(self, call: cst.Call, scope: Scope) -> tuple[cst.Call, Scope] | None:
+        """The ``nn.Embedding``/``nn.Linear``/``nn.Dropout`` construction a call runs, when it is unique."""
+        key = key_of(call.func)
+        sources = self._sources(key, scope) if key is not None else []
+        if len(sources) == 1 and isinstance(sources[0][0], cst.Call):
+            if self.facts.qualify(sources[0][0].func) in _LEADING_AXES_KEPT:
+                return sources[0]  # type: ignore[return-value]
+        return None
+
     def _layer_output(self, call: cst.Call, scope: Scope) -> TensorShape | None:
         """``self.embed(x)`` with ``self.embed = nn.Embedding(v, e)``: the last axis is ``e``."""
-        key = key_of(call.func)
-        if key is None:
+        found = self._layer(call, scope)
+        layer = _LAYERS.get(self.facts.qualify(found[0].func) or "") if found is not None else None
+        if found is None or layer is None:
             return None
-        sources = self._sources(key, scope)
-        for value, where in sources[:1] if len(sources) == 1 else ():
-            if not isinstance(value, cst.Call):
-                continue
-            layer = _LAYERS.get(self.facts.qualify(value.func) or "")
-            if layer is not None:
-                given = keyword_arg(value, layer[0])
-                positional = positional_args(value)
-                if given is None and len(positional) > layer[1]:
-                    given = positional[layer[1]]
-                feature = self.value(given, where)
-                return TensorShape(call, None, (), feature) if isinstance(feature, Dim) else None
-        return None
+        construction, where = found
+        given = keyword_arg(construction, layer[0])
+        positional = positional_args(construction)
+        if given is None and len(positional) > layer[1]:
+            given = positional[layer[1]]
+        feature = self.value(given, where)
+        return TensorShape(call, None, (), feature) if isinstance(feature, Dim) else None
 
     def relaid(self, qualified: str, scope: Scope) -> bool:
         """Some assignment to this tensor (in ``scope``) changes its layout: ``x = x.transpose(0, 1)``."""

@@ -224,3 +224,19 @@ def test_more_bad_shapes(code, body):
 )
 def test_more_lookalikes_stay_silent(body):
     assert lint(HEADER + body, [c for c in all_rules() if c.startswith("HS2")]) == []
+
+
+def test_batch_axis_is_followed_through_an_embedding():
+    source = HEADER + """\
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 8)
+        self.gru = nn.GRU(8, 16)
+
+    def forward(self, tokens):
+        h0 = torch.zeros(1, tokens.size({axis}), 16)
+        return self.gru(self.embed(tokens), h0)
+"""
+    assert [f.code for f in lint(source.format(axis=0), ["HS204"])] == ["HS204"]
+    assert lint(source.format(axis=1), ["HS204"]) == []
