@@ -290,7 +290,7 @@ class HiddenBatchMismatch(_StateRule):
     code = "HS204"
     name = "hidden-batch-mismatch"
     summary = "h0/c0's batch dimension is not the input's batch dimension (or is fixed while the last batch is smaller)"
-    message = "{state} is {found}: its batch dimension {batch} {problem}. {fix}"
+    message = "{state} is {found}, but {module} wants {expected}: its batch dimension {batch} {problem}. {fix}"
     rationale = (
         "The state's batch dimension (dim 1 of h0 for a full module, dim 0 for a cell) must equal the input's "
         "batch, which is dim 0 of the input only when the module is batch_first=True and dim 1 otherwise. "
@@ -354,7 +354,7 @@ class Encoder(nn.Module):
                 return (f"is a fixed batch size ({batch}), and the DataLoader feeding it (batch_size={size}) has no "
                         "drop_last=True: its last batch is smaller whenever the dataset size is not a multiple "
                         f"of {size}, and the call fails there",
-                        "Size h0 by the input's batch (`x.size(0)` when batch_first, else `x.size(1)`), or pass "
+                        f"Size it by the input's batch (`{_input_text(shapes, use)}.size({axis})`), or pass "
                         "drop_last=True to the DataLoader.")
         given = use.input
         if given is not None and given.dims is not None and len(given.dims) == rank:
@@ -368,6 +368,7 @@ class Encoder(nn.Module):
         problem, fix = self._problem(shapes, use, shape)  # type: ignore[misc]
         batch = shape.texts[0 if use.module.is_cell else 1]
         return {"state": state_name(form, part), "found": found_layout(shape), "batch": f"`{batch}`",
+                "module": module_name(use.module, use.key), "expected": expected_layout(use.module, part, "batch"),
                 "problem": problem, "fix": fix}
 
 
@@ -765,6 +766,12 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
             node = module.args.get("dropout", module.node)
             yield self.violation(node, data={"module": module.as_data()}, module=module_name(module),
                                  dropout=dropout, layers=1)
+
+
+def _input_text(shapes: ShapeFacts, use: StateUse) -> str:
+    args = positional_args(use.call.site.node)
+    text = shapes.facts.source(args[0]) if args else "input"
+    return text if key_of(args[0]) is not None else f"({text})"
 
 
 def _loader_batch(loader: cst.Call) -> cst.BaseExpression | None:
