@@ -910,7 +910,7 @@ def as_parameter(name: str, value: Value) -> Value:
 
 
 def _default(name: str) -> Value:
-    value = DEFAULTS[name]
+    value = DEFAULTS.get(name)  # input_size and hidden_size have none: left out, they are unknown
     return Dim(value) if isinstance(value, int) and not isinstance(value, bool) else value  # type: ignore[return-value]
 
 

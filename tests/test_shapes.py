@@ -240,3 +240,15 @@ class Tagger(nn.Module):
 """
     assert [f.code for f in lint(source.format(axis=0), ["HS204"])] == ["HS204"]
     assert lint(source.format(axis=1), ["HS204"]) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "rnn = nn.LSTM(hidden_size=8)\nout, h = rnn(x, (torch.zeros(1, 2, 8), torch.zeros(1, 2, 8)))\n",  # no input_size
+        "rnn = nn.GRU(*sizes, dropout=0.5)\nout, h_n = rnn(x)\nh_n.view(b, -1)\n",
+        "cell = nn.GRUCell()\nh = cell(x, torch.zeros(shape))\n",
+    ],
+)
+def test_incomplete_constructions_do_not_crash_and_stay_silent(body):
+    assert lint(HEADER + body, [c for c in all_rules() if c.startswith("HS2")]) == []
