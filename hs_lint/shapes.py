@@ -34,7 +34,9 @@ The data API (stable; the runtime checker rebuilds cases from it):
     its state argument (``forms``; alternatives when branches build it differently) and the
     ``TensorShape`` of its input when visible. ``as_data(form)`` is what an HS2xx ``Violation``
     carries in ``data``: ``{"module": ModuleConfig.as_data(), "state": [[dims of h0], [dims of c0]],
-    "state_is_tuple": bool, "input": [dims]}`` with ints where resolved and source text where not.
+    "state_is_tuple": bool, "input": [dims], "input_feature": its last dim}`` with ints where resolved and source text where not;
+    HS207/HS208 add ``"expression"`` (the indexing or reshaping source) and ``"of"`` (``"output"`` or
+    ``"h_n"``); HS209 carries ``{"module": ...}`` only.
 
 ``ShapeFacts`` (``FileFacts.shapes``) holds ``modules`` (``ModuleConfig`` by id of the
 construction call), ``uses`` (``StateUse`` per direct call of a known module), ``outputs``
@@ -243,6 +245,7 @@ class StateUse:
             "state": form.as_data() if form is not None else None,
             "state_is_tuple": form.is_tuple if form is not None else None,
             "input": self.input.as_data() if self.input is not None else None,
+            "input_feature": _dim_data(self.input.feature) if self.input is not None else None,
         }
 
 
@@ -912,6 +915,10 @@ def as_parameter(name: str, value: Value) -> Value:
 def _default(name: str) -> Value:
     value = DEFAULTS.get(name)  # input_size and hidden_size have none: left out, they are unknown
     return Dim(value) if isinstance(value, int) and not isinstance(value, bool) else value  # type: ignore[return-value]
+
+
+def _dim_data(dim: Dim | None) -> int | str | None:
+    return dim.as_data() if dim is not None else None
 
 
 def _hashable(value: Value) -> object:

@@ -598,7 +598,9 @@ class Classifier(nn.Module):
                         problem = ("is only the last layer's backward direction of a bidirectional module",
                                    f"use `torch.cat(({key}[-2], {key}[-1]), dim=1)` for both directions")
                 if problem is not None:
-                    yield self.violation(node, data={"module": module.as_data()}, expr=facts.source(node),
+                    data = {**output.use.as_data(), "expression": facts.source(node),
+                            "of": "output" if key == output.output else "h_n"}
+                    yield self.violation(node, data=data, expr=facts.source(node),
                                          problem=problem[0], fix=problem[1])
 
     @staticmethod
@@ -689,7 +691,8 @@ class Encoder(nn.Module):
                 if key_of(receiver(site.node)) != h_n or not self._batch_leading(facts, site, h_n, output.use):
                     continue
                 yield self.violation(
-                    site.node, data={"module": module.as_data()}, expr=facts.source(site.node),
+                    site.node, data={**output.use.as_data(), "expression": facts.source(site.node), "of": "h_n"},
+                    expr=facts.source(site.node),
                     module=module_name(module), layers=layers, size=module.state_size(0),
                     fix=f"{h_n}.transpose(0, 1).reshape({', '.join(facts.source(a) for a in positional_args(site.node))})",
                 )
