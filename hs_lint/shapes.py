@@ -34,7 +34,8 @@ The data API (stable; the runtime checker rebuilds cases from it):
     its state argument (``forms``; alternatives when branches build it differently) and the
     ``TensorShape`` of its input when visible. ``as_data(form)`` is what an HS2xx ``Violation``
     carries in ``data``: ``{"module": ModuleConfig.as_data(), "state": [[dims of h0], [dims of c0]],
-    "state_is_tuple": bool, "input": [dims], "input_feature": its last dim}`` with ints where resolved and source text where not;
+    "state_is_tuple": bool, "input": [dims], "input_feature": its last dim}`` with ints where
+    resolved and source text where not;
     HS207/HS208 add ``"expression"`` (the indexing or reshaping source) and ``"of"`` (``"output"`` or
     ``"h_n"``); HS209 carries ``{"module": ...}`` only.
 
@@ -804,7 +805,9 @@ class ShapeFacts:
         site = use.call.site
         sites = [site]
         if site.scope.cls is not None and site.scope.name == "forward":
-            sites += [s for s in facts.calls if facts.callee(s).kind == "instance" and facts.callee(s).cls is site.scope.cls]
+            sites += [
+                s for s in facts.calls if facts.callee(s).kind == "instance" and facts.callee(s).cls is site.scope.cls
+            ]
         found: list[tuple[cst.Call, Scope]] = []
         for caller in sites:
             loop = caller.loop

@@ -245,7 +245,8 @@ class Tagger(nn.Module):
 @pytest.mark.parametrize(
     "body",
     [
-        "rnn = nn.LSTM(hidden_size=8)\nout, h = rnn(x, (torch.zeros(1, 2, 8), torch.zeros(1, 2, 8)))\n",  # no input_size
+        # no input_size
+        "rnn = nn.LSTM(hidden_size=8)\nout, h = rnn(x, (torch.zeros(1, 2, 8), torch.zeros(1, 2, 8)))\n",
         "rnn = nn.GRU(*sizes, dropout=0.5)\nout, h_n = rnn(x)\nh_n.view(b, -1)\n",
         "cell = nn.GRUCell()\nh = cell(x, torch.zeros(shape))\n",
     ],

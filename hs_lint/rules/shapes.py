@@ -81,7 +81,9 @@ class _StateRule(Rule):
     def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         raise NotImplementedError
 
-    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(
+        self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape
+    ) -> dict[str, object]:
         raise NotImplementedError
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
@@ -163,7 +165,9 @@ class Tagger(nn.Module):
     def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         return is_batch_major(use, shape)
 
-    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(
+        self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape
+    ) -> dict[str, object]:
         texts = shape.texts
         note = " even though it is batch_first=True" if use.module.flag("batch_first") else ""
         return {
@@ -217,7 +221,9 @@ out, h_n = rnn(x, h0)
             return False
         return layers.differs(shape.dims[0])  # type: ignore[index]
 
-    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(
+        self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape
+    ) -> dict[str, object]:
         module = use.module
         batch = shape.texts[1] if shape.rank == 3 else "batch"
         why = ""
@@ -273,7 +279,9 @@ out, (h, c) = lstm(x, (h0, c0))
             return False
         return size.differs(shape.dims[-1])  # type: ignore[index]
 
-    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(
+        self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape
+    ) -> dict[str, object]:
         module = use.module
         batch = batch_dim(use, shape)
         note = ""
@@ -364,7 +372,9 @@ class Encoder(nn.Module):
                         "Size h0 by the input's batch.")
         return None
 
-    def fields(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape) -> dict[str, object]:
+    def fields(
+        self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape
+    ) -> dict[str, object]:
         problem, fix = self._problem(shapes, use, shape)  # type: ignore[misc]
         batch = shape.texts[0 if use.module.is_cell else 1]
         return {"state": state_name(form, part), "found": found_layout(shape), "batch": f"`{batch}`",
@@ -694,7 +704,7 @@ class Encoder(nn.Module):
                     site.node, data={**output.use.as_data(), "expression": facts.source(site.node), "of": "h_n"},
                     expr=facts.source(site.node),
                     module=module_name(module), layers=layers, size=module.state_size(0),
-                    fix=f"{h_n}.transpose(0, 1).reshape({', '.join(facts.source(a) for a in positional_args(site.node))})",
+                    fix=f"{h_n}.transpose(0, 1).reshape({', '.join(map(facts.source, positional_args(site.node)))})",
                 )
 
     @staticmethod
