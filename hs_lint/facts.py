@@ -16,8 +16,10 @@ parse itself (measured in the README), and the analysis only needs to know what 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -30,6 +32,9 @@ from hs_lint.names import (
     receiver,
     referenced_keys,
 )
+
+if TYPE_CHECKING:
+    from hs_lint.shapes import ShapeFacts
 
 RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 CELL_KINDS = frozenset({"RNNCell", "LSTMCell", "GRUCell"})
@@ -249,6 +254,7 @@ class _Collector(cst.CSTVisitor):
         self.loops: list[Loop] = []
         self.detach_calls: list[CallSite] = []
         self.function_scopes: list[Scope] = []
+        self.subscripts: list[tuple[cst.Subscript, Scope]] = []
         self._containers: list[Scope | ClassInfo] = [self.module_scope]
         self._loop_stack: list[Loop | None] = [None]
         self._no_grad_stack: list[bool] = [False]
@@ -405,6 +411,9 @@ class _Collector(cst.CSTVisitor):
         if node.attr.value == "data":
             self.scope.detaches = True
 
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self.subscripts.append((node, self.scope))
+
     def visit_Call(self, node: cst.Call) -> None:
         site = CallSite(
             node=node,
@@ -455,6 +464,7 @@ class FileFacts:
         self.calls = collector.calls
         self.loops = collector.loops
         self.detach_calls = collector.detach_calls
+        self.subscripts = collector.subscripts  # (node, scope) for every ``x[...]``
         self.functions = {
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method
         }
@@ -465,6 +475,13 @@ class FileFacts:
         self._summarise_backward()
         self.recurrent_calls = self._find_recurrent_calls()
         self.state_keys_by_scope = self._state_keys_by_scope()
+
+    @functools.cached_property
+    def shapes(self) -> ShapeFacts:
+        """Module configurations and tensor shapes (HS2xx), built on first use only."""
+        from hs_lint.shapes import ShapeFacts
+
+        return ShapeFacts(self)
 
     # -- bindings --------------------------------------------------------------------------
     def _construction(self, value: cst.BaseExpression | None) -> Binding | None:

@@ -8,7 +8,7 @@ torch's own error, and bad/good examples that the test-suite executes) and one m
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
@@ -28,6 +28,8 @@ class Violation:
     name: str
     node: cst.CSTNode
     message: str
+    # What a runtime check needs to rebuild the case (HS2xx: module config, shapes); may be empty.
+    data: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 class Rule:
@@ -58,5 +60,5 @@ class Rule:
         """The mechanical repair of one of this rule's violations, or None when there is none."""
         return None
 
-    def violation(self, node: cst.CSTNode, **fields: object) -> Violation:
-        return Violation(self.code, self.name, node, self.message.format(**fields))
+    def violation(self, node: cst.CSTNode, data: dict[str, object] | None = None, **fields: object) -> Violation:
+        return Violation(self.code, self.name, node, self.message.format(**fields), data or {})

@@ -1,0 +1,979 @@
+"""Configuration and shape facts for recurrent modules: what the HS2xx rules compare.
+
+Built lazily, once per file, as ``FileFacts.shapes`` (only when a shape rule runs), on top of the
+facts the file already has: recurrent constructions, bindings, recurrent calls. Nothing here
+imports torch; values are resolved statically and whatever cannot be resolved stays *symbolic*.
+
+The data API (stable; the runtime checker rebuilds cases from it):
+
+``Dim``
+    One size: ``coeff`` times a product of ``Sym`` factors. ``Dim(2)`` is the int 2;
+    ``Dim(2, (Sym("cfg.layers"),))`` is ``2*cfg.layers``. ``value`` is the int when there are no
+    factors; ``differs(other)`` is True only when the two are *provably* different (same factors,
+    different coefficient); ``as_data()`` gives an int or the symbolic text.
+``Sym``
+    An unresolved name or expression. ``key`` is its identity (scope-qualified, so the same
+    parameter read through ``self.x = x`` and directly compares equal), ``text`` how it reads in
+    the source; ``tensor``/``axis`` are set for ``x.size(k)``, ``x.shape[k]``, ``len(x)``.
+``ModuleConfig``
+    One construction of ``nn.RNN/LSTM/GRU`` or a cell, arguments resolved in torch's order for its
+    class (``PARAMETERS``): ``input_size``, ``hidden_size``, ``num_layers``, ``proj_size`` as
+    ``Dim``; ``batch_first``, ``bidirectional``, ``bias`` as bool; ``dropout`` as float;
+    ``nonlinearity`` as str; ``None`` wherever it is unknown (``**kwargs``, a non-literal flag).
+    ``as_data()`` gives the constructor keywords (ints/bools/floats, or symbolic text).
+``TensorShape``
+    A tensor whose construction is visible (``torch.zeros(...)``, ``x.new_zeros(...)``,
+    ``weight.new(...).zero_()``, ``zeros_like``, ``view``/``reshape``, ``permute``/``transpose``):
+    ``dims`` (a ``Dim`` or None per axis; ``dims`` is None when only the last axis is known) and
+    ``feature`` (the last axis). ``node`` is the expression that builds it.
+``StateForm``
+    One way a call's hidden state is built: ``parts`` (one ``TensorShape`` or None per tensor) and
+    ``is_tuple`` (an ``(h, c)`` tuple rather than one tensor).
+``StateUse``
+    A recurrent module call, the ``ModuleConfig`` of its module, every traced ``StateForm`` of
+    its state argument (``forms``; alternatives when branches build it differently) and the
+    ``TensorShape`` of its input when visible. ``as_data(form)`` is what an HS2xx ``Violation``
+    carries in ``data``: ``{"module": ModuleConfig.as_data(), "state": [[dims of h0], [dims of c0]],
+    "state_is_tuple": bool, "input": [dims], "input_feature": its last dim}`` with ints where
+    resolved and source text where not;
+    HS207/HS208 add ``"expression"`` (the indexing or reshaping source) and ``"of"`` (``"output"`` or
+    ``"h_n"``); HS209 carries ``{"module": ...}`` only.
+
+``ShapeFacts`` (``FileFacts.shapes``) holds ``modules`` (``ModuleConfig`` by id of the
+construction call), ``uses`` (``StateUse`` per direct call of a known module), ``outputs``
+(the names bound to a call's output and h_n), and answers ``value(expr, scope)`` (resolve any
+expression), ``certain(module, name)`` (a configuration value that does not rest on a parameter
+default no same-file call passes) and ``loaders(use)`` (the ``DataLoader`` calls feeding a use).
+
+Resolution order for a name: its assignments in its own scope (all must agree), else, for a
+parameter, the argument every same-file call passes (else its default), else a symbol; ``self.x``
+through every ``self.x = ...`` of the class; ``cfg.x`` through a same-file config class (class
+attributes, dataclass fields, keyword overrides at its construction); ``self.rnn.hidden_size``
+through the module's configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, RecurrentCall, Scope
+from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+
+# Constructor parameters in torch's positional order, per class (torch 2.x, torch/nn/modules/rnn.py).
+_FULL = ("input_size", "hidden_size", "num_layers")
+_FLAGS = ("bias", "batch_first", "dropout", "bidirectional")
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "RNN": (*_FULL, "nonlinearity", *_FLAGS),
+    "LSTM": (*_FULL, *_FLAGS, "proj_size"),
+    "GRU": (*_FULL, *_FLAGS),
+    "RNNCell": ("input_size", "hidden_size", "bias", "nonlinearity"),
+    "LSTMCell": ("input_size", "hidden_size", "bias"),
+    "GRUCell": ("input_size", "hidden_size", "bias"),
+}
+DEFAULTS: dict[str, object] = {
+    "num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
+    "proj_size": 0, "nonlinearity": "tanh",
+}
+_SIZE_PARAMS = frozenset({"input_size", "hidden_size", "num_layers", "proj_size"})
+
+_FACTORIES = frozenset(f"torch.{n}" for n in ("zeros", "ones", "randn", "rand", "empty", "full"))
+_NEW_FACTORIES = frozenset({"new_zeros", "new_ones", "new_empty", "new_full", "new"})
+_LIKE = frozenset(f"torch.{n}_like" for n in ("zeros", "ones", "randn", "rand", "empty", "full"))
+# Calls and methods that return their (first) argument's tensor with the same shape.
+_SAME_SHAPE_METHODS = frozenset(
+    {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "contiguous", "clone", "detach",
+     "detach_", "zero_", "requires_grad_", "type_as", "normal_", "uniform_", "fill_"}
+)
+_WRAPPERS = frozenset({"torch.autograd.Variable", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+# Layers whose output keeps the input's leading axes; for some, the width of the last one.
+_LAYERS = {"torch.nn.Embedding": ("embedding_dim", 1), "torch.nn.Linear": ("out_features", 1)}
+_LEADING_AXES_KEPT = frozenset({*_LAYERS, "torch.nn.Dropout"})
+_BATCH_NAME = re.compile(r"(^|_)(b|bs|bsz|batch|batch_?size|batchsize|n_?batch(es)?|num_?batch(es)?)$", re.I)
+_MAX_DEPTH = 40
+_DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+_ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
+
+
+@dataclass(frozen=True)
+class Sym:
+    key: str
+    text: str = field(compare=False)
+    tensor: str | None = field(default=None, compare=False)  # ``x`` for ``x.size(k)`` (scope-qualified)
+    axis: int | None = field(default=None, compare=False)
+
+    @property
+    def looks_like_batch(self) -> bool:
+        return self.axis is not None or looks_like_batch(self.text)
+
+
+def looks_like_batch(text: str) -> bool:
+    """``batch_size``, ``self.bsz``, ``B``: a name that says it is the batch size."""
+    return bool(_BATCH_NAME.search(text.rsplit(".", 1)[-1]))
+
+
+@dataclass(frozen=True)
+class Dim:
+    coeff: int
+    factors: tuple[Sym, ...] = ()
+
+    def __mul__(self, other: Dim) -> Dim:
+        return Dim(self.coeff * other.coeff, tuple(sorted(self.factors + other.factors, key=lambda s: s.key)))
+
+    @property
+    def value(self) -> int | None:
+        return None if self.factors else self.coeff
+
+    def differs(self, other: Dim | None) -> bool:
+        """Provably different: the same symbols with another coefficient (or two different ints)."""
+        return other is not None and self.factors == other.factors and self.coeff != other.coeff
+
+    @property
+    def sym(self) -> Sym | None:
+        return self.factors[0] if self.coeff == 1 and len(self.factors) == 1 else None
+
+    def as_data(self) -> int | str:
+        return self.coeff if not self.factors else str(self)
+
+    def __str__(self) -> str:
+        parts = [str(self.coeff)] if self.coeff != 1 or not self.factors else []
+        return "*".join(parts + [f.text for f in self.factors])
+
+
+Value = Dim | bool | float | str | None
+
+
+@dataclass(eq=False)
+class ModuleConfig:
+    kind: str
+    node: cst.Call
+    scope: Scope
+    args: dict[str, cst.BaseExpression]  # the expression given for each parameter
+    values: dict[str, Value]  # resolved (or default) value per parameter; None = unknown
+
+    @property
+    def is_cell(self) -> bool:
+        return self.kind in CELL_KINDS
+
+    def dim(self, name: str) -> Dim | None:
+        value = self.values.get(name)
+        return value if isinstance(value, Dim) else None
+
+    def flag(self, name: str) -> bool | None:
+        value = self.values.get(name)
+        return value if isinstance(value, bool) else None
+
+    @property
+    def state_layers(self) -> Dim | None:
+        """num_layers * num_directions: the first dimension of h0/c0."""
+        layers, bidirectional = self.dim("num_layers"), self.flag("bidirectional")
+        if layers is None or bidirectional is None:
+            return None
+        return layers * Dim(2 if bidirectional else 1)
+
+    def state_size(self, part: int) -> Dim | None:
+        """The last dimension of state part ``part``: proj_size for an LSTM's h when it projects."""
+        proj = self.dim("proj_size")
+        if part == 0 and self.kind == "LSTM" and (proj is None or proj.value != 0):
+            return proj
+        return self.dim("hidden_size")
+
+    @property
+    def output_size(self) -> Dim | None:
+        size, bidirectional = self.state_size(0), self.flag("bidirectional")
+        if size is None or bidirectional is None or self.is_cell:
+            return size if self.is_cell else None
+        return size * Dim(2 if bidirectional else 1)
+
+    def as_data(self) -> dict[str, object]:
+        data: dict[str, object] = {"kind": self.kind}
+        for name in PARAMETERS[self.kind]:
+            value = self.values.get(name)
+            data[name] = value.as_data() if isinstance(value, Dim) else value
+        return data
+
+
+@dataclass(frozen=True)
+class TensorShape:
+    node: cst.CSTNode = field(repr=False)
+    dims: tuple[Dim | None, ...] | None
+    texts: tuple[str, ...] = ()
+    feature: Dim | None = None
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.dims is None else len(self.dims)
+
+    def as_data(self) -> list[int | str | None] | None:
+        if self.dims is None:
+            return None
+        return [d.as_data() if d is not None else t for d, t in zip(self.dims, self.texts)]
+
+
+@dataclass(frozen=True)
+class StateForm:
+    node: cst.CSTNode = field(repr=False)
+    parts: tuple[TensorShape | None, ...]
+    is_tuple: bool
+
+    def as_data(self) -> list[object]:
+        return [p.as_data() if p is not None else None for p in self.parts]
+
+
+@dataclass(eq=False)
+class StateUse:
+    call: RecurrentCall
+    module: ModuleConfig
+    key: str  # how the code names the module: ``self.lstm``
+    forms: list[StateForm]
+    input: TensorShape | None
+    input_key: str | None  # the input tensor's scope-qualified key, for ``x.size(k)`` comparisons
+
+    @property
+    def batch_axis(self) -> int | None:
+        """Where the batch is in the (batched) input."""
+        if self.module.is_cell:
+            return 0
+        batch_first = self.module.flag("batch_first")
+        return None if batch_first is None else (0 if batch_first else 1)
+
+    def as_data(self, form: StateForm | None = None) -> dict[str, object]:
+        return {
+            "module": self.module.as_data(),
+            "state": form.as_data() if form is not None else None,
+            "state_is_tuple": form.is_tuple if form is not None else None,
+            "input": self.input.as_data() if self.input is not None else None,
+            "input_feature": _dim_data(self.input.feature) if self.input is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Output:
+    """Names a module call's results are bound to: ``out, (h_n, c_n) = self.lstm(x)``."""
+
+    use: StateUse
+    output: str | None
+    h_n: str | None
+
+
+class ShapeFacts:
+    """Every recurrent construction's configuration and the shapes of what is fed into it."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self._assigned: dict[tuple[int, str], list[tuple[cst.BaseExpression, cst.CSTNode]]] = {}
+        self._loop_targets: dict[int, set[str]] = {}
+        self._active: set[tuple[int, int]] = set()
+        self._tracing: set[tuple[int, str]] = set()
+        self._trust_defaults = True
+        self._outputs: dict[tuple[int, str], cst.Call] = {}  # ``out`` of ``out, h = lstm(x)``: lstm's construction
+        self._callers: dict[int, list] | None = None
+        self._index()
+        self.modules: dict[int, ModuleConfig] = {}
+        for site in facts.calls:
+            kind = _TORCH_RECURRENT.get(site.qualified or "")
+            if kind is not None and id(site.node) not in self.modules:
+                self.modules[id(site.node)] = self._config(kind, site.node, site.scope)
+        for call in facts.recurrent_calls:
+            self._record_output(call)
+        self.uses = [use for call in facts.recurrent_calls if (use := self._use(call)) is not None]
+        self.outputs = [out for use in self.uses if (out := self._output(use)) is not None]
+
+    # -- indexes ---------------------------------------------------------------------------
+    def _index(self) -> None:
+        recurrent_results = {id(c.site.node) for c in self.facts.recurrent_calls}
+        for site in self.facts.assignments:
+            for target in site.targets:
+                for key, value in _pairs(target, site.value, site.augmented):
+                    if value is not None and id(value) in recurrent_results:
+                        value = None  # the module's own result: shaped by torch, not by the code
+                    self._assigned.setdefault((id(site.scope), key), []).append((value, site.node))
+        for loop in self.facts.loops:
+            if isinstance(loop.node, cst.For):
+                for key in _target_keys(loop.node.target):
+                    self._loop_targets.setdefault(id(loop.scope), set()).add(key)
+
+    def _assignments(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression | None, cst.CSTNode]]:
+        return self._assigned.get((id(scope), key), [])
+
+    def _home(self, name: str, scope: Scope) -> Scope | None:
+        """The scope whose local ``name`` is (assigned, a parameter, a loop variable)."""
+        current: Scope | None = scope
+        while current is not None:
+            if (id(current), name) in self._assigned or name in current.params or name in self._loop_targets.get(
+                id(current), ()
+            ):
+                return current
+            current = current.parent
+        return None
+
+    def qualified_key(self, key: str, scope: Scope) -> str:
+        head = key.split(".", 1)[0]
+        if head == "self" and scope.cls is not None:
+            return f"{scope.cls.name}:{key}"
+        home = self._home(head, scope)
+        return f"{id(home) if home is not None else '?'}:{key}"
+
+    def _sym(self, key: str, scope: Scope, text: str | None = None) -> Dim:
+        return Dim(1, (Sym(self.qualified_key(key, scope), text or key),))
+
+    def callers(self, function: Scope) -> list:
+        """Same-file call sites of a function, a method (``self.m``/``obj.m``) or a class (``__init__``)."""
+        if self._callers is None:
+            self._callers = {}
+            for site in self.facts.calls:
+                target = self._called_function(site.node, site.scope)
+                if target is not None:
+                    self._callers.setdefault(id(target), []).append(site)
+        return self._callers.get(id(function), [])
+
+    def _called_function(self, call: cst.Call, scope: Scope) -> Scope | None:
+        facts = self.facts
+        function = facts.callee_function(call, scope)
+        if function is not None:
+            return function
+        func = call.func
+        if isinstance(func, cst.Name) and func.value in facts.classes:
+            return _method(facts.classes[func.value], "__init__", facts)
+        key = key_of(func)
+        if key is None:
+            return None
+        binding = facts.lookup(key, scope)
+        if binding is not None and binding.kind == "instance":
+            return _method(facts.classes[binding.detail], "forward", facts)
+        head, _, name = key.rpartition(".")
+        owner = facts.lookup(head, scope) if head else None
+        if owner is not None and owner.kind == "instance":
+            return _method(facts.classes[owner.detail], name, facts)
+        return None
+
+    def certain_value(self, expr: cst.BaseExpression | None, scope: Scope) -> Value:
+        """Like ``value``, but a parameter that no same-file call passes stays a symbol, whatever its
+        default: callers elsewhere may override it."""
+        self._trust_defaults = False
+        try:
+            return self.value(expr, scope)
+        finally:
+            self._trust_defaults = True
+
+    def certain(self, module: ModuleConfig, name: str) -> Value:
+        """A configuration value that does not rest on a parameter default: for claims made from the
+        configuration alone (HS207-HS209), where no state or input built in the file backs them."""
+        if name not in module.args:
+            return module.values.get(name)
+        return as_parameter(name, self.certain_value(module.args[name], module.scope))
+
+    # -- values ----------------------------------------------------------------------------
+    def value(self, expr: cst.BaseExpression | None, scope: Scope) -> Value:
+        """A literal, constant, default, attribute or arithmetic resolved; else a symbol; else None."""
+        if expr is None:
+            return None
+        marker = (id(expr), id(scope))
+        if marker in self._active or len(self._active) > _MAX_DEPTH:
+            return None
+        self._active.add(marker)
+        try:
+            return self._value(expr, scope)
+        finally:
+            self._active.discard(marker)
+
+    def _value(self, expr: cst.BaseExpression, scope: Scope) -> Value:
+        if isinstance(expr, cst.Integer):
+            return Dim(int(expr.evaluated_value))
+        if isinstance(expr, cst.Float):
+            return float(expr.evaluated_value)
+        if isinstance(expr, cst.SimpleString):
+            return str(expr.evaluated_value)
+        if isinstance(expr, cst.Name) and expr.value in ("True", "False", "None"):
+            return {"True": True, "False": False}.get(expr.value)
+        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+            inner = self.value(expr.expression, scope)
+            if isinstance(inner, Dim) and inner.value is not None:
+                return Dim(-inner.coeff)
+            return -inner if isinstance(inner, float) else None
+        if isinstance(expr, cst.BinaryOperation):
+            return self._arithmetic(expr, scope)
+        if isinstance(expr, cst.IfExp):
+            test = self.value(expr.test, scope)
+            if isinstance(test, bool):
+                return self.value(expr.body if test else expr.orelse, scope)
+            return None
+        size = self._size_of(expr, scope)
+        if size is not None:
+            return size
+        if isinstance(expr, cst.Name):
+            return self._name(expr.value, scope)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr, scope)
+        return None
+
+    def _arithmetic(self, expr: cst.BinaryOperation, scope: Scope) -> Value:
+        left, right = self.value(expr.left, scope), self.value(expr.right, scope)
+        op = expr.operator
+        if isinstance(left, Dim) and isinstance(right, Dim):
+            if isinstance(op, cst.Multiply):
+                return left * right
+            if left.value is not None and right.value is not None:
+                a, b = left.value, right.value
+                if isinstance(op, cst.Add):
+                    return Dim(a + b)
+                if isinstance(op, cst.Subtract):
+                    return Dim(a - b)
+                if isinstance(op, cst.FloorDivide) and b:
+                    return Dim(a // b)
+        if isinstance(left, (Dim, float)) and isinstance(right, (Dim, float)):
+            if any(isinstance(v, Dim) and v.value is None for v in (left, right)):
+                text = self.facts.source(expr)
+                return Dim(1, (Sym(f"({_key_text(left)}){type(op).__name__}({_key_text(right)})", text),))
+            a, b = (v.coeff if isinstance(v, Dim) else v for v in (left, right))
+            if isinstance(op, cst.Multiply):
+                return float(a * b)
+        return None
+
+    def _size_of(self, expr: cst.BaseExpression, scope: Scope) -> Dim | None:
+        """``x.size(k)``, ``x.size()[k]``, ``x.shape[k]``, ``len(x)``: a symbol that remembers x and k."""
+        tensor: cst.BaseExpression | None = None
+        axis: int | None = None
+        if isinstance(expr, cst.Call):
+            args = positional_args(expr)
+            if method_name(expr) == "size" and len(args) == 1:
+                tensor, axis = receiver(expr), int_literal(args[0])
+            elif isinstance(expr.func, cst.Name) and expr.func.value == "len" and len(args) == 1:
+                tensor, axis = args[0], 0
+        elif isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            axis = int_literal(expr.slice[0].slice.value)
+            base = expr.value
+            if isinstance(base, cst.Attribute) and base.attr.value == "shape":
+                tensor = base.value
+            elif isinstance(base, cst.Call) and method_name(base) == "size" and not base.args:
+                tensor = receiver(base)
+        key = key_of(tensor)
+        if key is None or axis is None:
+            return None
+        shape = self.tensor(tensor, scope)
+        if shape is not None and shape.dims is not None and -len(shape.dims) <= axis < len(shape.dims):
+            known = shape.dims[axis]
+            if known is not None:
+                return known
+        qualified = self.qualified_key(key, scope)
+        return Dim(1, (Sym(f"{qualified}.size({axis})", self.facts.source(expr), qualified, axis),))
+
+    def _name(self, name: str, scope: Scope) -> Value:
+        home = self._home(name, scope)
+        if home is None:
+            return self._sym(name, scope)
+        assigned = self._assignments(name, home)
+        if assigned:
+            return self._agreed([(value, home) for value, _ in assigned], name, home)
+        if name in home.params:
+            return self._parameter(home, name)
+        return self._sym(name, home)
+
+    def _agreed(self, values: list[tuple[cst.BaseExpression | None, Scope]], key: str, scope: Scope) -> Value:
+        """One value when every assignment agrees on it; else the name itself as a symbol."""
+        resolved = [self.value(v, s) if v is not None else None for v, s in values]
+        if resolved[0] is not None and all(_hashable(r) == _hashable(resolved[0]) for r in resolved):
+            return resolved[0]
+        return self._sym(key, scope)
+
+    def _parameter(self, function: Scope, name: str) -> Value:
+        """A parameter: the argument of its only same-file call, else its default, else a symbol."""
+        node = function.node
+        if not isinstance(node, cst.FunctionDef):
+            return self._sym(name, function)
+        params = [*node.params.posonly_params, *node.params.params]
+        index = next((i for i, p in enumerate(params) if p.name.value == name), None)
+        if index is None:
+            return self._sym(name, function)
+        position = index - 1 if function.is_method else index
+        passed = []
+        for site in self.callers(function):
+            args = site.node.args
+            if any(a.star for a in args):
+                return self._sym(name, function)
+            given = keyword_arg(site.node, name)
+            positional = positional_args(site.node)
+            if given is None and 0 <= position < len(positional):
+                given = positional[position]
+            if given is not None:
+                passed.append((given, site.scope))
+        if passed:
+            return self._agreed(passed, name, function) if len(passed) == len(self.callers(function)) else (
+                self._sym(name, function))
+        default = params[index].default
+        if default is None or not (self._trust_defaults or self.callers(function)):
+            return self._sym(name, function)
+        return self.value(default, function)
+
+    def _attribute(self, expr: cst.Attribute, scope: Scope) -> Value:
+        attr = expr.attr.value
+        owner = expr.value
+        owner_key = key_of(owner)
+        facts = self.facts
+        if owner_key is not None:
+            binding = facts.lookup(owner_key, scope)
+            if binding is not None and binding.kind == "module" and binding.construction is not None:
+                module = self.modules.get(id(binding.construction))
+                if module is not None and attr in module.values:
+                    value = module.values[attr]
+                    return value if value is not None else self._sym(f"{owner_key}.{attr}", scope)
+            cls = None
+            if owner_key == "self" and scope.cls is not None:
+                cls = scope.cls
+            elif binding is not None and binding.kind == "instance":
+                cls = facts.classes[binding.detail]
+                override = _field_override(binding.construction, cls, attr)
+                if override is not None:
+                    return self.value(override, self._binding_scope(owner_key, scope))
+            elif owner_key in facts.classes and self._home(owner_key, scope) is None:
+                cls = facts.classes[owner_key]
+            else:
+                cls = self._annotated_class(owner_key, scope)
+            if cls is not None:
+                found = self._class_value(cls, attr, f"{owner_key}.{attr}", scope)
+                if found is not None:
+                    return found
+        base = self.value(owner, scope)
+        if isinstance(base, Dim) and base.sym is not None:
+            return Dim(1, (Sym(f"{base.sym.key}.{attr}", f"{base.sym.text}.{attr}"),))
+        return None if owner_key is None else self._sym(f"{owner_key}.{attr}", scope)
+
+    def _binding_scope(self, key: str, scope: Scope) -> Scope:
+        home = self._home(key.split(".", 1)[0], scope)
+        return home if home is not None else self.facts.module_scope
+
+    def _annotated_class(self, name: str, scope: Scope):
+        home = self._home(name, scope)
+        if home is None or not isinstance(home.node, cst.FunctionDef) or name not in home.params:
+            return None
+        for param in (*home.node.params.posonly_params, *home.node.params.params):
+            if param.name.value == name and param.annotation is not None:
+                annotation = key_of(param.annotation.annotation)
+                return self.facts.classes.get(annotation or "")
+        return None
+
+    def _class_value(self, cls, attr: str, key: str, scope: Scope) -> Value:
+        """``self.attr``/``cfg.attr``: what the class's methods assign to it, else its class attribute."""
+        facts = self.facts
+        seen: set[str] = set()
+        while cls is not None and cls.name not in seen:
+            seen.add(cls.name)
+            values = [(v, m) for m in cls.methods.values() for v, _ in self._assignments(f"self.{attr}", m)]
+            if values:
+                return self._agreed(values, f"self.{attr}", next(iter(cls.methods.values())))
+            body = _class_body_value(cls.node, attr)
+            if body is not None:
+                return self.value(body, facts.module_scope)
+            cls = next((facts.classes[b] for b in cls.base_keys if b in facts.classes), None)
+        return None
+
+    # -- module configurations -------------------------------------------------------------
+    def _config(self, kind: str, call: cst.Call, scope: Scope) -> ModuleConfig:
+        order = PARAMETERS[kind]
+        args: dict[str, cst.BaseExpression] = {}
+        opaque = False
+        position = 0
+        for arg in call.args:
+            if arg.star:
+                opaque = True
+            elif arg.keyword is not None:
+                args[arg.keyword.value] = arg.value
+            elif not opaque and position < len(order):
+                args[order[position]] = arg.value
+                position += 1
+        values: dict[str, Value] = {}
+        for name in order:
+            if name in args:
+                values[name] = as_parameter(name, self.value(args[name], scope))
+            else:
+                values[name] = None if opaque else as_parameter(name, _default(name))
+        return ModuleConfig(kind, call, scope, args, values)
+
+    def module_of(self, call: RecurrentCall) -> tuple[ModuleConfig, str] | None:
+        if call.callee.kind != "module":
+            return None
+        func = call.site.node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+            func = func.value
+        key = key_of(func)
+        binding = self.facts.lookup(key, call.site.scope) if key else None
+        if binding is None or binding.construction is None:
+            return None
+        module = self.modules.get(id(binding.construction))
+        return (module, key) if module is not None else None
+
+    def _record_output(self, call: RecurrentCall) -> None:
+        target = call.site.target
+        found = self.module_of(call)
+        if found is None or found[0].is_cell or not isinstance(target, cst.Tuple) or len(target.elements) != 2:
+            return
+        key = key_of(target.elements[0].value)
+        if key is not None and len(self._assignments(key, call.site.scope)) == 1:
+            self._outputs[(id(call.site.scope), key)] = found[0].node
+
+    # -- tensors and states ----------------------------------------------------------------
+    def _use(self, call: RecurrentCall) -> StateUse | None:
+        found = self.module_of(call)
+        if found is None:
+            return None
+        module, key = found
+        scope = call.site.scope
+        forms = self.states(call.state_arg, scope) if call.state_arg is not None else []
+        args = positional_args(call.site.node)
+        given = args[0] if args else keyword_arg(call.site.node, "input")
+        shape = self.tensor(given, scope) if given is not None else None
+        input_key = key_of(self._leading_source(given, scope)) if given is not None else None
+        return StateUse(call, module, key, _distinct(forms), shape,
+                        self.qualified_key(input_key, scope) if input_key else None)
+
+    def states(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> list[StateForm]:
+        """Every traced way ``expr`` (a state argument) is built: tuples, factories, helpers."""
+        if depth > 8:
+            return []
+        if isinstance(expr, (cst.Tuple, cst.List)):
+            if any(isinstance(e, cst.StarredElement) for e in expr.elements):
+                return []
+            return [StateForm(expr, tuple(self.tensor(e.value, scope, depth + 1) for e in expr.elements), True)]
+        key = key_of(expr)
+        if key is not None:
+            return [f for v, s in self._traced_sources(key, scope) for f in self.states(v, s, depth + 1)]
+        if isinstance(expr, cst.Call):
+            inner = _same_shape_inner(expr, self.facts.qualify(expr.func))
+            if inner is not None:
+                return self.states(inner, scope, depth + 1)
+            function = self._called_function(expr, scope)
+            if function is not None and method_name(expr) != "forward":
+                return [f for r in function.returns for f in self.states(r, function, depth + 1)]
+            shape = self.tensor(expr, scope, depth + 1)
+            if shape is not None:
+                return [StateForm(expr, (shape,), False)]
+        return []
+
+    def _traced_sources(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression, Scope]]:
+        """``_sources`` once per key along one trace (``h = h.detach()`` does not loop)."""
+        marker = (id(scope), key)
+        if marker in self._tracing:
+            return []
+        self._tracing.add(marker)
+        try:
+            return self._sources(key, scope)
+        finally:
+            self._tracing.discard(marker)
+
+    def _sources(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression, Scope]]:
+        """The expressions assigned to ``key`` (a parameter: the arguments of its same-file calls)."""
+        if key.startswith("self.") and scope.cls is not None:
+            return [(v, m) for m in scope.cls.methods.values() for v, _ in self._assignments(key, m) if v is not None]
+        home = self._home(key.split(".", 1)[0], scope)
+        if home is None:
+            return []
+        assigned = self._assignments(key, home)
+        if assigned:
+            return [(v, home) for v, _ in assigned if v is not None]
+        if key in home.params and isinstance(home.node, cst.FunctionDef):
+            names = [p.name.value for p in (*home.node.params.posonly_params, *home.node.params.params)]
+            index = names.index(key) - (1 if home.is_method else 0)
+            found = []
+            for site in self.callers(home):
+                positional = positional_args(site.node)
+                given = keyword_arg(site.node, key) or (positional[index] if 0 <= index < len(positional) else None)
+                if given is not None:
+                    found.append((given, site.scope))
+            return found
+        return []
+
+    def tensor(self, expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> TensorShape | None:
+        """The shape of a tensor whose construction (or layout change) is visible."""
+        if expr is None or depth > 8:
+            return None
+        key = key_of(expr)
+        if key is not None:
+            output = self._outputs.get((id(scope), key))
+            if output is not None:
+                module = self.modules.get(id(output))
+                size = module.output_size if module is not None else None
+                return TensorShape(expr, None, (), size) if size is not None else None
+            shapes = {self.tensor(v, s, depth + 1) for v, s in self._traced_sources(key, scope)}
+            return next(iter(shapes)) if len(shapes) == 1 else None
+        if not isinstance(expr, cst.Call):
+            return None
+        qualified = self.facts.qualify(expr.func)
+        name = method_name(expr)
+        inner = _same_shape_inner(expr, qualified)
+        if inner is not None:
+            return self.tensor(inner, scope, depth + 1)  # keeps the node of the factory that set the shape
+        if qualified in _FACTORIES or (qualified is None and name in _NEW_FACTORIES):
+            return self._factory(expr, scope)
+        if qualified in _LIKE:
+            args = positional_args(expr)
+            shape = self.tensor(args[0], scope, depth + 1) if args else None
+            return TensorShape(expr, shape.dims, shape.texts, shape.feature) if shape is not None else None
+        if qualified is None and name in ("view", "reshape"):
+            return self._factory(expr, scope)
+        if qualified is None and name in ("permute", "transpose"):
+            return self._relayout(expr, name, scope, depth)
+        return self._layer_output(expr, scope)
+
+    def _factory(self, call: cst.Call, scope: Scope) -> TensorShape | None:
+        args = positional_args(call)
+        if any(a.star for a in call.args):
+            return None
+        size = keyword_arg(call, "size")
+        if size is not None:
+            args = [size]
+        if self.facts.qualify(call.func) == "torch.full" or method_name(call) == "new_full":
+            args = args[:1]
+        if len(args) == 1 and isinstance(args[0], (cst.Tuple, cst.List)):
+            if any(isinstance(e, cst.StarredElement) for e in args[0].elements):
+                return None
+            args = [e.value for e in args[0].elements]
+        elif len(args) == 1 and self._holds_sequence(args[0], scope):
+            return None  # ``torch.zeros(shape)`` with ``shape = (...)``: not a 1-D size
+        if not args:
+            return None
+        dims = tuple(d if isinstance(d := self.value(a, scope), Dim) else None for a in args)
+        dims = tuple(None if d is not None and d.value == -1 else d for d in dims)
+        return TensorShape(call, dims, tuple(self.facts.source(a) for a in args), dims[-1])
+
+    def _holds_sequence(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        key = key_of(expr)
+        if key is None:
+            return not isinstance(expr, (cst.Integer, cst.BinaryOperation, cst.Call, cst.Subscript))
+        return any(not isinstance(self.value(v, s), Dim) for v, s in self._traced_sources(key, scope)) or (
+            not isinstance(self.value(expr, scope), Dim))
+
+    def _relayout(self, call: cst.Call, name: str, scope: Scope, depth: int) -> TensorShape | None:
+        shape = self.tensor(receiver(call), scope, depth + 1)
+        if shape is None or shape.dims is None:
+            return None
+        order = [int_literal(a) for a in positional_args(call)]
+        rank = len(shape.dims)
+        if None in order or any(not -rank <= i < rank for i in order):  # type: ignore[operator]
+            return None
+        axes = list(range(rank))
+        if name == "transpose" and len(order) == 2:
+            a, b = (i % rank for i in order)  # type: ignore[operator]
+            axes[a], axes[b] = axes[b], axes[a]
+        elif name == "permute" and sorted(i % rank for i in order) == axes:  # type: ignore[operator]
+            axes = [i % rank for i in order]  # type: ignore[operator]
+        else:
+            return None
+        dims = tuple(shape.dims[i] for i in axes)
+        return TensorShape(call, dims, tuple(shape.texts[i] for i in axes), dims[-1])
+
+    def _leading_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+        """``self.embed(tokens)`` -> ``tokens``: the tensor whose leading (seq, batch) axes ``expr`` keeps."""
+        while isinstance(expr, cst.Call) and self._layer(expr, scope) is not None and positional_args(expr):
+            expr = positional_args(expr)[0]
+        return expr
+
+    def _layer(self, call: cst.Call, scope: Scope) -> tuple[cst.Call, Scope] | None:
+        """The ``nn.Embedding``/``nn.Linear``/``nn.Dropout`` construction a call runs, when it is unique."""
+        key = key_of(call.func)
+        sources = self._sources(key, scope) if key is not None else []
+        if len(sources) == 1 and isinstance(sources[0][0], cst.Call):
+            if self.facts.qualify(sources[0][0].func) in _LEADING_AXES_KEPT:
+                return sources[0]  # type: ignore[return-value]
+        return None
+
+    def _layer_output(self, call: cst.Call, scope: Scope) -> TensorShape | None:
+        """``self.embed(x)`` with ``self.embed = nn.Embedding(v, e)``: the last axis is ``e``."""
+        found = self._layer(call, scope)
+        layer = _LAYERS.get(self.facts.qualify(found[0].func) or "") if found is not None else None
+        if found is None or layer is None:
+            return None
+        construction, where = found
+        given = keyword_arg(construction, layer[0])
+        positional = positional_args(construction)
+        if given is None and len(positional) > layer[1]:
+            given = positional[layer[1]]
+        feature = self.value(given, where)
+        return TensorShape(call, None, (), feature) if isinstance(feature, Dim) else None
+
+    def relaid(self, qualified: str, scope: Scope) -> bool:
+        """Some assignment to this tensor (in ``scope``) changes its layout: ``x = x.transpose(0, 1)``."""
+        key = qualified.split(":", 1)[-1]
+        return any(v is not None and _has_layout_call(v) for v, _ in self._assignments(key, scope))
+
+    # -- data loaders ----------------------------------------------------------------------
+    def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope]]:
+        """``DataLoader(...)`` constructions whose loop feeds this call (directly or through ``model(x)``)."""
+        facts = self.facts
+        site = use.call.site
+        sites = [site]
+        if site.scope.cls is not None and site.scope.name == "forward":
+            sites += [
+                s for s in facts.calls if facts.callee(s).kind == "instance" and facts.callee(s).cls is site.scope.cls
+            ]
+        found: list[tuple[cst.Call, Scope]] = []
+        for caller in sites:
+            loop = caller.loop
+            while loop is not None:
+                if isinstance(loop.node, cst.For):
+                    found += self._loader(loop.node.iter, loop.scope)
+                loop = loop.parent
+        return found
+
+    def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[cst.Call, Scope]]:
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in _ITERATION_WRAPPERS:
+            args = positional_args(expr)
+            if not args:
+                return []
+            expr = args[0]
+        if isinstance(expr, cst.Call):
+            return [(expr, scope)] if self.facts.qualify(expr.func) in _DATALOADERS else []
+        key = key_of(expr)
+        if key is None:
+            return []
+        return [found for value, where in self._traced_sources(key, scope) for found in self._loader(value, where)]
+
+    # -- outputs ---------------------------------------------------------------------------
+    def _output(self, use: StateUse) -> Output | None:
+        target = use.call.site.target
+        if not isinstance(target, cst.Tuple) or len(target.elements) != 2 or use.module.is_cell:
+            return None
+        output = key_of(target.elements[0].value)
+        state = target.elements[1].value
+        if isinstance(state, (cst.Tuple, cst.List)) and state.elements:
+            state = state.elements[0].value
+        h_n = key_of(state)
+        scope = use.call.site.scope
+        return Output(use, _single(output, scope, self), _single(h_n, scope, self))
+
+
+def _single(key: str | None, scope: Scope, shapes: ShapeFacts) -> str | None:
+    """``key`` if the module call is the only thing that assigns it in its scope."""
+    if key is None or key == "_":
+        return None
+    return key if len(shapes._assignments(key, scope)) == 1 else None
+
+
+def _pairs(target: cst.BaseExpression, value: cst.BaseExpression | None, augmented: bool):
+    """(key, value) for each name a target binds; element-wise for ``a, b = x, y``."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+        if values is not None and len(values) == len(target.elements):
+            for t, v in zip(target.elements, values):
+                yield from _pairs(t.value, v.value, augmented)
+        else:
+            for t in target.elements:
+                yield from _pairs(t.value, None, augmented)
+        return
+    key = key_of(target)
+    if key is not None:
+        yield key, (None if augmented else value)
+
+
+_LAYOUT_METHODS = frozenset(
+    {"transpose", "permute", "t", "view", "reshape", "flatten", "unsqueeze", "squeeze", "swapaxes", "movedim",
+     "unflatten", "expand", "repeat"}
+)
+
+
+def _has_layout_call(expr: cst.CSTNode) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call) and method_name(node) in _LAYOUT_METHODS:
+            return True
+        stack.extend(node.children)
+    return False
+
+
+def _target_keys(target: cst.BaseExpression) -> Iterator[str]:
+    for key, _ in _pairs(target, None, False):
+        yield key
+
+
+def int_literal(expr: cst.BaseExpression) -> int | None:
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
+        expr.expression, cst.Integer
+    ):
+        return -int(expr.expression.evaluated_value)
+    return None
+
+
+def as_parameter(name: str, value: Value) -> Value:
+    """Keep a value only where torch accepts its type (batch_first must be a bool, ...)."""
+    if name in _SIZE_PARAMS:
+        return value if isinstance(value, Dim) else None
+    if name in ("batch_first", "bias"):
+        return value if isinstance(value, bool) else None
+    if name == "bidirectional":
+        if isinstance(value, Dim) and value.value is not None:
+            return bool(value.value)
+        return value if isinstance(value, bool) else None
+    if name == "dropout":
+        if isinstance(value, Dim) and value.value is not None:
+            return float(value.value)
+        return value if isinstance(value, float) else None
+    return value if isinstance(value, str) else None
+
+
+def _default(name: str) -> Value:
+    value = DEFAULTS.get(name)  # input_size and hidden_size have none: left out, they are unknown
+    return Dim(value) if isinstance(value, int) and not isinstance(value, bool) else value  # type: ignore[return-value]
+
+
+def _dim_data(dim: Dim | None) -> int | str | None:
+    return dim.as_data() if dim is not None else None
+
+
+def _hashable(value: Value) -> object:
+    return ("dim", value) if isinstance(value, Dim) else (type(value).__name__, value)
+
+
+def _key_text(value: Dim | float) -> str:
+    if isinstance(value, Dim):
+        return "*".join([str(value.coeff), *(f.key for f in value.factors)])
+    return repr(value)
+
+
+def _same_shape_inner(call: cst.Call, qualified: str | None) -> cst.BaseExpression | None:
+    """``h.to(dev)``, ``w.new(...).zero_()``, ``Variable(h)``: the expression whose shape passes through."""
+    if qualified is None and method_name(call) in _SAME_SHAPE_METHODS:
+        return receiver(call)
+    if qualified in _WRAPPERS or (isinstance(call.func, cst.Name) and call.func.value in ("Variable", "Parameter")):
+        args = positional_args(call)
+        return args[0] if args else None
+    return None
+
+
+def _method(cls, name: str, facts: FileFacts) -> Scope | None:
+    seen: set[str] = set()
+    while cls is not None and cls.name not in seen:
+        seen.add(cls.name)
+        if name in cls.methods:
+            return cls.methods[name]
+        cls = next((facts.classes[b] for b in cls.base_keys if b in facts.classes), None)
+    return None
+
+
+def _class_body_value(node: cst.ClassDef, attr: str) -> cst.BaseExpression | None:
+    """``hidden = 128`` / ``hidden: int = 128`` directly in a class body (a config class)."""
+    for statement in node.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and any(key_of(t.target) == attr for t in small.targets):
+                return small.value
+            if isinstance(small, cst.AnnAssign) and key_of(small.target) == attr and small.value is not None:
+                return small.value
+    return None
+
+
+def _field_override(call: cst.Call | None, cls, attr: str) -> cst.BaseExpression | None:
+    """``Config(hidden=256)`` for a config class without ``__init__`` (a dataclass): the field's keyword."""
+    if call is None or "__init__" in cls.methods:
+        return None
+    return keyword_arg(call, attr)
+
+
+def _distinct(forms: list[StateForm]) -> list[StateForm]:
+    seen: set[int] = set()
+    return [f for f in forms if id(f.node) not in seen and not seen.add(id(f.node))]  # type: ignore[func-returns-value]
