@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -57,17 +57,19 @@ class HiddenStateWarning(UserWarning):
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Expected:
-    """Shape one state tensor must have for this call, with a name per dim for the message."""
+class _Expected(NamedTuple):
+    """Shape one state tensor must have for this call, with a name per dim for the message.
+
+    NamedTuple rather than a frozen dataclass: built on every forward, and
+    cheaper to construct.
+    """
 
     name: str
     shape: tuple[int, ...]
     dims: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Batch:
+class _Batch(NamedTuple):
     """Batch size of the input (None when unbatched) and the expression the user should size h0 from."""
 
     size: int | None
@@ -318,15 +320,22 @@ def _stamp_of(state: torch.Tensor) -> _Stamp | None:
     return None
 
 
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
-    """Every tensor in a module output: tensors, PackedSequence data, nested tuples."""
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, PackedSequence):
-        yield value.data
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _tensors(item)
+def _state_tensors(state: Any) -> list[torch.Tensor]:
+    """The tensors of a state: a lone tensor or the members of an (h, c) pair."""
+    members = state if isinstance(state, (tuple, list)) else (state,)
+    return [s for s in members if isinstance(s, torch.Tensor)]
+
+
+def _output_nodes(module: nn.Module, output: Any) -> tuple[list[Any], list[Any]]:
+    """grad_fn nodes of the returned state, and of every output (the sequence output included)."""
+    if isinstance(module, nn.RNNBase):
+        sequence, state = output
+        sequence = sequence.data if isinstance(sequence, PackedSequence) else sequence
+        others = [sequence.grad_fn]
+    else:
+        state, others = output, []
+    state_nodes = [s.grad_fn for s in _state_tensors(state) if s.grad_fn is not None]
+    return state_nodes, [n for n in others if n is not None] + state_nodes
 
 
 def _carry_message(path: str, module: nn.Module) -> str:
@@ -376,14 +385,13 @@ class _ModuleGuard:
 
     def after_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
         """Forward hook: stamp this call's output nodes so a later forward can tell they were backwarded."""
-        state = output[1] if isinstance(module, nn.RNNBase) else output
-        state_nodes = {t.grad_fn for t in _tensors(state) if t.grad_fn is not None}
+        state_nodes, all_nodes = _output_nodes(module, output)
         if not state_nodes:
             return
         stamp = _Stamp()
         for node in state_nodes:
             node.metadata[_STAMP_KEY] = stamp
-        for node in state_nodes | {t.grad_fn for t in _tensors(output) if t.grad_fn is not None}:
+        for node in set(all_nodes):
             node.register_hook(stamp)
 
     def _validate(self, module: nn.Module, x: Any, hx: Any) -> None:
@@ -394,12 +402,12 @@ class _ModuleGuard:
         expected, batch = expected_and_batch
         if self.check_shapes:
             self._raise_if(_arity_problem(module, hx, expected), module)
-        states = list(_tensors(hx))
+        states = _state_tensors(hx)
         if self.check_shapes:
             for state, exp in zip(states, expected):
                 self._raise_if(_shape_problem(module, state, exp, batch), module)
-        weight = next(module.parameters(), None)
-        if self.check_device and weight is not None:
+        if self.check_device:
+            weight = module.weight_ih_l0 if isinstance(module, nn.RNNBase) else module.weight_ih
             for state, exp in zip(states, expected):
                 self._raise_if(_placement_problem(exp.name, state, weight), module)
 
@@ -410,7 +418,7 @@ class _ModuleGuard:
 
     def _warn_if_carried(self, module: nn.Module, hx: Any) -> None:
         """Warn (once) when the state's history contains nodes a backward() already ran through."""
-        for state in _tensors(hx):
+        for state in _state_tensors(hx):
             if state.grad_fn is None:
                 continue
             stamp = _stamp_of(state)
