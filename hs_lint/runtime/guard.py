@@ -33,7 +33,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _RECURRENT = (nn.RNNBase, nn.RNNCellBase)
-_TWO_STATE = (nn.LSTM, nn.LSTMCell)
 _STAMP_KEY = "hs_lint.runtime.stamp"
 # How many autograd nodes to look through for a stamp when the incoming state
 # is not a module output itself but, say, ``h_n * mask`` or ``h_n[:, keep]``.
@@ -87,13 +86,12 @@ def _full_layer_states(module: nn.RNNBase, x: Any) -> tuple[list[_Expected], _Ba
     """nn.RNN/LSTM/GRU: h is (layers*dirs, batch, proj_size or hidden_size), c keeps hidden_size."""
     if isinstance(x, PackedSequence):
         batch = _Batch(int(x.batch_sizes[0]), "x.batch_sizes[0]")
-    elif isinstance(x, torch.Tensor) and x.dim() == 3:
-        batch_dim = 0 if module.batch_first else 1
-        batch = _Batch(x.size(batch_dim), f"x.size({batch_dim})")
-    elif isinstance(x, torch.Tensor) and x.dim() == 2:
-        batch = _Batch(None, "")
-    else:
+    elif not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):
         return None
+    elif x.ndim == 3:
+        batch = _Batch(x.shape[0], "x.size(0)") if module.batch_first else _Batch(x.shape[1], "x.size(1)")
+    else:
+        batch = _Batch(None, "")
     layers = module.num_layers * (2 if module.bidirectional else 1)
     h_last = ("proj_size", module.proj_size) if module.proj_size else ("hidden_size", module.hidden_size)
     states = [_layer_state("h0", layers, batch, h_last)]
@@ -111,11 +109,11 @@ def _layer_state(name: str, layers: int, batch: _Batch, last: tuple[str, int]) -
 
 def _cell_states(module: nn.RNNCellBase, x: Any) -> tuple[list[_Expected], _Batch] | None:
     """RNNCell/LSTMCell/GRUCell: each state is (batch, hidden_size), or (hidden_size,) for 1-D input."""
-    if not isinstance(x, torch.Tensor) or x.dim() not in (1, 2):
+    if not isinstance(x, torch.Tensor) or x.ndim not in (1, 2):
         return None
-    if x.dim() == 2:
-        batch = _Batch(x.size(0), "x.size(0)")
-        shape, dims = (x.size(0), module.hidden_size), ("batch", "hidden_size")
+    if x.ndim == 2:
+        batch = _Batch(x.shape[0], "x.size(0)")
+        shape, dims = (batch.size, module.hidden_size), ("batch", "hidden_size")
     else:
         batch = _Batch(None, "")
         shape, dims = (module.hidden_size,), ("hidden_size",)
@@ -306,9 +304,9 @@ class _Stamp:
         self.consumed = True
 
 
-def _stamp_of(state: torch.Tensor) -> _Stamp | None:
-    """The stamp nearest to this state's grad_fn, looking a few nodes up for ``h_n * mask`` and the like."""
-    frontier = [state.grad_fn]
+def _stamp_of(grad_fn: Any) -> _Stamp | None:
+    """The stamp nearest to a state's grad_fn, looking a few nodes up for ``h_n * mask`` and the like."""
+    frontier = [grad_fn]
     for _ in range(_STAMP_SEARCH_NODES):
         if not frontier:
             return None
@@ -345,7 +343,9 @@ def _carry_message(path: str, module: nn.Module) -> str:
         f"forward that backward() has already run through. The next backward() will fail with "
         f"\"Trying to backward through the graph a second time\" (or, with retain_graph=True, "
         f"backpropagate through every earlier chunk). Detach the state between truncated-BPTT steps: "
-        f"h = h.detach(), or for an LSTM state = tuple(s.detach() for s in state)."
+        f"h = h.detach(), or for an LSTM state = tuple(s.detach() for s in state). "
+        f"If you backpropagate through it again on purpose (retain_graph=True), "
+        f"pass watch(..., detect_graph_carry=False)."
     )
 
 
@@ -419,9 +419,8 @@ class _ModuleGuard:
     def _warn_if_carried(self, module: nn.Module, hx: Any) -> None:
         """Warn (once) when the state's history contains nodes a backward() already ran through."""
         for state in _state_tensors(hx):
-            if state.grad_fn is None:
-                continue
-            stamp = _stamp_of(state)
+            grad_fn = state.grad_fn
+            stamp = _stamp_of(grad_fn) if grad_fn is not None else None
             if stamp is not None and stamp.consumed:
                 self.warned = True
                 warnings.warn(_carry_message(self.path, module), HiddenStateWarning, stacklevel=_user_stacklevel())
