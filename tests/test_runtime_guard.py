@@ -246,6 +246,16 @@ def test_dtype_mismatch():
     assert "h0.to(torch.float32)" in message
 
 
+def test_dtype_difference_under_autocast_is_left_alone():
+    gru = nn.GRU(3, 4)
+    x, h0 = torch.randn(5, 2, 3), torch.zeros(1, 2, 4, dtype=torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected, _ = gru(x, h0)  # torch casts the state itself here
+        with watch(gru):
+            out, _ = gru(x, h0)
+    assert torch.equal(out, expected)
+
+
 def test_disabled_checks_leave_errors_to_torch():
     lstm = nn.LSTM(3, 4)
     x = torch.randn(5, 2, 3)
