@@ -12,14 +12,15 @@ Workload "tiny": the LSTM step on LSTM(4, 4, num_layers=2), batch 2, seq 2.
 Its compute is next to nothing, so its overhead column is the guard's fixed
 cost per step in microseconds, measured well above the noise.
 
-Configurations are interleaved round by round (shuffled) so that drift in the
-machine's speed hits all of them alike. Each step is timed on the wall clock
+Configurations are interleaved in short blocks (a few steps each, order
+shuffled every round) so that drift in the machine's speed hits all of them
+alike. Each step is timed on the wall clock
 and as CPU time of the main thread (with --threads 1 all of torch's work runs
 there, and CPU time is far less disturbed by other processes on a shared
 machine). "baseline (again)" is a second unwatched run: its distance from
 "baseline" is the noise floor of the measurement.
 
-    PYTHONPATH=. python bench/bench_watch.py [--rounds 10] [--steps 20] [--threads 1]
+    PYTHONPATH=. python bench/bench_watch.py [--rounds 100] [--steps 2] [--threads 1]
 """
 
 from __future__ import annotations
@@ -103,10 +104,8 @@ def make_stepper(model: LanguageModelish, work: Workload):
     return step
 
 
-def time_steps(step, steps: int, warmup: int) -> list[tuple[float, float]]:
+def time_steps(step, steps: int) -> list[tuple[float, float]]:
     """(wall, main-thread CPU) seconds per step."""
-    for _ in range(warmup):
-        step()
     times = []
     for _ in range(steps):
         wall, cpu = time.perf_counter(), time.thread_time()
@@ -119,6 +118,8 @@ def run(work: Workload, rounds: int, steps: int, warmup: int) -> dict[str, list[
     torch.manual_seed(0)
     model = LanguageModelish(work)
     step = make_stepper(model, work)
+    for _ in range(warmup):
+        step()
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in CONFIGS}
     order = list(CONFIGS)
     for _ in range(rounds):
@@ -126,7 +127,7 @@ def run(work: Workload, rounds: int, steps: int, warmup: int) -> dict[str, list[
         for name in order:
             options = CONFIGS[name]
             handle = watch(model, **options) if options is not None else None
-            samples[name] += time_steps(step, steps * work.steps_factor, warmup)
+            samples[name] += time_steps(step, steps * work.steps_factor)
             if handle is not None:
                 handle.remove()
     return samples
@@ -149,9 +150,9 @@ def print_table(work: Workload, samples: dict[str, list[tuple[float, float]]]) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=20, help="timed lstm steps per configuration per round")
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=2, help="timed lstm steps per configuration per round")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps before the first round")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
