@@ -313,6 +313,11 @@ def test_guard_rejects_exactly_what_torch_rejects(kind, layers, bidirectional, b
 # --------------------------------------------------------------------------
 
 
+def flat_outputs(outputs):
+    """Tensors of a list of module outputs: cells return a tensor, full layers (out, (h, c))."""
+    return [t for o in outputs for t in (o if isinstance(o, torch.Tensor) else [o[0], *o[1]])]
+
+
 def test_correct_states_pass_untouched():
     lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
     cell = nn.GRUCell(3, 4)
@@ -322,8 +327,7 @@ def test_correct_states_pass_untouched():
     plain = [lstm(x, state), lstm(x), cell(x[:, 0], h), cell(x[:, 0])]
     with watch(nn.ModuleList([lstm, cell])):
         watched = [lstm(x, state), lstm(x, None), cell(x[:, 0], hx=h), cell(x[:, 0])]
-    flat = lambda outputs: [t for o in outputs for t in (o if isinstance(o, torch.Tensor) else [o[0], *o[1]])]  # noqa: E731
-    for a, b in zip(flat(plain), flat(watched), strict=True):
+    for a, b in zip(flat_outputs(plain), flat_outputs(watched), strict=True):
         assert torch.equal(a, b)
 
 
@@ -474,8 +478,12 @@ class TwoRecurrent(nn.Module):
         return self.cell(out[-1])[0] if use_cell else out
 
 
+def total_norm(tensors):
+    return torch.linalg.vector_norm(torch.stack([t.norm() for t in tensors])).item()
+
+
 def grad_norm(module):
-    return torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in module.parameters()])).item()
+    return total_norm([p.grad for p in module.parameters()])
 
 
 def test_grad_norm_report_matches_norms_computed_by_hand():
@@ -513,7 +521,7 @@ def test_grad_norms_are_per_backward_even_when_gradients_accumulate():
         first = [p.grad.clone() for p in gru.parameters()]
         gru(torch.randn(5, 2, 3))[0].sum().backward()  # no zero_grad: .grad accumulates
         second = [p.grad - g for p, g in zip(gru.parameters(), first)]
-    expected = sorted(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item() for grads in (first, second))
+    expected = sorted(total_norm(grads) for grads in (first, second))
     report = handle.report()
     assert [report.min_norm, report.max_norm] == pytest.approx(expected, rel=1e-5)
 

@@ -263,7 +263,9 @@ def _describe(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"a single tensor of shape {tuple(value.shape)}"
     if isinstance(value, (tuple, list)):
-        parts = ", ".join(str(tuple(v.shape)) if isinstance(v, torch.Tensor) else type(v).__name__ for v in value)
+        parts = ", ".join(
+            str(tuple(v.shape)) if isinstance(v, torch.Tensor) else type(v).__name__ for v in value
+        )
         return f"a {type(value).__name__} of {len(value)} ({parts})"
     return f"a {type(value).__name__}"
 
@@ -350,11 +352,15 @@ def _carry_message(path: str, module: nn.Module) -> str:
 
 
 def _user_stacklevel() -> int:
-    """stacklevel for warnings.warn that points at the user's ``rnn(x, h)`` line, past torch's hook plumbing."""
+    """stacklevel for warnings.warn pointing at the user's ``rnn(x, h)`` line, past torch's hook plumbing."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and (frame.f_code.co_filename == __file__ or frame.f_code.co_filename.startswith(_TORCH_DIR)):
+    while frame is not None and _is_plumbing(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _is_plumbing(filename: str) -> bool:
+    return filename == __file__ or filename.startswith(_TORCH_DIR)
 
 
 # --------------------------------------------------------------------------
@@ -423,7 +429,8 @@ class _ModuleGuard:
             stamp = _stamp_of(grad_fn) if grad_fn is not None else None
             if stamp is not None and stamp.consumed:
                 self.warned = True
-                warnings.warn(_carry_message(self.path, module), HiddenStateWarning, stacklevel=_user_stacklevel())
+                message = _carry_message(self.path, module)
+                warnings.warn(message, HiddenStateWarning, stacklevel=_user_stacklevel())
                 return
 
 
@@ -457,8 +464,8 @@ class NormStats:
 
     def row(self, label: str, width: int) -> str:
         """One aligned table line for GuardReport.__str__."""
-        cells = (_fmt(self.min_norm), _fmt(self.median_norm), _fmt(self.max_norm))
-        return f"  {label:<{width}} {self.steps:>6} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10} {self.exploded:>9} {self.vanished:>9}"
+        norms = "".join(f"{_fmt(v):>11}" for v in (self.min_norm, self.median_norm, self.max_norm))
+        return f"  {label:<{width}} {self.steps:>6}{norms} {self.exploded:>9} {self.vanished:>9}"
 
 
 def _fmt(value: float | None) -> str:
@@ -475,7 +482,7 @@ class GuardReport(NormStats):
 
     def __str__(self) -> str:
         if self.steps == 0:
-            return "hs-lint runtime guard: no backward pass through the watched modules recorded (grad_norms=False?)"
+            return "hs-lint runtime guard: no backward pass through the watched modules (grad_norms=False?)"
         width = max(len("all recurrent"), *(len(p) for p in self.per_module))
         header = (
             f"  {'':<{width}} {'steps':>6} {'min':>10} {'median':>10} {'max':>10} "
@@ -564,13 +571,14 @@ class _GradNormRecorder:
     def _log(self) -> None:
         """One line summarising the steps since the previous log line."""
         self.flush()
-        window = NormStats.of(self.totals[self.logged_steps :], self.explode_threshold, self.vanish_threshold)
+        window = self.totals[self.logged_steps:]
+        stats = NormStats.of(window, self.explode_threshold, self.vanish_threshold)
         self.logged_steps = len(self.totals)
         logger.info(
             "hs-lint: step %d, recurrent grad norm %.4g (last %d steps: min %.4g, median %.4g, max %.4g; "
             "%d exploded, %d vanished)",
-            self.logged_steps, self.totals[-1], window.steps, window.min_norm, window.median_norm,
-            window.max_norm, window.exploded, window.vanished,
+            self.logged_steps, self.totals[-1], stats.steps, stats.min_norm, stats.median_norm,
+            stats.max_norm, stats.exploded, stats.vanished,
         )
 
 
@@ -631,9 +639,11 @@ def watch(
     ]
     if not sites:
         raise ValueError(
-            f"watch() found no nn.RNN/LSTM/GRU or RNN/LSTM/GRU cell in {type(model).__name__}; nothing to guard."
+            f"watch() found no nn.RNN/LSTM/GRU or RNN/LSTM/GRU cell in {type(model).__name__}; "
+            f"nothing to guard."
         )
-    hooks = [hook for path, module in sites for hook in _module_hooks(path, module, check_shapes, check_device, detect_graph_carry)]
+    checks = (check_shapes, check_device, detect_graph_carry)
+    hooks = [hook for path, module in sites for hook in _module_hooks(path, module, *checks)]
     groups, params = _parameter_groups(sites)
     recorder = _GradNormRecorder(groups, explode_threshold, vanish_threshold, log_every)
     if grad_norms and params:
@@ -641,7 +651,9 @@ def watch(
     return GuardHandle(hooks, recorder)
 
 
-def _module_hooks(path: str, module: nn.Module, check_shapes: bool, check_device: bool, detect_graph_carry: bool) -> list[Any]:
+def _module_hooks(
+    path: str, module: nn.Module, check_shapes: bool, check_device: bool, detect_graph_carry: bool
+) -> list[Any]:
     """Register only the hooks the enabled checks need: an idle hook still costs time per forward."""
     guard = _ModuleGuard(path, check_shapes, check_device, detect_graph_carry)
     hooks = []
@@ -652,7 +664,9 @@ def _module_hooks(path: str, module: nn.Module, check_shapes: bool, check_device
     return hooks
 
 
-def _parameter_groups(sites: list[tuple[str, nn.Module]]) -> tuple[list[tuple[str, slice]], list[torch.Tensor]]:
+def _parameter_groups(
+    sites: list[tuple[str, nn.Module]],
+) -> tuple[list[tuple[str, slice]], list[torch.Tensor]]:
     """Flat list of trainable recurrent parameters, with the slice each module owns in it."""
     groups, params = [], []
     for path, module in sites:
