@@ -6,6 +6,7 @@ Exit 0 clean, 1 findings, 2 errors.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import difflib
 import os
 import sys
@@ -141,6 +142,12 @@ def run_check(args: argparse.Namespace) -> int:
     for path in progress(discover(args.paths, config, report)):
         checker.check(path, report)
     report.findings.sort()
+    if args.confirm:
+        try:
+            report.findings = _confirmed(report.findings, args.show_refuted)
+        except RuntimeError as exc:
+            print(f"hs-lint: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     if fixer is not None and not fixer.write:
         output = "".join(fixer.diffs)
     elif args.statistics:
@@ -162,6 +169,15 @@ def run_check(args: argparse.Namespace) -> int:
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_FINDINGS if report.findings or (fixer is not None and fixer.diffs) else EXIT_CLEAN
+
+
+def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
+    """torch's verdict on each finding (imports torch: only under --confirm)."""
+    if importlib.util.find_spec("torch") is None:
+        raise RuntimeError("--confirm needs torch, which is not installed: pip install 'hs-lint[runtime]'")
+    from hs_lint.runtime.confirm import confirm_findings
+
+    return confirm_findings(findings, show_refuted)
 
 
 def _write_output(text: str, output_file: str | None) -> None:
@@ -214,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="text (default), json, sarif (code scanning) or github (Actions annotations)")
     check.add_argument("--output-file", metavar="FILE", help="write the findings to FILE instead of stdout")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--confirm", action="store_true",
+                       help="ask real torch modules (meta device) for their verdict on each finding; needs torch")
+    check.add_argument("--show-refuted", action="store_true",
+                       help="with --confirm, keep the findings torch refuted (they are dropped by default)")
     check.add_argument("--statistics", action="store_true", help="print counts per code instead of the findings")
     check.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change no file")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -18,6 +19,7 @@ from hs_lint.rules import all_rules
 
 if TYPE_CHECKING:
     from hs_lint.fix import Fix
+    from hs_lint.runtime.confirm import Confirmation
 
 
 @dataclass(frozen=True, order=True)
@@ -33,9 +35,18 @@ class Finding:
     name: str
     message: str
     fix: str = ""  # "safe" or "unsafe" when the rule can repair it (hs-lint check --fix), else ""
+    # What --confirm needs to rebuild the case (module configuration, shapes); not part of the output.
+    data: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    confirmation: Confirmation | None = field(default=None, compare=False, hash=False)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        fields = {f.name: getattr(self, f.name) for f in dataclass_fields(self) if f.name not in _UNLISTED}
+        if self.confirmation is not None:
+            fields["confirmation"] = self.confirmation.as_dict()
+        return fields
+
+
+_UNLISTED = frozenset({"data", "confirmation"})
 
 
 class SourceError(Exception):
@@ -121,6 +132,6 @@ def _place(module: cst.Module, violations: list[Violation], path: str) -> list[F
         where = positions[violation.node]
         findings.append(
             Finding(path, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1,
-                    violation.code, violation.name, violation.message)
+                    violation.code, violation.name, violation.message, data=violation.data)
         )
     return findings

@@ -38,7 +38,21 @@ def _mark(finding: Finding, unsafe_fixes: bool) -> str:
 
 def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     """``path:line:col: CODE message``, one per line, as flake8 prints them; ``[*]``: ``--fix`` repairs it."""
-    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {_mark(f, unsafe_fixes)}{f.message}\n" for f in findings)
+    return "".join(
+        f"{f.path}:{f.line}:{f.col}: {f.code} {_mark(f, unsafe_fixes)}{f.message}{_verdict(f)}\n" for f in findings
+    )
+
+
+_VERDICTS = {"confirmed": "confirmed by torch", "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+
+
+def _verdict(finding: Finding) -> str:
+    """`` [confirmed by torch: <torch's message>]`` under --confirm."""
+    verdict = finding.confirmation
+    if verdict is None:
+        return ""
+    assumed = f"; assumed {', '.join(f'{k}={v}' for k, v in verdict.assumed.items())}" if verdict.assumed else ""
+    return f" [{_VERDICTS[verdict.status]}: {verdict.detail}{assumed}]"
 
 
 def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:

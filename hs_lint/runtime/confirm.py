@@ -18,11 +18,15 @@ hidden); ``assumed`` lists them so the user can see what was run.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from hs_lint.engine import Finding
+from hs_lint.facts import CELL_KINDS
 
 CONFIRMED, REFUTED, UNCONFIRMABLE = "confirmed", "refuted", "unconfirmable"
 INSTALL_HINT = "pip install 'hs-lint[runtime]'"
@@ -65,7 +69,9 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
     started = time.perf_counter()
     torch = load_torch()
     try:
-        result = check(torch, data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's own chatter; HS209 records the warning it needs
+            result = check(torch, data)
     except _Unconfirmable as exc:
         result = Confirmation(UNCONFIRMABLE, str(exc))
     return Confirmation(result.status, result.detail, result.assumed, time.perf_counter() - started)
@@ -75,11 +81,30 @@ class _Unconfirmable(Exception):
     pass
 
 
+def confirm_findings(findings: Sequence[Finding], show_refuted: bool = False) -> list[Finding]:
+    """Attach torch's verdict to every finding; drop the refuted ones unless asked to show them."""
+    load_torch()
+    judged = []
+    for finding in findings:
+        if finding.code in _TOOL_CODES:
+            judged.append(finding)
+            continue
+        verdict = confirm(finding.code, finding.data)
+        if verdict.status != REFUTED or show_refuted:
+            judged.append(replace(finding, confirmation=verdict))
+    return judged
+
+
+_TOOL_CODES = frozenset({"HS001", "HS002"})
+
+
 def _torch_message(exc: BaseException) -> str:
     """The first sentence of torch's message: what a person needs, without torch's essay."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    sentence, stop, _ = text.partition(". ")
-    return f"{type(exc).__name__}: {sentence}{stop.strip()}"
+    if len(text) > 160:
+        sentence, stop, _ = text.partition(". ")
+        text = f"{sentence}{stop.strip()}"
+    return f"{type(exc).__name__}: {text}"
 
 
 # -- graph findings: a minimal training loop with a tiny CPU module of the same class ----------
@@ -184,16 +209,250 @@ def _confirm_method_on_tuple(torch: Any, data: Mapping[str, Any]) -> Confirmatio
     return Confirmation(REFUTED, f"the state of nn.{kind} has a .{method} attribute")
 
 
+# -- shape findings: the real module on the meta device, fed the shapes the code builds -------------
+
+_SIZE_REFERENCE = re.compile(r"^(?:(?P<name>[\w.]+)\.(?:size\((?P<a>-?\d+)\)|shape\[(?P<b>-?\d+)\])|len\((?P<c>[\w.]+)\))$")
+_SYMBOL_VALUES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
+_SEQ_LEN = "sequence length"
+
+
+class _Sizes:
+    """Values for the sizes a finding names: ints as written, every symbol a distinct small prime that
+    no literal of the finding uses, so two unknown sizes never coincide by accident."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._taken = set(_ints(data))
+        self._symbols: dict[str, int] = {}
+        self.input: list[int] | None = None
+
+    def symbol(self, text: str) -> int:
+        if text not in self._symbols:
+            self._symbols[text] = next(v for v in _SYMBOL_VALUES if v not in self._taken)
+            self._taken.add(self._symbols[text])
+        return self._symbols[text]
+
+    def value(self, dim: Any) -> int:
+        """An int, or the text of a symbolic size: ``2*cfg.layers``, ``x.size(1)``, ``len(x)``."""
+        if isinstance(dim, bool) or dim is None:
+            raise _Unconfirmable("a size the finding depends on is unknown")
+        if isinstance(dim, int):
+            return dim
+        product = 1
+        for factor in str(dim).replace(" ", "").split("*"):
+            product *= int(factor) if factor.lstrip("-").isdigit() else self._factor(factor)
+        return product
+
+    def _factor(self, text: str) -> int:
+        if text in self._symbols:
+            return self._symbols[text]
+        match = _SIZE_REFERENCE.match(text)
+        if match and self.input is not None:
+            axis = int(match["a"] or match["b"] or 0)
+            if -len(self.input) <= axis < len(self.input):
+                return self.input[axis]
+        return self.symbol(text)
+
+    @property
+    def assumed(self) -> dict[str, int]:
+        return dict(self._symbols)
+
+
+def _ints(value: Any) -> Iterator[int]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _ints(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _ints(item)
+
+
+def _build_module(torch: Any, config: Mapping[str, Any], sizes: _Sizes) -> tuple[Any, str, dict[str, Any]]:
+    """The real ``torch.nn`` module of that class and configuration, on the meta device."""
+    kind = config["kind"]
+    kwargs = {}
+    for name, value in config.items():
+        if name == "kind" or value is None:
+            continue
+        if name in ("input_size", "hidden_size", "num_layers", "proj_size"):
+            value = sizes.value(value)
+        elif isinstance(value, str) and name != "nonlinearity":
+            raise _Unconfirmable(f"{name}={value} is not known statically")
+        kwargs[name] = value
+    if kwargs.get("num_layers", 1) > MAX_LAYERS or any(
+        kwargs.get(n, 0) > MAX_SIZE for n in ("input_size", "hidden_size", "proj_size")
+    ):
+        raise _Unconfirmable(f"the configuration is too large to build on purpose ({kwargs})")
+    try:
+        module = getattr(torch.nn, kind)(**kwargs, device="meta")
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise _Unconfirmable(f"torch rejects the configuration itself: {_torch_message(exc)}") from None
+    return module, kind, kwargs
+
+
+def _input(torch: Any, data: Mapping[str, Any], kind: str, kwargs: Mapping[str, Any], sizes: _Sizes,
+           batch: int) -> Any:
+    """The input as the code builds it when visible; else the module's own layout with that batch."""
+    if data.get("input"):
+        sizes.input = [sizes.value(d) for d in data["input"]]
+    else:
+        feature = sizes.value(data["input_feature"]) if data.get("input_feature") is not None else kwargs["input_size"]
+        if kind in CELL_KINDS:
+            sizes.input = [batch, feature]
+        else:
+            seq = sizes.symbol(_SEQ_LEN)
+            sizes.input = [batch, seq, feature] if kwargs.get("batch_first") else [seq, batch, feature]
+    return torch.empty(sizes.input, device="meta")
+
+
+def _batch_hint(code: str, data: Mapping[str, Any], kind: str, sizes: _Sizes) -> int:
+    """The input batch to run with: the one the state names (so that only the claimed mistake differs);
+    for a batch mismatch with a fixed-size state and no visible input, a smaller last batch."""
+    state = data.get("state") or []
+    first = state[0] if state else None
+    if code == "HS204":
+        if first and isinstance(first[1 if kind not in CELL_KINDS else 0], int):
+            fixed = first[1 if kind not in CELL_KINDS else 0]
+            sizes._taken.add(fixed - 1)
+            return max(fixed - 1, 1)
+        return sizes.symbol("batch")
+    index = 0 if (code == "HS201" or kind in CELL_KINDS) else 1
+    if first and len(first) > index:
+        return sizes.value(first[index])
+    return sizes.symbol("batch")
+
+
+def _state(torch: Any, data: Mapping[str, Any], sizes: _Sizes) -> Any:
+    parts = [torch.empty([sizes.value(d) for d in dims], device="meta") for dims in data["state"]]
+    return tuple(parts) if data.get("state_is_tuple") else parts[0]
+
+
+def _confirm_shape(code: str) -> Callable[[Any, Mapping[str, Any]], Confirmation]:
+    def check(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+        if "module" not in data:
+            raise _Unconfirmable("the module's configuration was not read out of the code")
+        sizes = _Sizes(data)
+        module, kind, kwargs = _build_module(torch, data["module"], sizes)
+        x = _input(torch, data, kind, kwargs, sizes, _batch_hint(code, data, kind, sizes))
+        state = _state(torch, data, sizes) if data.get("state") else None
+        try:
+            result = module(x, state) if state is not None else module(x)
+            if code == "HS205" and state is None:
+                h_n = result if kind in CELL_KINDS else result[1]
+                _, _ = h_n
+                return Confirmation(CONFIRMED, f"unpacking splits h_n of shape {tuple(h_n.shape)} along its first "
+                                    "dimension: the two names get two layers (or directions), not (h, c)",
+                                    sizes.assumed)
+        except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            return Confirmation(CONFIRMED, _torch_message(exc), sizes.assumed)
+        shown = f"{tuple(x.shape)}" + (f" and state {_shapes_of(state)}" if state is not None else "")
+        return Confirmation(REFUTED, f"torch accepted input {shown} for nn.{kind}({_kwargs_text(kwargs)})",
+                            sizes.assumed)
+
+    return check
+
+
+def _shapes_of(state: Any) -> str:
+    return str(tuple(tuple(t.shape) for t in state)) if isinstance(state, tuple) else str(tuple(state.shape))
+
+
+def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+def _confirm_last_step(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    """Silent: run the module and show which slice ``out[-1]`` / ``h_n[-1]`` really is."""
+    sizes = _Sizes(data)
+    module, kind, kwargs = _build_module(torch, data["module"], sizes)
+    x = _input(torch, data, kind, kwargs, sizes, sizes.symbol("batch"))
+    out, h_n = module(x)
+    if isinstance(h_n, tuple):
+        h_n = h_n[0]
+    expression = str(data.get("expression", ""))
+    taken = _index(out if data.get("of") != "h_n" else h_n, expression)
+    batch, seq = sizes.symbol("batch"), sizes.symbol(_SEQ_LEN)
+    hidden = out.shape[-1] // (2 if kwargs.get("bidirectional") else 1)
+    if taken is None:
+        raise _Unconfirmable(f"cannot replay the indexing `{expression}`")
+    if taken.shape[0] == seq and len(taken.shape) == 2:
+        effect = f"is {tuple(taken.shape)} = (sequence, features): every time step of the last batch element"
+    elif taken.shape[0] == batch and kwargs.get("bidirectional"):
+        effect = (f"is {tuple(taken.shape)} = (batch, features), but with bidirectional=True the backward "
+                  f"direction's part of it has read only one token (features {hidden}:{2 * hidden} of the last "
+                  f"step), or only one direction is taken")
+    elif taken.shape[0] == batch:
+        return Confirmation(REFUTED, f"`{expression}` is {tuple(taken.shape)} = (batch, features) here", sizes.assumed)
+    else:
+        effect = f"is {tuple(taken.shape)}, not (batch={batch}, features)"
+    layout = "batch_first=True" if kwargs.get("batch_first") else "batch_first=False"
+    return Confirmation(CONFIRMED, f"with {layout}, out is {tuple(out.shape)} and `{expression}` {effect}",
+                        sizes.assumed)
+
+
+def _index(tensor: Any, expression: str) -> Any:
+    """Replay a constant subscript like ``[-1]`` or ``[:, -1]`` (parsed, never evaluated)."""
+    match = re.search(r"\[([^\]]*)\]\s*$", expression)
+    if match is None:
+        return None
+    index: list[Any] = []
+    for part in match.group(1).split(","):
+        part = part.strip()
+        if part == ":":
+            index.append(slice(None))
+        elif part.lstrip("-").isdigit():
+            index.append(int(part))
+        else:
+            return None
+    return tensor[tuple(index)]
+
+
+def _confirm_view(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    """Silent: label every entry of h_n with its batch item and show the reshaped rows mixing them."""
+    sizes = _Sizes(data)
+    _, kind, kwargs = _build_module(torch, data["module"], sizes)
+    batch = sizes.symbol("batch")
+    directions = (2 if kwargs.get("bidirectional") else 1) * kwargs.get("num_layers", 1)
+    hidden = kwargs.get("proj_size") or kwargs["hidden_size"]
+    if directions == 1:
+        return Confirmation(REFUTED, "with one layer and one direction, h_n[0] is already (batch, hidden)",
+                            sizes.assumed)
+    labels = torch.arange(batch).view(1, batch, 1).expand(directions, batch, hidden).contiguous()
+    rows = labels.reshape(batch, -1)
+    mixed = next((i for i in range(batch) if rows[i].unique().numel() > 1), None)
+    if mixed is None:
+        return Confirmation(REFUTED, "every reshaped row holds a single batch item", sizes.assumed)
+    items = ", ".join(str(int(v)) for v in rows[mixed].unique())
+    return Confirmation(CONFIRMED, f"h_n is ({directions}, {batch}, {hidden}); reshaped to ({batch}, -1) "
+                        f"without a transpose, row {mixed} holds batch items {items}", sizes.assumed)
+
+
+def _confirm_dropout(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    caught: list[str] = []
+    with _recorded_warnings(caught):
+        _build_module(torch, data["module"], _Sizes(data))
+    message = next((w for w in caught if "dropout" in w), None)
+    if message is None:
+        return Confirmation(REFUTED, "torch built the module without a dropout warning")
+    return Confirmation(CONFIRMED, f"UserWarning: {message}")
+
+
 CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS101": _confirm_carried,
     "HS103": _confirm_method_on_tuple,
     "HS104": _confirm_partial_detach,
     "HS105": _confirm_retain_graph,
+    **{code: _confirm_shape(code) for code in ("HS201", "HS202", "HS203", "HS204", "HS205", "HS206")},
+    "HS207": _confirm_last_step,
+    "HS208": _confirm_view,
+    "HS209": _confirm_dropout,
 }
 
 
 @contextlib.contextmanager
-def _quiet_torch_warnings(caught: list[str]):
+def _recorded_warnings(caught: list[str]) -> Iterator[None]:
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         yield
