@@ -543,6 +543,8 @@ class FileFacts:
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method
         }
         self._callees: dict[int, Callee] = {}
+        self._state_params_by_function: dict[int, frozenset[str]] = {}
+        self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
         self._bind_constructions()
         self._mark_recurrent_classes()
@@ -783,6 +785,18 @@ class FileFacts:
         state_arg = self._argument_for_state(site, callee)
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), result_keys, heuristic)
 
+    def _state_params(self, function: Scope) -> frozenset[str]:
+        """Parameters that ``function`` passes as the state of a torch recurrent module."""
+        known = self._state_params_by_function.get(id(function))
+        if known is None:
+            known = self._state_params_by_function[id(function)] = frozenset(
+                key
+                for inner in self.calls
+                if inner.scope is function and self.callee(inner).kind == "module"
+                for key in flat_keys(_state_argument(inner.node))
+            )
+        return known
+
     def _argument_for_state(self, site: CallSite, callee: Callee) -> cst.BaseExpression | None:
         """The argument bound to the parameter that the callee's ``forward`` hands to its recurrent layer
         (``model(x, (h0, c0))`` -> ``(h0, c0)``), when the state does not come back into the same names."""
@@ -790,12 +804,7 @@ class FileFacts:
         if forward is None:
             return None
         params = forward.params[1:] if forward.is_method else forward.params
-        state_params = {
-            key
-            for inner in self.calls
-            if inner.scope is forward and self.callee(inner).kind == "module"
-            for key in flat_keys(_state_argument(inner.node))
-        }
+        state_params = self._state_params(forward)
         args = positional_args(site.node)
         for index, param in enumerate(params):
             if param in state_params:
@@ -975,10 +984,15 @@ class FileFacts:
             if key is not None:
                 candidates.setdefault(owner(key, scope), set()).add(key)
 
+        kinds_by_key: dict[str | None, set[str]] = {}
+        for module in self.recurrent_modules:  # ``self.rnn = nn.LSTM(...)`` in one branch, ``nn.GRU`` in another
+            kinds_by_key.setdefault(module.key, set()).add(module.kind)
         for call in self.recurrent_calls:
             target, scope = call.site.target, call.site.scope
             kind = call.callee.recurrent_kind
             if call.callee.kind == "module" and kind in TUPLE_STATE_KINDS:
+                if len(kinds_by_key.get(key_of(call.site.node.func), ())) > 1:
+                    continue
                 add(key_of(call.state_arg), scope)
                 result = target if kind == "LSTMCell" else _second(target)
             elif call.callee.kind == "instance" and call.callee.cls is not None:
@@ -1055,7 +1069,7 @@ class FileFacts:
         if not isinstance(node, cst.For):
             return None
         source = node.iter
-        while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.func.value in _ITER_WRAPPERS:
+        while isinstance(source, cst.Call) and _is_builtin_call(source, *_ITER_WRAPPERS):
             args = positional_args(source)
             if not args:
                 return None
@@ -1115,10 +1129,6 @@ class FileFacts:
         events = self.grad_events(function)
         self._function_events[id(function)] = events
         return events
-
-    @functools.cached_property
-    def _function_events(self) -> dict[int, list[GradEvent]]:
-        return {}
 
     @functools.cached_property
     def clips_gradients(self) -> bool:

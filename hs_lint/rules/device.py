@@ -69,7 +69,10 @@ class HiddenDevice(Rule):
         "moved to a GPU; a script that moves the model and the batches with `.to(device)` but not the state "
         "fails the same way."
     )
-    torch_error = "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cuda:0 and hidden tensor at cpu"
+    torch_error = (
+        "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cuda:0 and "
+        "hidden tensor at cpu"
+    )
     bad = (
         """\
 import torch

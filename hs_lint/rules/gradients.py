@@ -128,6 +128,8 @@ for x, y in loader:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
+        if not facts.clips_gradients:
+            return
         units = [(scope, loop, events) for scope, loop, events in iterations(facts) if _complete(events)]
         complete = {(id(scope), id(loop)) for scope, loop, _ in units}
         for scope, loop, events in units:
@@ -191,7 +193,7 @@ for x, y in loader:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        if facts.clips_gradients:
+        if facts.clips_gradients or not facts.recurrent_calls:
             return
         units = {(id(scope), id(loop)): events for scope, loop, events in iterations(facts) if _complete(events)}
         reported: set[int] = set()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, FileFacts, Flow, Loop, RecurrentCall
+from hs_lint.facts import TENSOR_FACTORIES, AssignSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope
 from hs_lint.names import key_of, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.graph import detach_fix
@@ -266,7 +266,8 @@ for x in sequences:
                                      attr=sorted(keys)[0])
 
 
-def _detached_in(facts: FileFacts, scope, keys: frozenset[str]) -> bool:
+def _detached_in(facts: FileFacts, scope: Scope, keys: frozenset[str]) -> bool:
+    """forward cuts the held state's history itself (``self.h = self.h.detach()``, ``self.h.detach_()``)."""
     return any(
         site.scope is scope and keys.intersection(site.target_keys)
         and facts.flow(site.value, keys, scope) is Flow.DETACHED
@@ -274,7 +275,7 @@ def _detached_in(facts: FileFacts, scope, keys: frozenset[str]) -> bool:
     ) or any(site.scope is scope and root_key(receiver(site.node)) in keys for site in facts.detach_calls)
 
 
-def _reset_in_a_loop(facts: FileFacts, methods: dict, attrs: set[str]) -> bool:
+def _reset_in_a_loop(facts: FileFacts, methods: dict[str, Scope], attrs: set[str]) -> bool:
     """A loop of the file re-assigns the attribute (``model.hidden = None``) or calls a method that does."""
     resetting = {
         name for name, method in methods.items()
@@ -421,7 +422,9 @@ model.hidden = model.init_hidden(4)
             yield self.violation(site.node, target=facts.source(target), cls=cls.name, attr=attr)
 
 
-def _class_of(facts: FileFacts, site, owner: cst.BaseExpression, value: cst.BaseExpression | None):
+def _class_of(
+    facts: FileFacts, site: AssignSite, owner: cst.BaseExpression, value: cst.BaseExpression | None
+) -> ClassInfo | None:
     """The same-file class of ``owner`` in ``owner.attr = value``: ``self``, a bound instance, or the
     class whose method produces ``value`` (``model.hidden = model.init_hidden(4)``)."""
     key = key_of(owner)
@@ -436,7 +439,7 @@ def _class_of(facts: FileFacts, site, owner: cst.BaseExpression, value: cst.Base
     return None
 
 
-def _creates_state(facts: FileFacts, site) -> bool:
+def _creates_state(facts: FileFacts, site: AssignSite) -> bool:
     """The value is a state initialiser: an ``init_hidden``-style call or a torch tensor factory."""
     value = site.value
     if not isinstance(value, cst.Call):
