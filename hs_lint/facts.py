@@ -803,14 +803,21 @@ class FileFacts:
         forward = callee.cls.methods.get("forward") if callee.cls is not None else callee.function
         if forward is None:
             return None
-        params = forward.params[1:] if forward.is_method else forward.params
         state_params = self._state_params(forward)
+        return next((arg for param, arg in self.bound_arguments(site, forward).items() if param in state_params),
+                    None)
+
+    @staticmethod
+    def bound_arguments(site: CallSite, function: Scope) -> dict[str, cst.BaseExpression]:
+        """Which argument of the call ``site`` each parameter of ``function`` receives (``self`` aside)."""
+        params = function.params[1:] if function.is_method else function.params
         args = positional_args(site.node)
-        for index, param in enumerate(params):
-            if param in state_params:
-                value = args[index] if index < len(args) else keyword_arg(site.node, param)
-                return value
-        return None
+        bound = dict(zip(params, args))
+        for param in params[len(args):]:
+            value = keyword_arg(site.node, param)
+            if value is not None:
+                bound[param] = value
+        return bound
 
     def _state_keys_by_scope(self) -> dict[int, frozenset[str]]:
         """Keys that hold a hidden state in each scope; ``self.*`` states count in every method."""

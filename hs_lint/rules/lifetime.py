@@ -95,7 +95,7 @@ class TrainEvalLeak(Rule):
     name = "train-eval-leak"
     summary = "The training loop's last hidden state is the starting state of the evaluation loop"
     message = (
-        "`{state}` enters the evaluation loop `{loop}` still holding the training loop's last state: "
+        "`{state}` enters the evaluation loop `{loop}`{where} still holding the training loop's last state: "
         "evaluation starts from the context of the last training batch, so its score depends on what was "
         "trained last and is not comparable between runs. Start evaluation from a fresh state: re-create "
         "`{state}` (zeros, `None` or the model's `init_hidden`) right before the loop"
@@ -145,39 +145,70 @@ with torch.no_grad():
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         trained = [(call, loop) for call in facts.recurrent_calls if (loop := batch_loop(facts, call)) is not None]
         for call in facts.recurrent_calls:
-            if call.site.loop is None or call.state_arg is None:
-                continue
             for source, train in trained:
-                shared = call.state_keys & source.carried_keys
-                evaluation = _outermost_apart(call.site.loop, train)
-                if (not shared or source.site.scope is not call.site.scope or evaluation is None
-                        or evaluation.index < train.index or evaluation.has_backward):
+                shared = frozenset(call.state_keys & source.carried_keys)
+                evaluation = _evaluation_loop(facts, call) if source.site.scope is call.site.scope else None
+                if (not shared or evaluation is None or evaluation.index < train.index
+                        or train.encloses(evaluation) or evaluation.encloses(train)):
                     continue
-                if not (call.site.no_grad or facts.in_eval_mode(evaluation)):
+                if not _assigned_between(facts, shared, train.index, evaluation.index, train):
+                    yield self.violation(call.state_arg, state=facts.source(call.state_arg),
+                                         loop=facts.loop_header(evaluation), where="")
+                    break
+        yield from self._passed_to_evaluation(facts, trained)
+
+    def _passed_to_evaluation(self, facts: FileFacts, trained: list[tuple[RecurrentCall, Loop]]) -> Iterator[Violation]:
+        """``evaluate(model, val_data, hidden)`` after training: the helper's evaluation loop starts from it."""
+        for source, train in trained:
+            scope = source.site.scope
+            for site in facts.calls:
+                function = facts.method_called(site.node, scope) if site.scope is scope else None
+                if function is None or function is scope or site.index < source.site.index:
                     continue
-                if _assigned_between(facts, frozenset(shared), train, evaluation) or facts.resets(
-                        evaluation, frozenset(shared), call):
-                    continue
-                yield self.violation(call.state_arg, state=facts.source(call.state_arg),
-                                     loop=facts.loop_header(evaluation))
-                break
+                for param, arg in facts.bound_arguments(site, function).items():
+                    key = key_of(arg)
+                    if key not in source.carried_keys or _assigned_between(
+                            facts, frozenset({key}), source.site.index, site.index, None, scope):
+                        continue
+                    evaluation = _evaluation_of_param(facts, function, param)
+                    if evaluation is not None:
+                        yield self.violation(arg, state=key, loop=facts.loop_header(evaluation),
+                                             where=f" of `{function.name}()`")
 
 
-def _outermost_apart(loop: Loop, other: Loop) -> Loop | None:
-    """The outermost loop around ``loop`` that neither contains ``other`` nor is inside it."""
-    if loop.encloses(other) or other.encloses(loop):
+def _evaluation_loop(facts: FileFacts, call: RecurrentCall) -> Loop | None:
+    """The outermost loop around ``call`` that evaluates (``no_grad``/``eval()``, no backward) and lets
+    the state in from before it: no re-initialisation or mask inside."""
+    loop = call.site.loop
+    if loop is None or call.state_arg is None:
         return None
-    while loop.parent is not None and not loop.parent.encloses(other):
+    while loop.parent is not None and not loop.parent.has_backward:
         loop = loop.parent
+    evaluates = call.site.no_grad or facts.in_eval_mode(loop)
+    if loop.has_backward or not evaluates or facts.resets(loop, call.state_keys, call):
+        return None
     return loop
 
 
-def _assigned_between(facts: FileFacts, keys: frozenset[str], first: Loop, second: Loop) -> bool:
+def _evaluation_of_param(facts: FileFacts, function: Scope, param: str) -> Loop | None:
+    """The evaluation loop of ``function`` that starts from its parameter ``param`` as it was passed."""
+    for call in facts.recurrent_calls:
+        if call.site.scope is not function or param not in call.state_keys:
+            continue
+        loop = _evaluation_loop(facts, call)
+        if loop is not None and not _assigned_between(facts, frozenset({param}), -1, loop.index, None, function):
+            return loop
+    return None
+
+
+def _assigned_between(facts: FileFacts, keys: frozenset[str], start: int, end: int, skip: Loop | None,
+                      scope: Scope | None = None) -> bool:
+    """The state is assigned in ``scope`` between two points (``skip``: the training loop itself)."""
     return any(
-        first.index < site.index < second.index and keys.intersection(site.target_keys)
-        and not (site.loop is not None and first.encloses(site.loop))
+        start < site.index < end and keys.intersection(site.target_keys)
+        and not (skip is not None and site.loop is not None and skip.encloses(site.loop))
         for site in facts.assignments
-        if site.scope is first.scope
+        if site.scope is (scope or skip.scope)
     )
 
 
