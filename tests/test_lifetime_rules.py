@@ -140,3 +140,10 @@ out, model.hidden = model(x, model.hidden)
 def test_case(name):
     source, expected = CASES[name]
     assert {f.code for f in lint(source, ALL)} - {"HS502"} == expected
+
+
+def test_good_fixtures_are_clean_under_every_rule_including_advisory():
+    from conftest import FIXTURES
+
+    for path in sorted((FIXTURES / "good").glob("*.py")):
+        assert lint(path.read_text(encoding="utf-8"), ALL) == [], path.name
