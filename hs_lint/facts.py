@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,8 +31,10 @@ from hs_lint.names import (
     keyword_arg,
     method_name,
     positional_args,
+    mentions,
     receiver,
     referenced_keys,
+    root_key,
 )
 
 if TYPE_CHECKING:
@@ -78,6 +82,27 @@ _FRESH_LIKE = frozenset(
      "torch.full_like"}
 )
 _DETACHING_CONSTRUCTORS = frozenset({"torch.tensor", "torch.autograd.Variable", "torch.autograd.variable.Variable"})
+TENSOR_FACTORIES = frozenset(
+    f"torch.{name}" for name in ("zeros", "ones", "empty", "randn", "rand", "full", "Tensor", "FloatTensor")
+)
+VARIABLE_CLASSES = frozenset({"torch.autograd.Variable", "torch.autograd.variable.Variable"})
+# Tensor methods people call on an LSTM's (h, c) tuple; a tuple has none of them.
+TUPLE_MISUSED_METHODS = frozenset({"detach", "detach_", "cuda", "cpu", "to", "contiguous", "size"})
+_STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
+_INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
+_ITER_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
+_DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+_RANDOM_SAMPLERS = frozenset(
+    f"torch.utils.data{module}.{name}"
+    for module in ("", ".sampler")
+    for name in ("RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler")
+)
+_CLIP_FUNCTIONS = frozenset(
+    f"torch.nn.utils{module}.{name}"
+    for module in ("", ".clip_grad")
+    for name in ("clip_grad_norm_", "clip_grad_norm", "clip_grad_value_")
+)
+_CLIP_METHODS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_gradients"})
 
 
 class Flow(enum.IntEnum):
@@ -100,6 +125,7 @@ class Loop:
     parent: Loop | None
     no_grad: bool
     has_backward: bool = False
+    index: int = 0  # visiting order: sites and loops of one scope compare by it
 
     def encloses(self, other: Loop) -> bool:
         loop: Loop | None = other
@@ -165,6 +191,7 @@ class AssignSite:
     scope: Scope
     loop: Loop | None
     augmented: bool = False
+    index: int = 0
 
     @property
     def target_keys(self) -> list[str]:
@@ -180,6 +207,13 @@ class CallSite:
     target: cst.BaseExpression | None  # the assignment target when the call is a whole right-hand side
     discarded: bool  # an expression statement: the result is dropped
     qualified: str | None  # the callee's qualified name through the import table
+    index: int = 0
+    branches: tuple[tuple[int, str], ...] = ()  # the if-branches around it: (id of the If, "body"/"orelse")
+
+    def exclusive_with(self, other: CallSite) -> bool:
+        """The two sites sit in different branches of one ``if``: at most one of them runs."""
+        mine = dict(self.branches)
+        return any(mine.get(node, branch) != branch for node, branch in other.branches)
 
 
 @dataclass(frozen=True)
@@ -229,6 +263,15 @@ class RecurrentCall:
             loop = loop.parent
 
 
+@dataclass(frozen=True, eq=False)
+class GradEvent:
+    """Something one training iteration does to the gradients, in execution order."""
+
+    kind: str  # "backward" | "scaled-backward" | "unscale" | "clip" | "step"
+    site: CallSite  # the call that does it (inside a helper, for a helper's events)
+    at: CallSite  # the call in the iteration's own body that runs it (the helper call)
+
+
 @dataclass(eq=False)
 class RecurrentModule:
     """A construction of ``nn.RNN/LSTM/GRU`` or a cell, and where it is stored."""
@@ -260,6 +303,11 @@ class _Collector(cst.CSTVisitor):
         self._no_grad_stack: list[bool] = [False]
         self._call_targets: dict[int, cst.BaseExpression] = {}
         self._discarded: set[int] = set()
+        self._order = itertools.count()
+        self._branches: list[tuple[int, str]] = []
+        self._stored: set[int] = set()  # attribute nodes written by an assignment
+        self.attribute_reads: set[str] = set()  # attribute names read anywhere (``x.hidden`` -> "hidden")
+        self.type_comparisons: list[tuple[cst.Comparison, Scope]] = []  # ``type(h) == X`` / ``type(h) is X``
 
     # -- imports ---------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> None:
@@ -360,7 +408,7 @@ class _Collector(cst.CSTVisitor):
         self._no_grad_stack.pop()
 
     def _enter_loop(self, node: cst.For | cst.While) -> None:
-        loop = Loop(node=node, scope=self.scope, parent=self.loop, no_grad=self.no_grad)
+        loop = Loop(node=node, scope=self.scope, parent=self.loop, no_grad=self.no_grad, index=next(self._order))
         self.loops.append(loop)
         self._loop_stack.append(loop)
 
@@ -385,8 +433,11 @@ class _Collector(cst.CSTVisitor):
         augmented: bool = False,
     ) -> None:
         self.assignments.append(
-            AssignSite(targets=targets, value=value, node=node, scope=self.scope, loop=self.loop, augmented=augmented)
+            AssignSite(targets=targets, value=value, node=node, scope=self.scope, loop=self.loop, augmented=augmented,
+                       index=next(self._order))
         )
+        if not augmented:
+            self._stored.update(id(n) for t in targets for n in _flat_targets(t) if isinstance(n, cst.Attribute))
         if isinstance(value, cst.Call) and targets:
             self._call_targets[id(value)] = targets[0]
 
@@ -410,6 +461,25 @@ class _Collector(cst.CSTVisitor):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value == "data":
             self.scope.detaches = True
+        if id(node) not in self._stored:
+            self.attribute_reads.add(node.attr.value)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        left = node.left
+        if isinstance(left, cst.Call) and _is_builtin_call(left, "type") and len(left.args) == 1:
+            self.type_comparisons.append((node, self.scope))
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self._branches.append((id(node), "body"))
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self._branches.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._branches.append((id(node), "orelse"))
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self._branches.pop()
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         self.subscripts.append((node, self.scope))
@@ -423,11 +493,21 @@ class _Collector(cst.CSTVisitor):
             target=self._call_targets.get(id(node)),
             discarded=id(node) in self._discarded,
             qualified=self.qualify(node.func),
+            index=next(self._order),
+            branches=tuple(self._branches),
         )
         self.calls.append(site)
         if method_name(node) in _DETACH_METHODS:
             self.scope.detaches = True
             self.detach_calls.append(site)
+
+
+def _flat_targets(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    if isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _flat_targets(element.value)
+    else:
+        yield node
 
 
 def _dotted_name(node: cst.CSTNode) -> str:
@@ -465,10 +545,15 @@ class FileFacts:
         self.loops = collector.loops
         self.detach_calls = collector.detach_calls
         self.subscripts = collector.subscripts  # (node, scope) for every ``x[...]``
+        self.attribute_reads = collector.attribute_reads
+        self.type_comparisons = collector.type_comparisons
+        self.scopes = [self.module_scope, *collector.function_scopes]
         self.functions = {
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method
         }
         self._callees: dict[int, Callee] = {}
+        self._state_params_by_function: dict[int, frozenset[str]] = {}
+        self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
         self._bind_constructions()
         self._mark_recurrent_classes()
@@ -497,7 +582,22 @@ class FileFacts:
             return Binding("instance", call.func.value, call)
         if qualified.startswith("torch.optim.") and ".lr_scheduler" not in qualified:
             return Binding("optimizer", qualified, call)
+        if qualified in _DATA_LOADERS:
+            return Binding("loader", "shuffled" if self._shuffles(call) else "ordered", call)
         return None
+
+    def _shuffles(self, loader: cst.Call) -> bool:
+        """``DataLoader(..., shuffle=True)`` or a random sampler: consecutive batches are unrelated."""
+        shuffle = keyword_arg(loader, "shuffle")
+        if isinstance(shuffle, cst.Name) and shuffle.value == "True":
+            return True
+        for name in ("sampler", "batch_sampler"):
+            sampler = keyword_arg(loader, name)
+            while isinstance(sampler, cst.Call):
+                if self.qualify(sampler.func) in _RANDOM_SAMPLERS:
+                    return True
+                sampler = next(iter(positional_args(sampler)), None)
+        return False
 
     def _bind_constructions(self) -> None:
         for site in self.assignments:
@@ -674,8 +774,7 @@ class FileFacts:
 
     def _module_call(self, site: CallSite, callee: Callee) -> RecurrentCall:
         kind = callee.recurrent_kind
-        args = positional_args(site.node)
-        state_arg = args[1] if len(args) > 1 else keyword_arg(site.node, "hx")
+        state_arg = _state_argument(site.node)
         target = site.target
         if kind in CELL_KINDS:
             results = flat_keys(target)
@@ -699,7 +798,42 @@ class FileFacts:
                 return RecurrentCall(site, callee, arg, keys, result_keys, heuristic)
         if heuristic:
             return None
-        return RecurrentCall(site, callee, None, frozenset(), result_keys, heuristic)
+        state_arg = self._argument_for_state(site, callee)
+        return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), result_keys, heuristic)
+
+    def _state_params(self, function: Scope) -> frozenset[str]:
+        """Parameters that ``function`` passes as the state of a torch recurrent module."""
+        known = self._state_params_by_function.get(id(function))
+        if known is None:
+            known = self._state_params_by_function[id(function)] = frozenset(
+                key
+                for inner in self.calls
+                if inner.scope is function and self.callee(inner).kind == "module"
+                for key in flat_keys(_state_argument(inner.node))
+            )
+        return known
+
+    def _argument_for_state(self, site: CallSite, callee: Callee) -> cst.BaseExpression | None:
+        """The argument bound to the parameter that the callee's ``forward`` hands to its recurrent layer
+        (``model(x, (h0, c0))`` -> ``(h0, c0)``), when the state does not come back into the same names."""
+        forward = callee.cls.methods.get("forward") if callee.cls is not None else callee.function
+        if forward is None:
+            return None
+        state_params = self._state_params(forward)
+        return next((arg for param, arg in self.bound_arguments(site, forward).items() if param in state_params),
+                    None)
+
+    @staticmethod
+    def bound_arguments(site: CallSite, function: Scope) -> dict[str, cst.BaseExpression]:
+        """Which argument of the call ``site`` each parameter of ``function`` receives (``self`` aside)."""
+        params = function.params[1:] if function.is_method else function.params
+        args = positional_args(site.node)
+        bound = dict(zip(params, args))
+        for param in params[len(args):]:
+            value = keyword_arg(site.node, param)
+            if value is not None:
+                bound[param] = value
+        return bound
 
     def _state_keys_by_scope(self) -> dict[int, frozenset[str]]:
         """Keys that hold a hidden state in each scope; ``self.*`` states count in every method."""
@@ -797,24 +931,24 @@ class FileFacts:
         iteration into the next; ``FRESH`` is a re-initialisation, ``DETACHED`` a detach, and
         ``OPAQUE`` a pass through something the analysis cannot see into.
         """
-        flows = {
-            self.flow(site.node if site.augmented else site.value, keys, site.scope)
-            if site.value is not None else Flow.FRESH
-            for site in self._assignments_in(loop)
+        return {flow for _, flow in self.updates(loop, keys, call)}
+
+    def updates(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> list[tuple[cst.CSTNode, Flow]]:
+        """``state_updates`` with where each happens: the assigned value, or the ``detach_()`` call."""
+        found: list[tuple[cst.CSTNode, Flow]] = [
+            (site.value or site.node,
+             self.flow(site.node if site.augmented else site.value, keys, site.scope)
+             if site.value is not None else Flow.FRESH)
+            for site in self.assignments_in(loop)
             if site.value is not call.site.node and keys.intersection(site.target_keys)
-        }
-        if keys & self._inplace_detached_keys(loop):
-            flows.add(Flow.DETACHED)
-        return flows
-
-    def _inplace_detached_keys(self, loop: Loop) -> set[str]:
-        keys: set[str] = set()
+        ]
         for site in self.detach_calls:
-            if method_name(site.node) == "detach_" and site.loop is not None and loop.encloses(site.loop):
-                keys.update(referenced_keys(receiver(site.node)))
-        return keys
+            if (method_name(site.node) == "detach_" and site.loop is not None and loop.encloses(site.loop)
+                    and keys.intersection(referenced_keys(receiver(site.node)))):
+                found.append((site.node, Flow.DETACHED))
+        return found
 
-    def _assignments_in(self, loop: Loop) -> Iterator[AssignSite]:
+    def assignments_in(self, loop: Loop) -> Iterator[AssignSite]:
         for site in self.assignments:
             if site.loop is not None and loop.encloses(site.loop):
                 yield site
@@ -827,6 +961,206 @@ class FileFacts:
             if site.scope is scope
         )
 
+    # -- state lifetime (HS103, HS104, HS3xx) ----------------------------------------------
+    def method_called(self, call: cst.Call, scope: Scope) -> Scope | None:
+        """The same-file function or method ``call`` runs: ``f(...)``, ``self.m(...)``, ``model.m(...)``.
+
+        ``model`` may be a parameter whose class is unknown: a method name that only one class of
+        the file defines is taken to be that class's method (``model.init_hidden(bsz)``).
+        """
+        function = self.callee_function(call, scope)
+        if function is not None:
+            return function
+        key = key_of(call.func)
+        if key is None or "." not in key:
+            return None
+        owner, _, name = key.rpartition(".")
+        binding = self.lookup(owner, scope)
+        if binding is not None:
+            return self.classes[binding.detail].methods.get(name) if binding.kind == "instance" else None
+        owners = [cls.methods[name] for cls in self.classes.values() if name in cls.methods]
+        return owners[0] if len(owners) == 1 and not name.startswith("__") else None
+
+    @staticmethod
+    def is_state_initialiser(function: Scope) -> bool:
+        """Named like ``init_hidden`` / ``initial_state`` / ``zero_state``."""
+        return _STATE_INIT_NAME.search(function.name) is not None
+
+    def returns_state_pair(self, function: Scope) -> bool:
+        """An ``init_hidden``-style function whose every return is a 2-tuple: an LSTM's ``(h0, c0)``."""
+        return (
+            self.is_state_initialiser(function)
+            and bool(function.returns)
+            and all(isinstance(r, cst.Tuple) and len(r.elements) == 2 for r in function.returns)
+        )
+
+    @functools.cached_property
+    def _tuple_states(self) -> dict[str, frozenset[str]]:
+        """Keys holding an LSTM's ``(h, c)`` tuple as a whole, by owner (a scope's id or a class name)."""
+        candidates: dict[str, set[str]] = {}
+        producers: set[int] = set()  # assigned values known to produce the tuple
+
+        def owner(key: str, scope: Scope) -> str:
+            return scope.cls.name if scope.cls is not None and key.startswith("self.") else str(id(scope))
+
+        def add(key: str | None, scope: Scope) -> None:
+            if key is not None:
+                candidates.setdefault(owner(key, scope), set()).add(key)
+
+        kinds_by_key: dict[str | None, set[str]] = {}
+        for module in self.recurrent_modules:  # ``self.rnn = nn.LSTM(...)`` in one branch, ``nn.GRU`` in another
+            kinds_by_key.setdefault(module.key, set()).add(module.kind)
+        for call in self.recurrent_calls:
+            target, scope = call.site.target, call.site.scope
+            kind = call.callee.recurrent_kind
+            if call.callee.kind == "module" and kind in TUPLE_STATE_KINDS:
+                if len(kinds_by_key.get(key_of(call.site.node.func), ())) > 1:
+                    continue
+                add(key_of(call.state_arg), scope)
+                result = target if kind == "LSTMCell" else _second(target)
+            elif call.callee.kind == "instance" and call.callee.cls is not None:
+                forward = call.callee.cls.methods.get("forward")
+                returned = [_second(r) for r in forward.returns] if forward is not None else []
+                held = candidates.get(str(id(forward)), set())
+                result = _second(target) if returned and all(key_of(r) in held for r in returned) else None
+            else:
+                if key_of(call.state_arg) is not None and key_of(call.state_arg) == key_of(_second(target)):
+                    producers.add(id(call.site.node))  # ``out, h = f(x, h)`` hands the state back as it came
+                continue
+            if key_of(result) is not None:
+                add(key_of(result), scope)
+                producers.add(id(call.site.node))
+        for site in self.assignments:
+            function = self.method_called(site.value, site.scope) if isinstance(site.value, cst.Call) else None
+            if function is not None and self.returns_state_pair(function) and len(site.targets) == 1:
+                add(key_of(site.targets[0]), site.scope)
+                producers.add(id(site.value))
+        for site in self.assignments:
+            for key in site.target_keys:
+                held = candidates.get(owner(key, site.scope))
+                if held and key in held and not _keeps_tuple(site, key, producers):
+                    held.discard(key)
+        for site in self.calls:
+            args = positional_args(site.node)
+            if _is_builtin_call(site.node, "isinstance") and args:
+                candidates.get(owner(key_of(args[0]) or "", site.scope), set()).discard(key_of(args[0]))
+        return {name: frozenset(keys) for name, keys in candidates.items()}
+
+    def tuple_state_keys(self, scope: Scope) -> frozenset[str]:
+        """Keys that hold an LSTM ``(h, c)`` tuple in ``scope``: it has no tensor methods."""
+        keys = self._tuple_states.get(str(id(scope)), frozenset())
+        if scope.cls is not None:
+            keys |= self._tuple_states.get(scope.cls.name, frozenset())
+        return keys
+
+    def resets(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> bool:
+        """Inside ``loop`` the state is re-initialised, masked (``h * (1 - done)``, ``h[done] = 0``,
+        ``h.zero_()``) or passed through something unknown: it may not flow on unchanged."""
+        for node, flow in self.updates(loop, keys, call):
+            if flow in (Flow.FRESH, Flow.OPAQUE) or _is_mask(node, keys, self):
+                return True
+        for site in self.assignments_in(loop):
+            if any(isinstance(t, cst.Subscript) and root_key(t) in keys for t in site.targets):
+                return True
+        return any(
+            site.loop is not None and loop.encloses(site.loop) and method_name(site.node) in _INPLACE_RESETS
+            and root_key(receiver(site.node)) in keys
+            for site in self.calls
+        )
+
+    def created_before(self, keys: frozenset[str], loop: Loop) -> AssignSite | None:
+        """The last assignment to the state in ``loop``'s scope before the loop starts."""
+        before = [
+            site for site in self.assignments
+            if site.scope is loop.scope and site.index < loop.index and keys.intersection(site.target_keys)
+        ]
+        return before[-1] if before else None
+
+    def in_eval_mode(self, loop: Loop) -> bool:
+        """The loop runs under ``no_grad`` or after a ``model.eval()`` (not undone by ``.train()``)."""
+        if loop.no_grad:
+            return True
+        toggles = [
+            site for site in self.calls
+            if site.scope is loop.scope and site.index < loop.index and method_name(site.node) in ("eval", "train")
+        ]
+        return bool(toggles) and method_name(toggles[-1].node) == "eval" and not positional_args(toggles[-1].node)
+
+    def loader_of(self, loop: Loop) -> Binding | None:
+        """The ``DataLoader`` a ``for`` loop iterates (through ``enumerate``/``tqdm``), when it is bound here."""
+        node = loop.node
+        if not isinstance(node, cst.For):
+            return None
+        source = node.iter
+        while isinstance(source, cst.Call) and _is_builtin_call(source, *_ITER_WRAPPERS):
+            args = positional_args(source)
+            if not args:
+                return None
+            source = args[0]
+        key = key_of(source)
+        binding = self.lookup(key, loop.scope) if key is not None else None
+        return binding if binding is not None and binding.kind == "loader" else None
+
+    # -- gradient steps (HS5xx) -------------------------------------------------------------
+    def grad_event(self, site: CallSite) -> str | None:
+        """"backward", "scaled-backward" (AMP), "unscale", "clip" or "step": what a call does to gradients."""
+        name = method_name(site.node)
+        if site.qualified in _CLIP_FUNCTIONS or name in _CLIP_METHODS:
+            return "clip"
+        if name == "unscale_":
+            return "unscale"
+        if name in _BACKWARD_METHODS or site.qualified in _AUTOGRAD_BACKWARD:
+            inner = receiver(site.node)
+            scaled = isinstance(inner, cst.Call) and method_name(inner) == "scale"
+            return "scaled-backward" if scaled else "backward"
+        if name == "step" and self.is_backward_call(site):
+            return "step"
+        return None
+
+    @functools.cached_property
+    def _sites_by_scope(self) -> dict[int, list[CallSite]]:
+        by_scope: dict[int, list[CallSite]] = {}
+        for site in self.calls:
+            by_scope.setdefault(id(site.scope), []).append(site)
+        return by_scope
+
+    def grad_events(self, scope: Scope, loop: Loop | None = None) -> list[GradEvent]:
+        """The gradient events of one iteration of ``loop`` (or of ``scope``'s body), in order.
+
+        A call to a same-file helper contributes the helper's own events at that point, so a
+        ``clip_and_step(model)`` between backward() and the next batch is seen as clip, then step.
+        """
+        events: list[GradEvent] = []
+        for site in self._sites_by_scope.get(id(scope), []):
+            if loop is not None and (site.loop is None or not loop.encloses(site.loop)):
+                continue
+            events.extend(GradEvent(e.kind, e.site, site) for e in self._events_of(site))
+        return events
+
+    def _events_of(self, site: CallSite) -> list[GradEvent]:
+        kind = self.grad_event(site)
+        if kind is not None:
+            return [GradEvent(kind, site, site)]
+        function = self.method_called(site.node, site.scope)
+        if function is None:
+            return []
+        known = self._function_events.get(id(function))
+        return known if known is not None else self._summarise_events(function)
+
+    def _summarise_events(self, function: Scope) -> list[GradEvent]:
+        self._function_events[id(function)] = []  # recursion stops at a helper already being summarised
+        events = self.grad_events(function)
+        self._function_events[id(function)] = events
+        return events
+
+    @functools.cached_property
+    def clips_gradients(self) -> bool:
+        """The file clips gradients somewhere (a clip call, or ``Trainer(gradient_clip_val=...)``)."""
+        return any(
+            self.grad_event(site) == "clip" or keyword_arg(site.node, "gradient_clip_val") is not None
+            for site in self.calls
+        )
+
     def loop_header(self, loop: Loop) -> str:
         """``for batch in loader`` / ``while step < n``: how a message names a loop."""
         node = loop.node
@@ -836,6 +1170,48 @@ class FileFacts:
 
     def source(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def _state_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """``rnn(x, h)`` / ``rnn(x, hx=h)`` -> ``h``."""
+    args = positional_args(call)
+    return args[1] if len(args) > 1 else keyword_arg(call, "hx")
+
+
+def _second(target: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``out, hidden`` -> ``hidden``: where a recurrent call's state lands."""
+    if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        return target.elements[1].value
+    return None
+
+
+def _keeps_tuple(site: AssignSite, key: str, producers: set[int]) -> bool:
+    """The assignment leaves ``key`` holding a tuple (or None), or is itself a tuple misuse."""
+    value = site.value
+    if value is None or id(value) in producers or (isinstance(value, cst.Name) and value.value == "None"):
+        return True
+    if len(site.targets) == 1 and key_of(site.targets[0]) == key:
+        if isinstance(value, (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)):
+            return not isinstance(value, cst.Tuple) or len(value.elements) == 2
+        if isinstance(value, cst.Call) and _is_builtin_call(value, "tuple", "list"):
+            return True
+    return (isinstance(value, cst.Call) and method_name(value) in TUPLE_MISUSED_METHODS
+            and key_of(receiver(value)) == key)
+
+
+def _is_mask(node: cst.CSTNode, keys: frozenset[str], facts: FileFacts) -> bool:
+    """``h * (1 - done)`` / ``torch.where(done, 0, h)`` / ``h.masked_fill(done, 0)``: a per-sequence reset."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        return mentions(node.left, keys) != mentions(node.right, keys)
+    if isinstance(node, cst.Call):
+        if facts.qualify(node.func) == "torch.where" or method_name(node) in ("masked_fill", "where"):
+            return True
+        return any(_is_mask(arg.value, keys, facts) for arg in node.args)
+    if isinstance(node, (cst.Tuple, cst.List, cst.GeneratorExp, cst.ListComp)):
+        return any(_is_mask(child, keys, facts) for child in _value_children(node))
+    if isinstance(node, cst.Element):
+        return _is_mask(node.value, keys, facts)
+    return False
 
 
 def _is_builtin_call(call: cst.Call, *names: str) -> bool:

@@ -7,9 +7,17 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Flow, Loop, RecurrentCall
+from hs_lint.facts import (
+    TUPLE_MISUSED_METHODS,
+    TUPLE_STATE_KINDS,
+    VARIABLE_CLASSES,
+    FileFacts,
+    Flow,
+    Loop,
+    RecurrentCall,
+)
 from hs_lint.fix import Fix, insert_before, replace_statement
-from hs_lint.names import flat_keys, key_of, method_name, receiver, root_key
+from hs_lint.names import flat_keys, key_of, keyword_arg, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
 
 
@@ -139,6 +147,7 @@ for x in torch.randn(5, 3, 2, 8):
         h = h.detach()
     out, h = rnn(x, h)
     out.sum().backward()
+    nn.utils.clip_grad_norm_(rnn.parameters(), 1.0)
     optimizer.step()
 """,
         """\
@@ -267,6 +276,8 @@ class MLP(nn.Module):
             if not site.discarded or name not in _DROPPED_EFFECT:
                 continue
             target = receiver(site.node)
+            if key_of(target) in facts.tuple_state_keys(site.scope):
+                continue  # a method on the (h, c) tuple itself fails first: HS103 reports it
             if root_key(target) in facts.state_keys(site.scope):
                 yield self.violation(
                     site.node,
@@ -280,3 +291,324 @@ class MLP(nn.Module):
         target = receiver(call)
         assign = cst.Assign(targets=[cst.AssignTarget(target)], value=call)
         return Fix((replace_statement(call, assign),), safe=key_of(target) is not None)
+
+
+def _tuple_fix(state: str, call: cst.Call, facts: FileFacts) -> str:
+    name = method_name(call)
+    if name == "size":
+        return f"{state}[0].{facts.source(call.func.attr)}({', '.join(facts.source(a) for a in call.args)})"
+    if name == "detach_":
+        return f"for s in {state}: s.detach_()"
+    args = ", ".join(facts.source(a.value) for a in call.args)
+    return f"{state} = tuple(s.{name}({args}) for s in {state})"
+
+
+class MethodOnStateTuple(Rule):
+    code = "HS103"
+    name = "method-on-state-tuple"
+    summary = "A tensor method (.detach(), .to(), .size(), ...) is called on an LSTM's (h, c) state tuple"
+    message = (
+        "`{state}` holds the LSTM's `(h, c)` tuple, and a tuple has no `.{method}()`: this line raises "
+        "AttributeError: 'tuple' object has no attribute '{method}'. Apply it to each tensor: `{fix}`"
+    )
+    rationale = (
+        "`nn.LSTM` and `nn.LSTMCell` take and return their state as a tuple `(h, c)`, unlike RNN and GRU whose "
+        "state is one tensor. Code written for a GRU (or a tutorial's `hidden = hidden.detach()`) breaks as soon "
+        "as the layer becomes an LSTM. Detach, move or inspect each tensor of the tuple."
+    )
+    torch_error = "AttributeError: 'tuple' object has no attribute 'detach'"
+    bad = (
+        """\
+import torch.nn as nn
+
+lstm = nn.LSTM(8, 16)
+hidden = None
+for x in batches:
+    out, hidden = lstm(x, hidden)
+    out.sum().backward()
+    hidden = hidden.detach()
+""",
+        """\
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16)
+
+    def init_hidden(self, bsz):
+        return (torch.zeros(1, bsz, 16), torch.zeros(1, bsz, 16))
+
+
+model = Model()
+hidden = model.init_hidden(4)
+hidden = hidden.to("cuda")
+""",
+    )
+    good = (
+        """\
+import torch.nn as nn
+
+lstm = nn.LSTM(8, 16)
+hidden = None
+for x in batches:
+    out, hidden = lstm(x, hidden)
+    out.sum().backward()
+    hidden = tuple(s.detach() for s in hidden)
+""",
+        """\
+import torch.nn as nn
+
+gru = nn.GRU(8, 16)
+hidden = None
+for x in batches:
+    out, hidden = gru(x, hidden)
+    out.sum().backward()
+    hidden = hidden.detach()
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for site in facts.calls:
+            name = method_name(site.node)
+            state = key_of(receiver(site.node))
+            if name in TUPLE_MISUSED_METHODS and state in facts.tuple_state_keys(site.scope):
+                yield self.violation(site.node, state=state, method=name, fix=_tuple_fix(state, site.node, facts))
+
+
+def _partial_detach(facts: FileFacts, call: RecurrentCall, loop: Loop) -> Iterator[tuple[cst.CSTNode, str, str]]:
+    """(node, what is detached, what is not) for each half-detached update of the state in ``loop``."""
+    keys = call.carried_keys
+    for site in facts.assignments_in(loop):
+        value = site.value
+        if not keys.intersection(site.target_keys) or not isinstance(value, cst.Tuple) or len(value.elements) != 2:
+            continue
+        flows = [facts.flow(e.value, keys, site.scope) for e in value.elements]
+        if sorted(flows) == [Flow.CARRIED, Flow.DETACHED]:
+            kept = value.elements[flows.index(Flow.CARRIED)].value
+            cut = value.elements[flows.index(Flow.DETACHED)].value
+            yield kept, facts.source(cut), facts.source(kept)
+            return
+    per_key = {key: facts.updates(loop, frozenset({key}), call) for key in sorted(keys)}
+    flows = {key: {flow for _, flow in found} for key, found in per_key.items()}
+    cut = [key for key, found in flows.items() if Flow.DETACHED in found]
+    kept = [key for key, found in flows.items() if found <= {Flow.CARRIED}]
+    if cut and kept and not any(found & {Flow.FRESH, Flow.OPAQUE} for found in flows.values()):
+        node = next(node for node, flow in per_key[cut[0]] if flow is Flow.DETACHED)
+        yield node, cut[0], ", ".join(kept)
+
+
+class PartialDetach(Rule):
+    code = "HS104"
+    name = "partial-detach"
+    summary = "Only one tensor of a carried LSTM (h, c) state is detached; the other keeps the graph"
+    message = (
+        "only `{cut}` is detached in `{loop}`; `{kept}` still carries the previous step's graph into the next "
+        "iteration, so the next backward() walks into the freed graph ('Trying to backward through the graph a "
+        "second time'). Detach both: `{fix}`"
+    )
+    rationale = (
+        "An LSTM's state is two tensors, and the cell state `c` carries the long-range history. Detaching `h` "
+        "alone (or building `(h.detach(), c)`) leaves `c` attached to every previous step: the graph still grows "
+        "across batches and backward() fails or slows down just as if nothing were detached."
+    )
+    torch_error = (
+        "RuntimeError: Trying to backward through the graph a second time (or directly access saved tensors "
+        "after they have already been freed)."
+    )
+    bad = (
+        """\
+import torch.nn as nn
+
+lstm = nn.LSTM(8, 16)
+h, c = h0, c0
+for x in batches:
+    h = h.detach()
+    out, (h, c) = lstm(x, (h, c))
+    out.sum().backward()
+""",
+        """\
+import torch.nn as nn
+
+lstm = nn.LSTM(8, 16)
+hidden = None
+for x in batches:
+    if hidden is not None:
+        hidden = (hidden[0].detach(), hidden[1])
+    out, hidden = lstm(x, hidden)
+    out.sum().backward()
+""",
+    )
+    good = (
+        """\
+import torch.nn as nn
+
+lstm = nn.LSTM(8, 16)
+h, c = h0, c0
+for x in batches:
+    h, c = h.detach(), c.detach()
+    out, (h, c) = lstm(x, (h, c))
+    out.sum().backward()
+""",
+        """\
+import torch.nn as nn
+
+lstm = nn.LSTM(8, 16)
+for x in batches:
+    h, c = h0.detach(), c0
+    out, (h, c) = lstm(x, (h, c))
+    out.sum().backward()
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for call in facts.recurrent_calls:
+            keys = call.carried_keys
+            if not keys or call.site.no_grad or call.callee.detaches_input:
+                continue
+            for loop in call.loops:
+                if loop.no_grad:
+                    break
+                changed = not facts.state_updates(loop, keys, call) <= {Flow.CARRIED}
+                if changed or loop.has_backward:
+                    for node, cut, kept in _partial_detach(facts, call, loop) if loop.has_backward else ():
+                        yield self.violation(node, cut=cut, kept=kept, loop=facts.loop_header(loop),
+                                             fix=detach_fix(facts, call).text)
+                    break
+
+
+def carried_state_loop(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
+    """The state of ``call`` flows from one iteration of ``loop`` into the next with its graph."""
+    keys = call.carried_keys
+    return (
+        bool(keys) and not call.site.no_grad and not call.callee.detaches_input
+        and call.site.loop is not None and loop.encloses(call.site.loop)
+        and facts.flow(call.state_arg, keys, call.site.scope) is Flow.CARRIED
+        and facts.state_updates(loop, keys, call) <= {Flow.CARRIED}
+    )
+
+
+class RetainGraphWorkaround(Rule):
+    code = "HS105"
+    name = "retain-graph-workaround"
+    summary = "backward(retain_graph=True) in a loop that carries an undetached recurrent state"
+    message = (
+        "`{call}` keeps every step's graph alive while `{state}` is carried undetached from one iteration of "
+        "`{loop}` into the next: each backward() walks back through all previous batches, so step time and "
+        "memory grow every batch (or an optimizer step breaks it with 'modified by an inplace operation'). "
+        "Drop retain_graph=True and detach the state at the top of the loop body: `{fix}`"
+    )
+    rationale = (
+        "`retain_graph=True` is the usual way to silence 'Trying to backward through the graph a second time' "
+        "when a hidden state is carried across batches. It does not fix the cause: the state still links every "
+        "batch to all previous ones, so back-propagation covers the whole history, gets slower and uses more "
+        "memory each step, and after optimizer.step() changes the weights in place the saved tensors are stale. "
+        "Truncated BPTT detaches the state instead."
+    )
+    torch_error = (
+        "No error at first; memory and step time grow every batch, then often 'RuntimeError: one of the "
+        "variables needed for gradient computation has been modified by an inplace operation'."
+    )
+    bad = (
+        """\
+import torch.nn as nn
+
+rnn = nn.GRU(8, 16)
+h = h0
+for x in batches:
+    out, h = rnn(x, h)
+    out.sum().backward(retain_graph=True)
+""",
+    )
+    good = (
+        """\
+import torch.nn as nn
+
+rnn = nn.GRU(8, 16)
+for x, y in batches:
+    out, h = rnn(x)
+    loss_a(out, y).backward(retain_graph=True)
+    loss_b(h).backward()
+""",
+        """\
+import torch.nn as nn
+
+rnn = nn.GRU(8, 16)
+h = h0
+for x in batches:
+    h = h.detach()
+    out, h = rnn(x, h)
+    out.sum().backward(retain_graph=True)
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for site in facts.calls:
+            retain = keyword_arg(site.node, "retain_graph")
+            if site.loop is None or not (isinstance(retain, cst.Name) and retain.value == "True"):
+                continue
+            if facts.grad_event(site) not in ("backward", "scaled-backward"):
+                continue
+            call = next((c for c in facts.recurrent_calls if carried_state_loop(facts, c, site.loop)), None)
+            if call is not None:
+                yield self.violation(site.node, call=facts.source(site.node), state=facts.source(call.state_arg),
+                                     loop=facts.loop_header(site.loop), fix=detach_fix(facts, call).text)
+
+
+class BrokenVariableIdiom(Rule):
+    code = "HS106"
+    name = "broken-variable-idiom"
+    summary = "type(h) == Variable: always False since torch 0.4, so the repackage helper takes the wrong branch"
+    message = (
+        "`{test}` is always {value} on torch >= 0.4: Variable and Tensor were merged, and `type(h)` is "
+        "`torch.Tensor`, never `Variable`. A repackage helper then treats every tensor as a tuple and iterates "
+        "over it ('iteration over a 0-d tensor', or a silently sliced state). Write `isinstance({operand}, "
+        "torch.Tensor)`"
+    )
+    rationale = (
+        "The pre-0.4 `repackage_hidden` helper tested `type(h) == Variable` to tell a state tensor from a tuple "
+        "of them. Since 0.4 `Variable(...)` returns a plain `torch.Tensor`, so the test is never true: the "
+        "helper recurses into the tensor itself, building a tuple of its slices (or failing on a 0-d tensor), "
+        "and the state is never detached."
+    )
+    torch_error = "TypeError: iteration over a 0-d tensor (or no error and a state split into slices)"
+    bad = (
+        """\
+from torch.autograd import Variable
+
+
+def repackage_hidden(h):
+    if type(h) == Variable:
+        return Variable(h.data)
+    return tuple(repackage_hidden(v) for v in h)
+""",
+    )
+    good = (
+        """\
+import torch
+
+
+def repackage_hidden(h):
+    if isinstance(h, torch.Tensor):
+        return h.detach()
+    return tuple(repackage_hidden(v) for v in h)
+""",
+        """\
+import torch
+
+def describe(x):
+    if type(x) == torch.Tensor:
+        return "plain tensor"
+    return "subclass"
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for node, _ in facts.type_comparisons:
+            for target in node.comparisons:
+                equal = isinstance(target.operator, (cst.Equal, cst.Is))
+                if isinstance(target.operator, (cst.Equal, cst.Is, cst.NotEqual, cst.IsNot)) \
+                        and facts.qualify(target.comparator) in VARIABLE_CLASSES:
+                    yield self.violation(node, test=facts.source(node), value="False" if equal else "True",
+                                         operand=facts.source(node.left.args[0].value))

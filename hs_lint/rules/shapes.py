@@ -156,8 +156,8 @@ class Tagger(nn.Module):
         self.lstm = nn.LSTM(32, 64, num_layers=2, batch_first=True)
 
     def forward(self, x):
-        h0 = torch.zeros(2, x.size(0), 64)
-        c0 = torch.zeros(2, x.size(0), 64)
+        h0 = torch.zeros(2, x.size(0), 64, device=x.device)
+        c0 = torch.zeros(2, x.size(0), 64, device=x.device)
         return self.lstm(x, (h0, c0))
 """,
     )
@@ -333,7 +333,7 @@ class Encoder(nn.Module):
         self.gru = nn.GRU(10, 20)
 
     def forward(self, x):
-        h0 = torch.zeros(1, x.size(1), 20)
+        h0 = torch.zeros(1, x.size(1), 20, device=x.device)
         return self.gru(x, h0)
 """,
     )

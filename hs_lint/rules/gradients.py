@@ -1,0 +1,208 @@
+"""HS5xx: gradient clipping in a recurrent training step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hs_lint.facts import CallSite, FileFacts, GradEvent, Loop, Scope
+from hs_lint.rule import Rule, Violation
+
+_BACKWARD = ("backward", "scaled-backward")
+
+
+def _complete(events: list[GradEvent]) -> bool:
+    kinds = {e.kind for e in events}
+    return "step" in kinds and bool(kinds.intersection(_BACKWARD))
+
+
+def _exclusive(a: GradEvent, b: GradEvent) -> bool:
+    """At most one of the two runs: they sit in different branches of one ``if``."""
+    if a.at is b.at:
+        return a.site.exclusive_with(b.site)
+    return a.at.exclusive_with(b.at)
+
+
+def iterations(facts: FileFacts) -> Iterator[tuple[Scope, Loop | None, list[GradEvent]]]:
+    """Each loop body and each function body with its gradient events; innermost loops first."""
+    for scope in facts.scopes:
+        loops = [loop for loop in facts.loops if loop.scope is scope]
+        for loop in reversed(loops):
+            yield scope, loop, facts.grad_events(scope, loop)
+        yield scope, None, facts.grad_events(scope)
+
+
+def _home(facts: FileFacts, site: CallSite, complete: set[tuple[int, int]]) -> tuple[int, int] | None:
+    """The innermost complete iteration (loop, else function body) of the clip's own scope."""
+    loop = site.loop
+    while loop is not None:
+        if (id(site.scope), id(loop)) in complete:
+            return id(site.scope), id(loop)
+        loop = loop.parent
+    return (id(site.scope), id(None)) if (id(site.scope), id(None)) in complete else None
+
+
+_PROBLEMS = {
+    "after-step": (
+        "runs after `{other}` in the same iteration: the step has already used the unclipped gradients, and "
+        "the clipped ones are zeroed before the next backward(), so clipping does nothing. Move it between "
+        "backward() and `{other}`"
+    ),
+    "before-backward": (
+        "runs before `{other}` in the same iteration: it clips the previous (already used) gradients, and "
+        "this iteration's step uses unclipped ones. Move it after `{other}`, right before the optimizer step"
+    ),
+    "scaled": (
+        "clips the gradients of `{other}` while they are still multiplied by the GradScaler's scale factor "
+        "(2**16 at first): the threshold is compared with scaled norms, so it clips almost every step. Call "
+        "`scaler.unscale_(optimizer)` right before clipping"
+    ),
+}
+
+
+def misplaced(events: list[GradEvent], index: int) -> tuple[str, GradEvent] | None:
+    """Why the clip at ``events[index]`` is in the wrong place, and the event it is misplaced against."""
+    clip = events[index]
+    before = [e for e in events[:index] if not _exclusive(e, clip)]
+    after = [e for e in events[index + 1:] if not _exclusive(e, clip)]
+    backwards = [e for e in before if e.kind in _BACKWARD]
+    steps = [e for e in before if e.kind == "step"]
+    if steps and not any(e.kind in _BACKWARD for e in before[before.index(steps[-1]):]):
+        return "after-step", steps[-1]
+    if not backwards:
+        later = [e for e in after if e.kind in _BACKWARD]
+        if later and any(e.kind == "step" for e in after[after.index(later[0]):]):
+            return "before-backward", later[0]
+        return None
+    last = backwards[-1]
+    if last.kind == "scaled-backward" and not any(e.kind == "unscale" for e in before[before.index(last):]):
+        return "scaled", last
+    return None
+
+
+class ClipOrder(Rule):
+    code = "HS501"
+    name = "clip-order"
+    summary = "Gradients are clipped after optimizer.step(), before backward(), or (under AMP) before unscale_()"
+    message = "`{clip}` {problem}"
+    rationale = (
+        "Gradient clipping only has an effect between backward(), which fills `.grad`, and optimizer.step(), "
+        "which uses it. Clipping after the step or before backward() silently does nothing, which for a "
+        "recurrent network means the exploding gradients it was meant to prevent are back. Under AMP the "
+        "gradients are scaled until `scaler.unscale_(optimizer)`; clipping them before that compares the "
+        "threshold with norms tens of thousands of times too large."
+    )
+    torch_error = "Nothing: training runs without effective clipping (loss spikes, NaNs)."
+    bad = (
+        """\
+import torch
+
+for x, y in loader:
+    optimizer.zero_grad()
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+""",
+        """\
+import torch
+
+for x, y in loader:
+    optimizer.zero_grad()
+    scaler.scale(loss_fn(model(x), y)).backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(optimizer)
+    scaler.update()
+""",
+    )
+    good = (
+        """\
+import torch
+
+for x, y in loader:
+    optimizer.zero_grad()
+    scaler.scale(loss_fn(model(x), y)).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(optimizer)
+    scaler.update()
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        if not facts.clips_gradients:
+            return
+        units = [(scope, loop, events) for scope, loop, events in iterations(facts) if _complete(events)]
+        complete = {(id(scope), id(loop)) for scope, loop, _ in units}
+        for scope, loop, events in units:
+            for index, event in enumerate(events):
+                if event.kind != "clip":
+                    continue
+                home = _home(facts, event.site, complete)
+                if home is not None and home != (id(scope), id(loop)):
+                    continue  # judged in the innermost iteration around it
+                found = misplaced(events, index)
+                if found is not None:
+                    problem, other = found
+                    text = _PROBLEMS[problem].format(other=facts.source(other.at.node))
+                    yield self.violation(event.at.node, clip=facts.source(event.at.node), problem=text)
+
+
+class NoClipping(Rule):
+    code = "HS502"
+    name = "no-clipping"
+    summary = "A recurrent training loop with backward() and step() never clips gradients (advisory)"
+    message = (
+        "this recurrent training step (`{step}`) never clips gradients, and nothing in this file does: RNNs "
+        "are prone to exploding gradients (a loss spike, then NaN). Add "
+        "`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` between backward() and `{step}`"
+    )
+    rationale = (
+        "Back-propagation through time multiplies the recurrent Jacobian once per time step, so gradient norms "
+        "can grow exponentially with the sequence length. Clipping the global norm is the standard guard "
+        "(pytorch/examples word_language_model clips at 0.25). Advisory: some models (GRUs with layer norm, "
+        "short sequences) train fine without it."
+    )
+    default_enabled = False
+    bad = (
+        """\
+import torch
+import torch.nn as nn
+
+rnn = nn.LSTM(8, 16)
+optimizer = torch.optim.Adam(rnn.parameters())
+for x, y in loader:
+    out, _ = rnn(x)
+    optimizer.zero_grad()
+    ((out - y) ** 2).mean().backward()
+    optimizer.step()
+""",
+    )
+    good = (
+        """\
+import torch
+import torch.nn as nn
+
+rnn = nn.LSTM(8, 16)
+optimizer = torch.optim.Adam(rnn.parameters())
+for x, y in loader:
+    out, _ = rnn(x)
+    optimizer.zero_grad()
+    ((out - y) ** 2).mean().backward()
+    nn.utils.clip_grad_norm_(rnn.parameters(), 1.0)
+    optimizer.step()
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        if facts.clips_gradients or not facts.recurrent_calls:
+            return
+        units = {(id(scope), id(loop)): events for scope, loop, events in iterations(facts) if _complete(events)}
+        reported: set[int] = set()
+        for call in facts.recurrent_calls:
+            if call.site.no_grad:
+                continue
+            chain = [*call.loops, None]
+            events = next((units[key] for loop in chain if (key := (id(call.site.scope), id(loop))) in units), None)
+            step = next((e for e in events or () if e.kind == "step"), None)
+            if step is not None and id(step.site.node) not in reported:
+                reported.add(id(step.site.node))
+                yield self.violation(step.site.node, step=facts.source(step.site.node))
