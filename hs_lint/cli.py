@@ -6,7 +6,6 @@ Exit 0 clean, 1 findings, 2 errors.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import difflib
 import os
 import sys
@@ -173,9 +172,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
     """torch's verdict on each finding (imports torch: only under --confirm)."""
-    if importlib.util.find_spec("torch") is None:
-        raise RuntimeError("--confirm needs torch, which is not installed: pip install 'hs-lint[runtime]'")
-    from hs_lint.runtime.confirm import confirm_findings
+    try:
+        from hs_lint.runtime.confirm import confirm_findings
+    except ImportError as exc:
+        raise RuntimeError(f"--confirm needs torch ({exc}): pip install 'hs-lint[runtime]'") from None
 
     return confirm_findings(findings, show_refuted)
 

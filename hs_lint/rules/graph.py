@@ -62,6 +62,12 @@ class DetachFix:
         return cst.If(test=cst.parse_expression(f"{self.guard} is not None"), body=cst.IndentedBlock([line]))
 
 
+def graph_data(call: RecurrentCall) -> dict[str, object]:
+    """What --confirm needs to replay the loop: the module kind (when known) and the state's arity."""
+    kind = call.callee.recurrent_kind
+    return {"kind": kind, "tuple_state": kind in TUPLE_STATE_KINDS or len(call.carried_keys) > 1}
+
+
 def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
     """The line to write at the top of the loop body (tuple- and None-aware), and a note."""
     keys = [k for k in flat_keys(call.state_arg) if k in call.carried_keys]
@@ -176,8 +182,8 @@ for batch in loader:
             if loop is not None:
                 fix = detach_fix(facts, call)
                 yield self.violation(
-                    call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop), fix=fix.text,
-                    note=fix.note,
+                    call.state_arg, data=graph_data(call), state=facts.source(call.state_arg),
+                    loop=facts.loop_header(loop), fix=fix.text, note=fix.note,
                 )
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
@@ -281,6 +287,7 @@ class MLP(nn.Module):
             if root_key(target) in facts.state_keys(site.scope):
                 yield self.violation(
                     site.node,
+                    data={"method": name},
                     call=facts.source(site.node),
                     target=facts.source(target),
                     effect=_DROPPED_EFFECT[name],
@@ -374,7 +381,8 @@ for x in batches:
             name = method_name(site.node)
             state = key_of(receiver(site.node))
             if name in TUPLE_MISUSED_METHODS and state in facts.tuple_state_keys(site.scope):
-                yield self.violation(site.node, state=state, method=name, fix=_tuple_fix(state, site.node, facts))
+                yield self.violation(site.node, data={"method": name}, state=state, method=name,
+                                     fix=_tuple_fix(state, site.node, facts))
 
 
 def _partial_detach(facts: FileFacts, call: RecurrentCall, loop: Loop) -> Iterator[tuple[cst.CSTNode, str, str]]:
@@ -473,8 +481,8 @@ for x in batches:
                 changed = not facts.state_updates(loop, keys, call) <= {Flow.CARRIED}
                 if changed or loop.has_backward:
                     for node, cut, kept in _partial_detach(facts, call, loop) if loop.has_backward else ():
-                        yield self.violation(node, cut=cut, kept=kept, loop=facts.loop_header(loop),
-                                             fix=detach_fix(facts, call).text)
+                        yield self.violation(node, data=graph_data(call), cut=cut, kept=kept,
+                                             loop=facts.loop_header(loop), fix=detach_fix(facts, call).text)
                     break
 
 
@@ -552,8 +560,9 @@ for x in batches:
                 continue
             call = next((c for c in facts.recurrent_calls if carried_state_loop(facts, c, site.loop)), None)
             if call is not None:
-                yield self.violation(site.node, call=facts.source(site.node), state=facts.source(call.state_arg),
-                                     loop=facts.loop_header(site.loop), fix=detach_fix(facts, call).text)
+                yield self.violation(site.node, data=graph_data(call), call=facts.source(site.node),
+                                     state=facts.source(call.state_arg), loop=facts.loop_header(site.loop),
+                                     fix=detach_fix(facts, call).text)
 
 
 class BrokenVariableIdiom(Rule):

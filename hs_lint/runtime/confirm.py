@@ -65,7 +65,7 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
     """torch's verdict on one finding of rule ``code`` described by ``data``."""
     check = CHECKS.get(code)
     if check is None:
-        return Confirmation(UNCONFIRMABLE, f"{code} is about the state's lifetime, which no single run of torch can show")
+        return Confirmation(UNCONFIRMABLE, _WHY_UNCONFIRMABLE.get(code[:3], "torch has no verdict on this finding"))
     started = time.perf_counter()
     torch = load_torch()
     try:
@@ -79,6 +79,13 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
 
 class _Unconfirmable(Exception):
     pass
+
+
+_WHY_UNCONFIRMABLE = {
+    "HS3": "a state's lifetime across batches and epochs is a property of the whole training run; no single call "
+           "of torch shows it (the runtime guard `hs_lint.runtime.watch` watches the real run)",
+    "HS5": "gradient clipping is judged over a whole training step of the real model, which --confirm never runs",
+}
 
 
 def confirm_findings(findings: Sequence[Finding], show_refuted: bool = False) -> list[Finding]:
@@ -231,6 +238,12 @@ class _Sizes:
             self._taken.add(self._symbols[text])
         return self._symbols[text]
 
+    def assume(self, label: str, value: int) -> int:
+        """A size chosen by the checker rather than read from the code; it shows in ``assumed``."""
+        self._symbols[label] = value
+        self._taken.add(value)
+        return value
+
     def value(self, dim: Any) -> int:
         """An int, or the text of a symbolic size: ``2*cfg.layers``, ``x.size(1)``, ``len(x)``."""
         if isinstance(dim, bool) or dim is None:
@@ -316,8 +329,7 @@ def _batch_hint(code: str, data: Mapping[str, Any], kind: str, sizes: _Sizes) ->
     if code == "HS204":
         if first and isinstance(first[1 if kind not in CELL_KINDS else 0], int):
             fixed = first[1 if kind not in CELL_KINDS else 0]
-            sizes._taken.add(fixed - 1)
-            return max(fixed - 1, 1)
+            return sizes.assume(f"last batch (the DataLoader's batch_size is {fixed})", max(fixed - 1, 1))
         return sizes.symbol("batch")
     index = 0 if (code == "HS201" or kind in CELL_KINDS) else 1
     if first and len(first) > index:
@@ -367,22 +379,28 @@ def _confirm_last_step(torch: Any, data: Mapping[str, Any]) -> Confirmation:
     """Silent: run the module and show which slice ``out[-1]`` / ``h_n[-1]`` really is."""
     sizes = _Sizes(data)
     module, kind, kwargs = _build_module(torch, data["module"], sizes)
-    x = _input(torch, data, kind, kwargs, sizes, sizes.symbol("batch"))
+    x = _input(torch, data, kind, kwargs, sizes, 0 if data.get("input") else sizes.symbol("batch"))
     out, h_n = module(x)
     if isinstance(h_n, tuple):
         h_n = h_n[0]
     expression = str(data.get("expression", ""))
+    if x.dim() == 2 and kind not in CELL_KINDS:
+        return Confirmation(REFUTED, f"the input is unbatched {tuple(x.shape)}, so out is {tuple(out.shape)} = "
+                            f"(sequence, features) and `{expression}` is the last time step, as intended",
+                            sizes.assumed)
     taken = _index(out if data.get("of") != "h_n" else h_n, expression)
-    batch, seq = sizes.symbol("batch"), sizes.symbol(_SEQ_LEN)
+    batch, seq = (out.shape[0], out.shape[1]) if kwargs.get("batch_first") else (out.shape[1], out.shape[0])
     hidden = out.shape[-1] // (2 if kwargs.get("bidirectional") else 1)
     if taken is None:
         raise _Unconfirmable(f"cannot replay the indexing `{expression}`")
     if taken.shape[0] == seq and len(taken.shape) == 2:
         effect = f"is {tuple(taken.shape)} = (sequence, features): every time step of the last batch element"
+    elif taken.shape[0] == batch and kwargs.get("bidirectional") and data.get("of") == "h_n":
+        effect = (f"is {tuple(taken.shape)}: the last layer's backward direction alone; its forward direction "
+                  f"is h_n[-2] (h_n is {tuple(h_n.shape)})")
     elif taken.shape[0] == batch and kwargs.get("bidirectional"):
-        effect = (f"is {tuple(taken.shape)} = (batch, features), but with bidirectional=True the backward "
-                  f"direction's part of it has read only one token (features {hidden}:{2 * hidden} of the last "
-                  f"step), or only one direction is taken")
+        effect = (f"is {tuple(taken.shape)} = (batch, features), but with bidirectional=True its features "
+                  f"{hidden}:{2 * hidden} are the backward direction after reading only the last token")
     elif taken.shape[0] == batch:
         return Confirmation(REFUTED, f"`{expression}` is {tuple(taken.shape)} = (batch, features) here", sizes.assumed)
     else:
@@ -439,6 +457,44 @@ def _confirm_dropout(torch: Any, data: Mapping[str, Any]) -> Confirmation:
     return Confirmation(CONFIRMED, f"UserWarning: {message}")
 
 
+def _confirm_discarded(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    """Call the method as the code does, drop the result, and look at the state afterwards."""
+    rnn = torch.nn.GRU(3, 4)
+    _, h = rnn(torch.randn(5, 2, 3))
+    method = data.get("method", "detach")
+    before = (h.grad_fn, h.device, h.dtype, h.is_contiguous())
+    {"to": lambda: h.to("meta"), "cuda": lambda: h.to("meta")}.get(method, lambda: getattr(h, method)())()
+    if (h.grad_fn, h.device, h.dtype, h.is_contiguous()) != before:
+        return Confirmation(REFUTED, f"h.{method}() changed h in place")
+    return Confirmation(CONFIRMED, f"after the dropped h.{method}(), h is unchanged: grad_fn={type(h.grad_fn).__name__}, "
+                        f"device={h.device}, dtype={h.dtype}")
+
+
+def _confirm_device(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    """The module on ``meta`` stands in for the GPU; the state is created where the code creates it (CPU)."""
+    kind = data.get("kind") or "GRU"
+    assumed = {} if data.get("kind") else {"module": "nn.GRU (a device mismatch fails the same way for every kind)"}
+    module = getattr(torch.nn, kind)(3, 4, device="meta")
+    x = torch.empty(2, 3, device="meta") if kind in CELL_KINDS else torch.empty(5, 2, 3, device="meta")
+    h0 = torch.zeros(2, 4) if kind in CELL_KINDS else torch.zeros(1, 2, 4)
+    state = (h0, h0.clone()) if kind in ("LSTM", "LSTMCell") else h0
+    try:
+        module(x, state)
+    except RuntimeError as exc:
+        return Confirmation(CONFIRMED, f"{_torch_message(exc)} (module on the meta device standing in for the GPU, "
+                            "state on the CPU)", assumed)
+    return Confirmation(REFUTED, "torch accepted a CPU state for a module on another device", assumed)
+
+
+def _confirm_variable_idiom(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    from torch.autograd import Variable
+
+    if type(torch.zeros(1)) == Variable:  # noqa: E721 - the comparison the rule is about
+        return Confirmation(REFUTED, f"type(tensor) == Variable is True on torch {torch.__version__}")
+    return Confirmation(CONFIRMED, f"on torch {torch.__version__}, type(torch.zeros(1)) is {type(torch.zeros(1)).__name__}, "
+                        "so `type(h) == Variable` is False for every tensor")
+
+
 CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS101": _confirm_carried,
     "HS103": _confirm_method_on_tuple,
@@ -448,6 +504,9 @@ CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS207": _confirm_last_step,
     "HS208": _confirm_view,
     "HS209": _confirm_dropout,
+    "HS102": _confirm_discarded,
+    "HS106": _confirm_variable_idiom,
+    "HS401": _confirm_device,
 }
 
 
