@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import textwrap
 import sys
 from pathlib import Path
 
@@ -51,6 +52,28 @@ def hs_lint(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def flake8(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return run(sys.executable, "-m", "flake8", "--isolated", *args, cwd=cwd)
+
+
+# A small script with one HS101 (line 5) and one HS102 (line 7), for the CLI and output tests.
+CARRY = textwrap.dedent(
+    """\
+    import torch.nn as nn
+    rnn = nn.GRU(4, 8)
+    h = None
+    for x in xs:
+        out, h = rnn(x, h)
+        out.sum().backward()
+        h.cpu()
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A directory with that script (train.py) and a clean one (clean.py)."""
+    (tmp_path / "train.py").write_text(CARRY)
+    (tmp_path / "clean.py").write_text("import torch\nprint(torch.zeros(3))\n")
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

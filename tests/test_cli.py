@@ -3,31 +3,10 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
-from conftest import flake8, hs_lint
-
-CARRY = textwrap.dedent(
-    """\
-    import torch.nn as nn
-    rnn = nn.GRU(4, 8)
-    h = None
-    for x in xs:
-        out, h = rnn(x, h)
-        out.sum().backward()
-        h.cpu()
-    """
-)
-
-
-@pytest.fixture
-def project(tmp_path):
-    (tmp_path / "train.py").write_text(CARRY)
-    (tmp_path / "clean.py").write_text("import torch\nprint(torch.zeros(3))\n")
-    return tmp_path
-
+from conftest import CARRY, flake8, hs_lint
 
 def test_text_output_is_flake8_style_and_exit_code_is_1(project):
     result = hs_lint("check", ".", cwd=project)

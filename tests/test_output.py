@@ -8,37 +8,16 @@ import os
 import pty
 import subprocess
 import sys
-import textwrap
 from importlib import resources
 
 import jsonschema
 import pytest
 
-from conftest import ROOT, hs_lint
+from conftest import CARRY, ROOT, hs_lint
 from hs_lint import docs
 from hs_lint.engine import Finding
 from hs_lint.output import as_github, statistics, summary
 from hs_lint.rules import all_rules
-
-CARRY = textwrap.dedent(
-    """\
-    import torch.nn as nn
-    rnn = nn.GRU(4, 8)
-    h = None
-    for x in xs:
-        out, h = rnn(x, h)
-        out.sum().backward()
-        h.cpu()
-    """
-)
-
-
-@pytest.fixture
-def project(tmp_path):
-    (tmp_path / "train.py").write_text(CARRY)
-    (tmp_path / "clean.py").write_text("import torch\nprint(torch.zeros(3))\n")
-    return tmp_path
-
 
 @pytest.fixture(scope="module")
 def sarif_schema():
