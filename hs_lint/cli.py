@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -11,10 +12,10 @@ from pathlib import Path
 
 from hs_lint import __version__
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
-from hs_lint.engine import Finding, Linter, SourceError, decode
-from hs_lint.noqa import unsuppressed
+from hs_lint.engine import Finding
 from hs_lint.output import FORMATTERS
 from hs_lint.rules import all_rules
+from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
@@ -40,8 +41,16 @@ def discover(paths: Sequence[str], config: Config, report: Report) -> Iterator[P
         elif path.is_dir():
             yield from _walk(path, config)
         else:
-            why = "broken symbolic link" if path.is_symlink() else "no such file or directory"
-            report.errors.append(f"{name}: cannot check: {why}")
+            report.errors.append(f"{name}: cannot check: {_why_missing(path)}")
+
+
+def _why_missing(path: Path) -> str:
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link" if path.is_symlink() else "no such file or directory"
 
 
 def _walk(root: Path, config: Config) -> Iterator[Path]:
@@ -56,42 +65,6 @@ def _walk(root: Path, config: Config) -> Iterator[Path]:
             path = base / file
             if file.endswith(".py") and not config.is_excluded(path):
                 yield path
-
-
-class Checker:
-    """Checks files with the rules the configuration enables for each (one Linter per selection)."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self._linters: dict[frozenset[str], Linter] = {}
-
-    def linter_for(self, path: str) -> Linter:
-        codes = self.config.enabled_codes(path)
-        if codes not in self._linters:
-            self._linters[codes] = Linter(codes)
-        return self._linters[codes]
-
-    def check(self, path: Path, report: Report) -> None:
-        name = str(path)
-        report.files += 1
-        try:
-            source = decode(path.read_bytes(), name)
-            report.findings.extend(unsuppressed(self.linter_for(name).check_source(source, name), source))
-        except OSError as exc:
-            report.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
-        except SourceError as exc:
-            report.findings.append(exc.finding)
-            report.errors.append(f"{name}:{exc.finding.line}:{exc.finding.col}: {exc.finding.message}")
-        except (RecursionError, MemoryError) as exc:
-            self._internal_error(name, report, f"{type(exc).__name__}: the file is too deeply nested to analyse")
-        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
-            self._internal_error(name, report, f"{type(exc).__name__}: {exc}")
-
-    @staticmethod
-    def _internal_error(name: str, report: Report, summary: str) -> None:
-        message = f"hs-lint internal error: {summary} (please report this with the file)"
-        report.findings.append(Finding(name, 1, 1, 1, 1, "HS001", "internal-error", message))
-        report.errors.append(f"{name}: {message}")
 
 
 def _config_for(args: argparse.Namespace) -> Config:
@@ -112,6 +85,12 @@ def _config_for(args: argparse.Namespace) -> Config:
     return replace(config, **overrides)
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (1 or more), got {value!r}")
+    return int(value)
+
+
 def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
@@ -123,9 +102,11 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"hs-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = Report()
-    checker = Checker(config)
-    for path in discover(args.paths, config, report):
-        checker.check(path, report)
+    cache = None if args.no_cache else Cache(config.root / CACHE_DIR_NAME)
+    for outcome in scan(discover(args.paths, config, report), config, jobs=args.jobs, cache=cache):
+        report.files += 1
+        report.findings.extend(outcome.findings)
+        report.errors.extend(outcome.errors)
     report.findings.sort()
     sys.stdout.write(FORMATTERS[args.format](report.findings))
     for error in report.errors:
@@ -163,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip files and directories matching GLOB (repeatable)")
     check.add_argument("--config", metavar="PYPROJECT", help="read [tool.hs-lint] from this file")
     check.add_argument("--format", choices=sorted(FORMATTERS), default="text")
+    check.add_argument("-j", "--jobs", type=_positive, default=default_jobs(), metavar="N",
+                       help="processes to analyse files with (default: the number of CPUs)")
+    check.add_argument("--no-cache", action="store_true", help=f"neither read nor write {CACHE_DIR_NAME}/")
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")

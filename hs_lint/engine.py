@@ -12,8 +12,12 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from hs_lint.facts import FileFacts
+from hs_lint.prefilter import may_have_findings
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules import all_rules
+
+# libcst needs about a second and 100 MB per 10,000 lines; past this the file is reported, not analysed.
+MAX_SOURCE_CHARS = 1_000_000
 
 
 @dataclass(frozen=True, order=True)
@@ -54,24 +58,42 @@ def decode(data: bytes, path: str) -> str:
 class Linter:
     """Runs a fixed selection of rules; build it once per process and reuse it for every file."""
 
-    def __init__(self, codes: Iterable[str] | None = None) -> None:
+    def __init__(self, codes: Iterable[str] | None = None, *, prefilter: bool = True) -> None:
         catalogue = all_rules()
         selected = catalogue if codes is None else {c: catalogue[c] for c in codes if c in catalogue}
         self.rules: Sequence[Rule] = [rule_class() for rule_class in selected.values()]
+        self.codes = tuple(rule.code for rule in self.rules)
+        self.prefilter = prefilter
 
     def check_source(self, source: str, path: str) -> list[Finding]:
-        """Findings for one file's text; raises SourceError when it does not parse."""
-        if not self.rules:
+        """Findings for one file's text; raises SourceError when it cannot be analysed."""
+        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes)):
             return []
+        if len(source) > MAX_SOURCE_CHARS:
+            raise _unanalysed(path, f"{len(source) / 1e6:.1f} MB is more than the {MAX_SOURCE_CHARS / 1e6:g} MB "
+                                    "hs-lint analyses per file; exclude it or split it")
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
             line, col = _syntax_error_position(source, exc)
             message = f"cannot parse: {exc.message.removeprefix('parser error: ')}"
             raise SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message)) from None
-        facts = FileFacts(module)
-        violations = [v for rule in self.rules for v in rule.check(facts)]
-        return _place(module, violations, path) if violations else []
+        except RecursionError:
+            raise _too_deep(path) from None
+        try:
+            facts = FileFacts(module)
+            violations = [v for rule in self.rules for v in rule.check(facts)]
+            return _place(module, violations, path) if violations else []
+        except RecursionError:
+            raise _too_deep(path) from None
+
+
+def _unanalysed(path: str, why: str) -> SourceError:
+    return SourceError(Finding(path, 1, 1, 1, 1, "HS002", "cannot-parse", f"not analysed: {why}"))
+
+
+def _too_deep(path: str) -> SourceError:
+    return _unanalysed(path, "expressions are nested too deeply for the analysis (Python's recursion limit)")
 
 
 def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int]:

@@ -1,0 +1,68 @@
+"""A cheap text check that skips the libcst parse for files in which no selected rule can fire.
+
+Every rule reads the recurrent calls of a file (or the state keys they define). A recurrent call
+exists only if the file names a torch recurrent module (``RNN``, ``LSTM``, ``GRU`` and their
+cells: the import table resolves dotted spellings, so the class name is always in the text), or
+if it has the heuristic shape ``out, h = f(x, h)``: an assignment whose first target is a
+two-element tuple and whose value is a call. Without a recurrent module, a finding also needs the
+rule's own trigger in the text:
+
+- HS101 needs a loop that runs a backward call: ``.backward()``/``.manual_backward()``,
+  ``torch.autograd.backward/grad`` (always spelled through ``autograd``), or an optimizer's
+  ``.step()``;
+- HS102 needs a method call ``.detach()``, ``.to()``, ``.cuda()``, ... whose result is dropped.
+
+Only when a trigger is present is the heuristic shape looked for, with CPython's own parser (much
+cheaper than libcst, and run on few files). A rule missing from ``_TRIGGERS`` is not proven safe to
+skip, so selecting it makes every file go through the full analysis. A consequence: a file
+skipped here is not parsed, so its syntax errors are left to Python (and flake8's E999).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+
+RECURRENT_NAMES = ("RNN", "LSTM", "GRU")
+
+# Whitespace, backslash continuations and whole comments that may sit between ``.`` and a name.
+_GAP = r"[\s\\]*(?:#[^\n]*\n[\s\\]*)*"
+_DROPPED_METHOD = re.compile(
+    r"\." + _GAP + r"(?:detach|to|cuda|cpu|contiguous|float|half|double|bfloat16)\b"
+)
+
+
+def _calls_backward(text: str) -> bool:
+    return "backward" in text or "step" in text or "autograd" in text
+
+
+def _drops_a_result(text: str) -> bool:
+    return _DROPPED_METHOD.search(text) is not None
+
+
+# What each rule needs in a file with no recurrent module name, besides the heuristic shape.
+_TRIGGERS: dict[str, Callable[[str], bool]] = {"HS101": _calls_backward, "HS102": _drops_a_result}
+
+
+def may_have_findings(text: str, codes: Iterable[str]) -> bool:
+    """False only when none of ``codes`` can report anything in ``text``: safe to skip the parse."""
+    codes = list(codes)
+    if not codes:
+        return False
+    if any(code not in _TRIGGERS for code in codes) or any(name in text for name in RECURRENT_NAMES):
+        return True
+    return any(_TRIGGERS[code](text) for code in codes) and _has_heuristic_shape(text)
+
+
+def _has_heuristic_shape(text: str) -> bool:
+    """An assignment ``a, b = call(...)`` anywhere; True too when CPython cannot read the file."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return any(
+        isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and len(node.targets[0].elts) == 2
+        and isinstance(node.value, ast.Call)
+        for node in ast.walk(tree)
+    )
