@@ -50,9 +50,23 @@ def decode(data: bytes, path: str) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _undecodable(path, data, exc.start, f"is not valid {exc.encoding}") from None
+    except (SyntaxError, LookupError) as exc:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:  # tokenize's complaint about a non-UTF-8 byte
+            raise _undecodable(path, data, bad.start, "is not UTF-8 and no other encoding is declared "
+                                                      "(`# -*- coding: latin-1 -*-`, PEP 263)") from None
         raise SourceError(Finding(path, 1, 1, 1, 1, "HS002", "cannot-parse", f"cannot decode: {exc}")) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def _undecodable(path: str, data: bytes, offset: int, why: str) -> SourceError:
+    line = data.count(b"\n", 0, offset) + 1
+    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    message = f"cannot decode: byte 0x{data[offset]:02x} {why}"
+    return SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message))
 
 
 class Linter:
