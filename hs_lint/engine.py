@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -114,7 +115,9 @@ def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int
     """Where the error is, 1-based. libcst's native parser points at the start of the line, so
     ask CPython's compiler (only for files that failed to parse); fall back to libcst's own."""
     try:
-        compile(source, "<checked>", "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<checked>", "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
     except SyntaxError as error:
         if error.lineno:
             return error.lineno, max(error.offset or 1, 1)

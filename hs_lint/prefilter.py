@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Callable, Iterable
 
 RECURRENT_NAMES = ("RNN", "LSTM", "GRU")
@@ -58,7 +59,9 @@ def may_have_findings(text: str, codes: Iterable[str]) -> bool:
 def _has_heuristic_shape(text: str) -> bool:
     """An assignment ``a, b = call(...)`` anywhere; True too when CPython cannot read the file."""
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not ours to print
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True
     return any(

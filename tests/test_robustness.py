@@ -183,3 +183,10 @@ def test_jobs_must_be_a_positive_number(tmp_path):
     result = _check(tmp_path, "-j", "0", ".")
     assert result.returncode == 2
     assert "expected a number of processes (1 or more), got '0'" in result.stderr
+
+
+def test_python_syntax_warnings_in_scanned_code_are_not_printed(tmp_path):
+    (tmp_path / "warns.py").write_text("out, h = 1(x, h)\nassert (h, 'never empty')\nloss.backward()\n")
+    result = _check(tmp_path, "warns.py")
+    assert result.returncode == 0
+    assert "Warning" not in result.stderr

@@ -1,0 +1,79 @@
+"""Inputs for the fuzz tests and the long campaign (``bench/fuzz_campaign.py``), and the invariant.
+
+The invariant: whatever the text, nothing escapes the engine (only its own ``SourceError``), the
+per-file checker behind the CLI reports no internal error, the flake8 plugin yields no HS001, and
+the pre-filter never changes the findings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hypothesmith
+from hypothesis import strategies as st
+
+from hs_lint.config import Config
+from hs_lint.engine import Linter, SourceError
+from hs_lint.flake8_plugin import HiddenStatePlugin
+from hs_lint.rules import all_rules
+from hs_lint.scan import Checker
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SOURCES = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*.py"))] + [
+    example for rule in all_rules().values() for example in (*rule.bad, *rule.good)
+]
+ALL_CODES = tuple(all_rules())
+
+
+@st.composite
+def mutated_sources(draw: st.DrawFn) -> str:
+    """A fixture or rule example with a few lines deleted, duplicated, indented, swapped or cut."""
+    lines = draw(st.sampled_from(SOURCES)).splitlines(keepends=True)
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        i = draw(st.integers(0, len(lines) - 1))
+        operation = draw(st.sampled_from(["delete", "duplicate", "indent", "tab", "dedent", "swap", "cut"]))
+        if operation == "delete":
+            del lines[i]
+        elif operation == "duplicate":
+            lines.insert(i, lines[i])
+        elif operation == "indent":
+            lines[i] = "    " + lines[i]
+        elif operation == "tab":
+            lines[i] = "\t" + lines[i]
+        elif operation == "dedent":
+            lines[i] = lines[i].lstrip(" ")
+        elif operation == "swap":
+            j = draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        else:
+            lines[i] = lines[i][: draw(st.integers(0, len(lines[i])))]
+    return "".join(lines)
+
+
+def generated_programs() -> st.SearchStrategy[str]:
+    """Syntactically valid programs from Python's grammar, sometimes with recurrent calls pasted in."""
+    carry = "rnn = nn.LSTM(4, 8)\nfor x in xs:\n    out, h = rnn(x, h)\n    out.sum().backward()\n"
+    return st.one_of(hypothesmith.from_grammar(), hypothesmith.from_grammar().map(lambda s: carry + s))
+
+
+_LINTERS = {flag: Linter(ALL_CODES, prefilter=flag) for flag in (True, False)}
+_CHECKER = Checker(Config())
+
+
+def _engine(source: str, prefilter: bool) -> list:
+    try:
+        return _LINTERS[prefilter].check_source(source, "fuzzed.py")
+    except SourceError as exc:
+        return [exc.finding]
+
+
+def check_invariant(source: str) -> None:
+    with_filter = _engine(source, True)
+    assert with_filter == _engine(source, False), "the pre-filter changed the findings"
+    outcome = _CHECKER.check_bytes("fuzzed.py", source.encode("utf-8", "surrogatepass"))
+    assert not any(f.code == "HS001" for f in outcome.findings), outcome.errors
+    HiddenStatePlugin.enabled_codes = None
+    results = list(HiddenStatePlugin(None, source.splitlines(keepends=True), "fuzzed.py").run())
+    assert not any(message.startswith("HS001") for _, _, message, _ in results), results
