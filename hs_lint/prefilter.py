@@ -4,7 +4,7 @@ Every rule reads the recurrent calls of a file (or the state keys they define). 
 exists only if the file names a torch recurrent module (``RNN``, ``LSTM``, ``GRU`` and their
 cells: the import table resolves dotted spellings, so the class name is always in the text), or
 if it has the heuristic shape ``out, h = f(x, h)``: an assignment whose first target is a
-two-element tuple and whose value is a call. Without a recurrent module, a finding also needs the
+two-element tuple whose second element is also passed to the call that is assigned. Without a recurrent module, a finding also needs the
 rule's own trigger in the text:
 
 - HS101 needs a loop that runs a backward call: ``.backward()``/``.manual_backward()``,
@@ -57,15 +57,38 @@ def may_have_findings(text: str, codes: Iterable[str]) -> bool:
 
 
 def _has_heuristic_shape(text: str) -> bool:
-    """An assignment ``a, b = call(...)`` anywhere; True too when CPython cannot read the file."""
+    """``a, h = f(..., h, ...)`` anywhere; True too when CPython cannot read the file.
+
+    A superset of what ``FileFacts`` takes for a heuristic recurrent call: a two-element tuple target
+    whose second element names a key that is also passed to the call (here any argument counts,
+    the first too).
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not ours to print
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True
-    return any(
-        isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and len(node.targets[0].elts) == 2
-        and isinstance(node.value, ast.Call)
-        for node in ast.walk(tree)
-    )
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            results = set(_flat_keys(target.elts[1]))
+            arguments = [*node.value.args, *(k.value for k in node.value.keywords if k.arg is not None)]
+            if any(results.intersection(_flat_keys(arg)) for arg in arguments):
+                return True
+    return False
+
+
+def _flat_keys(node: ast.expr) -> list[str]:
+    """``names.flat_keys`` on CPython's tree: ``h`` -> [h], ``(h, self.c)`` -> [h, self.c]."""
+    if isinstance(node, ast.Starred):
+        node = node.value
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [key for element in node.elts for key in _flat_keys(element)]
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return [".".join([node.id, *reversed(parts)])] if isinstance(node, ast.Name) else []

@@ -72,6 +72,7 @@ def test_heuristic_only_files_pass_the_filter_and_are_found(code):
     [
         "import os\n\ndef main(argv):\n    a, b = parse(argv)\n    return a + b\n",  # shape, no trigger
         "import torch\nloss.backward()\nopt.step()\nx = f(y)\n",  # trigger, no shape
+        "q, r = divmod(x, y)\nloss.backward()\n",  # trigger, a tuple target, but nothing carried
         "def f(:\n",  # no recurrent code: not even parsed
     ],
 )
@@ -82,6 +83,12 @@ def test_files_that_cannot_have_findings_are_skipped(source):
 def test_a_rule_the_filter_does_not_know_makes_every_file_analysed():
     assert may_have_findings("x = 1\n", ["HS999"])
     assert not may_have_findings("x = 1\n", [])
+
+
+@pytest.mark.parametrize("line", ["out, (h, c) = f(x, (h, c))", "y, *self.s = step(x, state=self.s)",
+                                  "out, h = f(*h)"])
+def test_every_spelling_of_the_heuristic_shape_passes_the_filter(line):
+    assert may_have_findings(f"{line}\nloss.backward()\n", ["HS101"])
 
 
 def test_unparsable_text_with_a_trigger_is_analysed_so_the_parse_error_is_reported():

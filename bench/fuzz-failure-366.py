@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+rnn hidden = None
+for     out, hidden    hidden.detach_()

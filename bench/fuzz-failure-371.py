@@ -1,0 +1,4 @@
+impo
+hidden = None
+for x in batches:
+    out, hidden    hidden.detach_()

@@ -1,0 +1,4 @@
+
+hidden = None
+    out, hidden = rnn(x, hidden)
+    hidden.detach_()

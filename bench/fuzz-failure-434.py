@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+hidden = None
+    out, hidden = rnn(x, hidden)

@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+hidden = None
+    hidden.detach_()
