@@ -4,13 +4,14 @@
 
 Alternates batches of mutated fixtures and hypothesmith-generated programs until the time is up,
 then prints how many inputs of each kind were checked. A failing input is written to
-``bench/fuzz-failure-<n>.py`` and the script exits 1.
+``$TMPDIR/hs-lint-fuzz-failure-<n>.py`` and the script exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,9 +19,6 @@ from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fuzz_cases import check_invariant, generated_programs, mutated_sources  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-
 
 def run_batch(strategy, examples: int, seed: int, counter: dict[str, int], kind: str) -> None:
     @settings(max_examples=examples, deadline=None, database=None, print_blob=True,
@@ -31,7 +29,7 @@ def run_batch(strategy, examples: int, seed: int, counter: dict[str, int], kind:
         try:
             check_invariant(source)
         except BaseException:
-            failure = HERE / f"fuzz-failure-{sum(counter.values())}.py"
+            failure = Path(tempfile.gettempdir()) / f"hs-lint-fuzz-failure-{sum(counter.values())}.py"
             failure.write_text(source, encoding="utf-8", errors="surrogatepass")
             print(f"failure written to {failure}", file=sys.stderr)
             raise

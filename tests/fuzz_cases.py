@@ -2,7 +2,7 @@
 
 The invariant: whatever the text, nothing escapes the engine (only its own ``SourceError``), the
 per-file checker behind the CLI reports no internal error, the flake8 plugin yields no HS001, and
-the pre-filter never changes the findings.
+the pre-filter never changes the findings (it may only leave a skipped file's syntax error unsaid).
 """
 
 from __future__ import annotations
@@ -70,8 +70,10 @@ def _engine(source: str, prefilter: bool) -> list:
 
 
 def check_invariant(source: str) -> None:
-    with_filter = _engine(source, True)
-    assert with_filter == _engine(source, False), "the pre-filter changed the findings"
+    with_filter, without = _engine(source, True), _engine(source, False)
+    # The one documented difference: a file the pre-filter skips is not parsed, so its syntax error goes unsaid.
+    skipped_unparsable = not with_filter and all(f.code == "HS002" for f in without)
+    assert with_filter == without or skipped_unparsable, "the pre-filter changed the findings"
     outcome = _CHECKER.check_bytes("fuzzed.py", source.encode("utf-8", "surrogatepass"))
     assert not any(f.code == "HS001" for f in outcome.findings), outcome.errors
     HiddenStatePlugin.enabled_codes = None

@@ -1,4 +1,0 @@
-impo
-hidden = None
-for x in batches:
-    out, hidden    hidden.detach_()

@@ -1,4 +1,0 @@
-
-hidden = None
-for x in batches:
-    out, hidden    hidden.detach_()

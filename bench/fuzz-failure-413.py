@@ -1,4 +1,0 @@
-
-hidden = None
-    out, hidden = rnn(x, hidden)
-    hidden.detach_()

@@ -1,4 +1,0 @@
-import torch.nn as nn
-
-hidden = None
-for x in batches:

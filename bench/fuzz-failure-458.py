@@ -1,4 +1,0 @@
-import torch.nn as nn
-
-hidden = None
-    hidden.detach_()
