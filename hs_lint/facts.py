@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from hs_lint.walk import walk
 from hs_lint.names import (
     flat_keys,
     key_of,
@@ -444,7 +445,7 @@ class FileFacts:
 
     def __init__(self, module: cst.Module) -> None:
         collector = _Collector()
-        module.visit(collector)
+        walk(module, collector)
         self.module = module
         self.imports = collector.imports
         self.qualify = collector.qualify

@@ -74,8 +74,49 @@ def check_invariant(source: str) -> None:
     # The one documented difference: a file the pre-filter skips is not parsed, so its syntax error goes unsaid.
     skipped_unparsable = not with_filter and all(f.code == "HS002" for f in without)
     assert with_filter == without or skipped_unparsable, "the pre-filter changed the findings"
+    walked, visited = sites_both_ways(source)
+    assert walked == visited or (visited == ("too deep",) and walked), "hs_lint.walk and libcst's visit disagree"
     outcome = _CHECKER.check_bytes("fuzzed.py", source.encode("utf-8", "surrogatepass"))
     assert not any(f.code == "HS001" for f in outcome.findings), outcome.errors
     HiddenStatePlugin.enabled_codes = None
     results = list(HiddenStatePlugin(None, source.splitlines(keepends=True), "fuzzed.py").run())
     assert not any(message.startswith("HS001") for _, _, message, _ in results), results
+
+
+def sites_both_ways(source: str) -> tuple[tuple, tuple]:
+    """What the facts collector records on one tree through ``hs_lint.walk`` and through libcst's ``visit``."""
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return (), ()
+    return _sites(module, True), _sites(module, False)
+
+
+def _sites(module, use_walk: bool) -> tuple:
+    from hs_lint.facts import _Collector
+    from hs_lint.walk import walk
+
+    collector = _Collector()
+    try:
+        walk(module, collector) if use_walk else module.visit(collector)
+    except RecursionError:
+        return ("too deep",)
+
+    def node(n):
+        return None if n is None else id(n)
+
+    return (
+        list(collector.imports.items()),
+        [(node(s.node), s.scope.name, node(s.loop and s.loop.node), s.no_grad, node(s.target), s.discarded, s.qualified)
+         for s in collector.calls],
+        [(node(a.node), a.scope.name, node(a.loop and a.loop.node), a.augmented) for a in collector.assignments],
+        [(node(loop.node), loop.no_grad, node(loop.parent and loop.parent.node), loop.scope.name)
+         for loop in collector.loops],
+        [(s.name, s.no_grad, s.detaches, [node(r) for r in s.returns], s.params, s.cls and s.cls.name)
+         for s in collector.function_scopes],
+        [(c.name, c.base_keys, c.recurrent_kind, list(c.methods), list(c.attrs)) for c in collector.classes],
+        [node(d.node) for d in collector.detach_calls],
+        (collector.module_scope.detaches, [node(r) for r in collector.module_scope.returns]),
+    )
