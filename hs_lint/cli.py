@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,11 +17,11 @@ from pathlib import Path
 from hs_lint import __version__
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
 from hs_lint.docs import rule_page
-from hs_lint.engine import Finding, Linter, SourceError, decode
-from hs_lint.fix import Fixer, FixError
-from hs_lint.noqa import unsuppressed
+from hs_lint.engine import Finding
+from hs_lint.fix import Fixer
 from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
 from hs_lint.rules import all_rules
+from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
@@ -46,8 +47,16 @@ def discover(paths: Sequence[str], config: Config, report: Report) -> Iterator[P
         elif path.is_dir():
             yield from _walk(path, config)
         else:
-            why = "broken symbolic link" if path.is_symlink() else "no such file or directory"
-            report.errors.append(f"{name}: cannot check: {why}")
+            report.errors.append(f"{name}: cannot check: {_why_missing(path)}")
+
+
+def _why_missing(path: Path) -> str:
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link" if path.is_symlink() else "no such file or directory"
 
 
 def _walk(root: Path, config: Config) -> Iterator[Path]:
@@ -62,49 +71,6 @@ def _walk(root: Path, config: Config) -> Iterator[Path]:
             path = base / file
             if file.endswith(".py") and not config.is_excluded(path):
                 yield path
-
-
-class Checker:
-    """Checks files with the rules the configuration enables for each (one Linter per selection)."""
-
-    def __init__(self, config: Config, fixer: Fixer | None = None) -> None:
-        self.config = config
-        self.fixer = fixer  # --fix / --diff: repair what can be repaired, report the rest
-        self._linters: dict[frozenset[str], Linter] = {}
-
-    def linter_for(self, path: str) -> Linter:
-        codes = self.config.enabled_codes(path)
-        if codes not in self._linters:
-            self._linters[codes] = Linter(codes)
-        return self._linters[codes]
-
-    def check(self, path: Path, report: Report) -> None:
-        name = str(path)
-        report.files += 1
-        try:
-            data = path.read_bytes()
-            source = decode(data, name)
-            if self.fixer is not None:
-                report.findings.extend(self.fixer.fix_file(path, data, source, self.linter_for(name)))
-            else:
-                report.findings.extend(unsuppressed(self.linter_for(name).check_source(source, name), source))
-        except FixError as exc:
-            report.errors.append(str(exc))
-        except OSError as exc:
-            report.errors.append(f"{name}: cannot read: {exc.strerror or exc}")
-        except SourceError as exc:
-            report.findings.append(exc.finding)
-            report.errors.append(f"{name}:{exc.finding.line}:{exc.finding.col}: {exc.finding.message}")
-        except (RecursionError, MemoryError) as exc:
-            self._internal_error(name, report, f"{type(exc).__name__}: the file is too deeply nested to analyse")
-        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
-            self._internal_error(name, report, f"{type(exc).__name__}: {exc}")
-
-    @staticmethod
-    def _internal_error(name: str, report: Report, summary: str) -> None:
-        message = f"hs-lint internal error: {summary} (please report this with the file)"
-        report.findings.append(Finding(name, 1, 1, 1, 1, "HS001", "internal-error", message))
-        report.errors.append(f"{name}: {message}")
 
 
 def _config_for(args: argparse.Namespace) -> Config:
@@ -125,6 +91,12 @@ def _config_for(args: argparse.Namespace) -> Config:
     return replace(config, **overrides)
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (1 or more), got {value!r}")
+    return int(value)
+
+
 def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
@@ -137,9 +109,12 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     report = Report()
     fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff) if args.fix or args.diff else None
-    checker = Checker(config, fixer)
-    for path in progress(discover(args.paths, config, report)):
-        checker.check(path, report)
+    cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
+    paths = progress(discover(args.paths, config, report))
+    for outcome in scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer):
+        report.files += 1
+        report.findings.extend(outcome.findings)
+        report.errors.extend(outcome.errors)
     report.findings.sort()
     if args.confirm:
         try:
@@ -239,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change no file")
     check.add_argument("--unsafe-fixes", action="store_true",
                        help="also apply fixes that may change behaviour (with --fix or --diff)")
+    check.add_argument("-j", "--jobs", type=_positive, default=default_jobs(), metavar="N",
+                       help="processes to analyse files with (default: the number of CPUs); --fix runs in one")
+    check.add_argument("--no-cache", action="store_true", help=f"neither read nor write {CACHE_DIR_NAME}/")
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")

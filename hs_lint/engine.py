@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
@@ -14,12 +15,16 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from hs_lint.facts import FileFacts
+from hs_lint.prefilter import may_have_findings
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules import all_rules
 
 if TYPE_CHECKING:
     from hs_lint.fix import Fix
     from hs_lint.runtime.confirm import Confirmation
+
+# libcst needs about a second and 100 MB per 10,000 lines; past this the file is reported, not analysed.
+MAX_SOURCE_CHARS = 1_000_000
 
 
 @dataclass(frozen=True, order=True)
@@ -62,9 +67,23 @@ def decode(data: bytes, path: str) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _undecodable(path, data, exc.start, f"is not valid {exc.encoding}") from None
+    except (SyntaxError, LookupError) as exc:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:  # tokenize's complaint about a non-UTF-8 byte
+            raise _undecodable(path, data, bad.start, "is not UTF-8 and no other encoding is declared "
+                                                      "(`# -*- coding: latin-1 -*-`, PEP 263)") from None
         raise SourceError(Finding(path, 1, 1, 1, 1, "HS002", "cannot-parse", f"cannot decode: {exc}")) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def _undecodable(path: str, data: bytes, offset: int, why: str) -> SourceError:
+    line = data.count(b"\n", 0, offset) + 1
+    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    message = f"cannot decode: byte 0x{data[offset]:02x} {why}"
+    return SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message))
 
 
 @dataclass(frozen=True)
@@ -79,43 +98,66 @@ class Analysis:
 class Linter:
     """Runs a fixed selection of rules; build it once per process and reuse it for every file."""
 
-    def __init__(self, codes: Iterable[str] | None = None) -> None:
+    def __init__(self, codes: Iterable[str] | None = None, *, prefilter: bool = True) -> None:
         catalogue = all_rules()
         selected = catalogue if codes is None else {c: catalogue[c] for c in codes if c in catalogue}
         self.rules: Sequence[Rule] = [rule_class() for rule_class in selected.values()]
+        self.prefilter = prefilter
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(rule.code for rule in self.rules)
 
     def check_source(self, source: str, path: str) -> list[Finding]:
-        """Findings for one file's text; raises SourceError when it does not parse."""
+        """Findings for one file's text; raises SourceError when it cannot be analysed."""
         return self.analyse(source, path).findings
 
     def analyse(self, source: str, path: str) -> Analysis:
         """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
-        if not self.rules:
+        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes)):
             return Analysis(None, [])
+        if len(source) > MAX_SOURCE_CHARS:
+            raise _unanalysed(path, f"{len(source) / 1e6:.1f} MB is more than the {MAX_SOURCE_CHARS / 1e6:g} MB "
+                                    "hs-lint analyses per file; exclude it or split it")
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
             line, col = _syntax_error_position(source, exc)
             message = f"cannot parse: {exc.message.removeprefix('parser error: ')}"
             raise SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message)) from None
-        facts = FileFacts(module)
-        found = [(rule, v) for rule in self.rules for v in rule.check(facts)]
-        if not found:
-            return Analysis(module, [])
-        fixes: dict[Finding, Fix] = {}
-        for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
-            fix = rule.fix(facts, violation)
-            if fix is not None:
-                finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
-            fixes.setdefault(finding, fix)
+        except RecursionError:
+            raise _too_deep(path) from None
+        try:
+            facts = FileFacts(module)
+            found = [(rule, v) for rule in self.rules for v in rule.check(facts)]
+            if not found:
+                return Analysis(module, [])
+            fixes: dict[Finding, Fix | None] = {}
+            for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
+                fix = rule.fix(facts, violation)
+                if fix is not None:
+                    finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
+                fixes.setdefault(finding, fix)
+        except RecursionError:
+            raise _too_deep(path) from None
         return Analysis(module, sorted(fixes), {f: fix for f, fix in fixes.items() if fix is not None})
+
+
+def _unanalysed(path: str, why: str) -> SourceError:
+    return SourceError(Finding(path, 1, 1, 1, 1, "HS002", "cannot-parse", f"not analysed: {why}"))
+
+
+def _too_deep(path: str) -> SourceError:
+    return _unanalysed(path, "expressions are nested too deeply for the analysis (Python's recursion limit)")
 
 
 def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int]:
     """Where the error is, 1-based. libcst's native parser points at the start of the line, so
     ask CPython's compiler (only for files that failed to parse); fall back to libcst's own."""
     try:
-        compile(source, "<checked>", "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<checked>", "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
     except SyntaxError as error:
         if error.lineno:
             return error.lineno, max(error.offset or 1, 1)

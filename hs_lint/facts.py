@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from hs_lint.walk import walk
 from hs_lint.names import (
     flat_keys,
     key_of,
@@ -533,7 +534,7 @@ class FileFacts:
 
     def __init__(self, module: cst.Module) -> None:
         collector = _Collector()
-        module.visit(collector)
+        walk(module, collector)
         self.module = module
         self.imports = collector.imports
         self.qualify = collector.qualify

@@ -59,7 +59,7 @@ def test_missing_path_is_reported_and_the_rest_still_checked(project):
 
 
 def test_syntax_error_is_hs002_with_position_and_others_still_checked(project):
-    (project / "broken.py").write_text("def f(:\n    pass\n")
+    (project / "broken.py").write_text("lstm = nn.LSTM(:\n    pass\n")
     result = hs_lint("check", ".", cwd=project)
     assert result.returncode == 2
     assert "broken.py:1:" in result.stdout and "HS002 cannot parse" in result.stdout

@@ -1,0 +1,204 @@
+"""Checking many files: read each once, answer from the cache, analyse the rest in parallel.
+
+Every file yields an ``Outcome`` (findings plus one-line errors for stderr) and nothing it contains
+can stop the run: an unreadable file, a decoding or parse failure or an internal error is one
+outcome among the others. Outcomes come back in the order the files were given, whatever the
+number of processes, so output is deterministic.
+
+The cache maps the hash of (hs-lint's own code, the rules selected for the file, the file's
+bytes) to its outcome, one small JSON file per entry under ``.hs_lint_cache``; entries are written
+atomically, so parallel runs can share the directory. Crashes (``HS001``) are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hs_lint import __version__
+from hs_lint.config import Config
+from hs_lint.engine import Finding, Linter, SourceError, decode
+from hs_lint.fix import Fixer, FixError
+from hs_lint.noqa import unsuppressed
+
+CACHE_DIR_NAME = ".hs_lint_cache"
+_CACHE_FORMAT = "2"
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line each, starting with the path
+
+    @property
+    def cacheable(self) -> bool:
+        return not any(f.code == "HS001" for f in self.findings)
+
+
+class Checker:
+    """Checks files with the rules the configuration enables for each (one Linter per selection);
+    with a ``Fixer`` (``--fix``/``--diff``) it repairs what it can and reports the rest."""
+
+    def __init__(self, config: Config, fixer: Fixer | None = None) -> None:
+        self.config = config
+        self.fixer = fixer
+        self._linters: dict[frozenset[str], Linter] = {}
+
+    def linter_for(self, path: str) -> Linter:
+        codes = self.config.enabled_codes(path)
+        if codes not in self._linters:
+            self._linters[codes] = Linter(codes)
+        return self._linters[codes]
+
+    def check_bytes(self, name: str, data: bytes) -> Outcome:
+        """The outcome for one file's contents; never raises."""
+        try:
+            source = decode(data, name)
+            if self.fixer is not None:
+                return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name)))
+            return Outcome(unsuppressed(self.linter_for(name).check_source(source, name), source))
+        except FixError as exc:
+            return Outcome(errors=[str(exc)])
+        except SourceError as exc:
+            finding = exc.finding
+            return Outcome([finding], [f"{name}:{finding.line}:{finding.col}: {finding.message}"])
+        except MemoryError:
+            return _internal_error(name, "MemoryError: the file is too large to analyse")
+        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
+            return _internal_error(name, f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+
+
+def _internal_error(name: str, summary: str) -> Outcome:
+    message = f"hs-lint internal error: {summary} (please report this with the file)"
+    return Outcome([Finding(name, 1, 1, 1, 1, "HS001", "internal-error", message)], [f"{name}: {message}"])
+
+
+def read(path: Path) -> bytes | Outcome:
+    """The file's bytes, or an outcome saying in one line why they cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return Outcome(errors=[f"{path}: cannot read: {exc.strerror or exc}"])
+
+
+class Cache:
+    """Outcomes by content hash in ``directory``; any cache problem just means a miss."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._salt = f"{_CACHE_FORMAT}\0{__version__}\0{_code_fingerprint()}\0".encode()
+
+    def key(self, codes: frozenset[str], data: bytes) -> str:
+        digest = hashlib.sha256(self._salt)
+        digest.update(",".join(sorted(codes)).encode())
+        digest.update(b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str, name: str) -> Outcome | None:
+        try:
+            stored = json.loads(self._entry(key).read_text(encoding="utf-8"))
+            return Outcome(
+                [Finding(name, *finding[:8], data=finding[8]) for finding in stored["findings"]],
+                [name + error for error in stored["errors"]],
+            )
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            return None
+
+    def put(self, key: str, name: str, outcome: Outcome) -> None:
+        entry = self._entry(key)
+        stored = {
+            "findings": [
+                [f.line, f.col, f.end_line, f.end_col, f.code, f.name, f.message, f.fix, dict(f.data)]
+                for f in outcome.findings
+            ],
+            "errors": [error.removeprefix(name) for error in outcome.errors],
+        }
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            self._mark_directory()
+            handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(stored, stream)
+            os.replace(temporary, entry)
+        except OSError:
+            pass  # a read-only checkout still gets its answers, just not faster next time
+
+    def _mark_directory(self) -> None:
+        tag = self.directory / "CACHEDIR.TAG"
+        if not tag.exists():
+            tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n# hs-lint cache, safe to delete\n")
+            (self.directory / ".gitignore").write_text("*\n")
+
+
+def _code_fingerprint() -> str:
+    """Sizes and times of hs-lint's own modules, so an edited (editable) install never reads stale entries."""
+    package = Path(__file__).resolve().parent
+    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
+    return hashlib.sha256(repr(stats).encode()).hexdigest()
+
+
+# -- parallel analysis -------------------------------------------------------------------------
+_WORKER: Checker | None = None
+
+
+def _start_worker(config: Config) -> None:
+    global _WORKER
+    _WORKER = Checker(config)
+
+
+def _analyse(item: tuple[str, bytes]) -> Outcome:
+    assert _WORKER is not None
+    return _WORKER.check_bytes(*item)
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cache: Cache | None = None,
+         fixer: Fixer | None = None) -> list[Outcome]:
+    """One outcome per path, in order; cached outcomes are reused and fresh ones stored.
+
+    Fixing runs in this process (the fixer collects diffs and counts) and never uses the cache.
+    """
+    outcomes: list[Outcome | None] = []
+    pending: list[tuple[int, str, bytes, str | None]] = []  # (index, name, bytes, cache key)
+    checker = Checker(config, fixer)
+    if fixer is not None:
+        cache, jobs = None, 1
+    for path in paths:
+        name = str(path)
+        data = read(path)
+        if isinstance(data, Outcome):
+            outcomes.append(data)
+            continue
+        key = cache.key(config.enabled_codes(name), data) if cache is not None else None
+        hit = cache.get(key, name) if key is not None else None
+        outcomes.append(hit)
+        if hit is None:
+            pending.append((len(outcomes) - 1, name, data, key))
+    fresh = _analyse_all([(name, data) for _, name, data, _ in pending], config, checker, jobs or default_jobs())
+    for (index, name, _, key), outcome in zip(pending, fresh):
+        outcomes[index] = outcome
+        if cache is not None and key is not None and outcome.cacheable:
+            cache.put(key, name, outcome)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _analyse_all(items: Sequence[tuple[str, bytes]], config: Config, checker: Checker, jobs: int) -> list[Outcome]:
+    workers = min(jobs, len(items))
+    if workers <= 1:
+        return [checker.check_bytes(*item) for item in items]
+    chunksize = max(1, min(16, len(items) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(config,)) as pool:
+        return list(pool.map(_analyse, items, chunksize=chunksize))

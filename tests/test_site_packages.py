@@ -1,0 +1,31 @@
+"""hs-lint over every installed ``.py`` file (torch included): whatever it meets, it never crashes.
+
+This is the slowest test (a few minutes on two busy cores, most of it libcst on the few hundred
+files the pre-filter cannot rule out). Its cache lives in pytest's cache directory, so re-runs
+with an unchanged hs-lint are quick.
+"""
+
+from __future__ import annotations
+
+import re
+import sysconfig
+from pathlib import Path
+
+from conftest import hs_lint
+
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
+# The only errors a foreign tree may cause: a file hs-lint cannot read, decode, parse or afford to analyse.
+EXPECTED_ERROR = re.compile(r"hs-lint: error: .+: (cannot read|cannot decode|cannot parse|not analysed): ")
+
+
+def test_every_installed_python_file_is_checked_without_a_crash(request):
+    assert (SITE_PACKAGES / "torch").is_dir()
+    work = Path(request.config.cache.mkdir("hs-lint-site-packages"))
+    result = hs_lint("check", "--select", "HS", str(SITE_PACKAGES), cwd=work)
+    assert result.returncode in (0, 1, 2)
+    assert "Traceback" not in result.stderr
+    assert " HS001 " not in result.stdout
+    *errors, summary = result.stderr.splitlines()
+    assert all(EXPECTED_ERROR.match(line) for line in errors), errors
+    checked = int(re.search(r"(\d+) files checked", summary).group(1))
+    assert checked > 5000  # torch alone has more than 2,000
