@@ -28,7 +28,7 @@ def sarif_schema():
 
 
 def test_sarif_is_valid_and_lists_every_rule_with_its_page(project, sarif_schema):
-    (project / "broken.py").write_text("def f(:\n")
+    (project / "broken.py").write_text("# an LSTM script\ndef f(:\n")  # "LSTM": the pre-filter lets it through
     result = hs_lint("check", "--format", "sarif", "--output-file", "out.sarif", ".", cwd=project)
     assert result.returncode == 2 and result.stdout == ""
     log = json.loads((project / "out.sarif").read_text(encoding="utf-8"))
@@ -50,7 +50,7 @@ def test_sarif_is_valid_and_lists_every_rule_with_its_page(project, sarif_schema
          r["locations"][0]["physicalLocation"]["region"]["startColumn"])
         for r in log["runs"][0]["results"]
     ]
-    assert results == [("HS002", "error", "broken.py", 1, 7), ("HS101", "error", "train.py", 5, 21),
+    assert results == [("HS002", "error", "broken.py", 2, 7), ("HS101", "error", "train.py", 5, 21),
                        ("HS102", "error", "train.py", 7, 5)]
     for result in log["runs"][0]["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
@@ -93,7 +93,7 @@ def test_github_format_escapes_properties_and_data():
 def test_exit_zero_keeps_findings_but_not_errors(project):
     result = hs_lint("check", "--exit-zero", ".", cwd=project)
     assert result.returncode == 0 and "HS101" in result.stdout
-    (project / "broken.py").write_text("def f(:\n")
+    (project / "broken.py").write_text("# an LSTM script\ndef f(:\n")  # "LSTM": the pre-filter lets it through
     assert hs_lint("check", "--exit-zero", ".", cwd=project).returncode == 2
 
 
