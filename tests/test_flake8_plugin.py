@@ -62,3 +62,22 @@ def test_unselected_rules_never_run(tmp_path):
         assert flake8_plugin.HiddenStatePlugin.enabled_codes == {"HS102"}
     finally:
         flake8_plugin.HiddenStatePlugin.enabled_codes = None
+
+
+def test_the_static_path_never_imports_torch():
+    """The plugin must cost an editor milliseconds: checking a recurrent file loads no torch."""
+    import subprocess
+    import sys
+
+    from conftest import FIXTURES
+
+    script = (
+        "import sys\n"
+        "from hs_lint.cli import main\n"
+        "from hs_lint.flake8_plugin import HiddenStatePlugin\n"
+        f"lines = open({str(FIXTURES / 'bad' / 'shape_layers.py')!r}).readlines()\n"
+        "assert list(HiddenStatePlugin(None, lines, 'x.py').run())\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
