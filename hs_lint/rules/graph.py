@@ -16,7 +16,7 @@ from hs_lint.facts import (
     Loop,
     RecurrentCall,
 )
-from hs_lint.fix import Fix, insert_before, replace_statement
+from hs_lint.fix import Fix, insert_before, replace, replace_statement
 from hs_lint.names import flat_keys, key_of, keyword_arg, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
 
@@ -324,6 +324,7 @@ class MethodOnStateTuple(Rule):
         "as the layer becomes an LSTM. Detach, move or inspect each tensor of the tuple."
     )
     torch_error = "AttributeError: 'tuple' object has no attribute 'detach'"
+    fix_summary = "Applies the method to each tensor: `tuple(s.detach() for s in state)`; `.size()` reads `state[0]`"
     bad = (
         """\
 import torch.nn as nn
@@ -383,6 +384,20 @@ for x in batches:
             if name in TUPLE_MISUSED_METHODS and state in facts.tuple_state_keys(site.scope):
                 yield self.violation(site.node, data={"method": name}, state=state, method=name,
                                      fix=_tuple_fix(state, site.node, facts))
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        """``state.detach()`` -> ``tuple(s.detach() for s in state)`` (as a statement when the result was
+        dropped: ``state = tuple(...)``); ``state.size(1)`` -> ``state[0].size(1)``. ``detach_()`` is left
+        to the author: its repair is a loop, not an expression."""
+        call = violation.node
+        if method_name(call) == "detach_":
+            return None
+        state = receiver(call)
+        expression = cst.parse_expression(_tuple_fix(facts.source(state), call, facts).rpartition(" = ")[2])
+        site = next(site for site in facts.calls if site.node is call)
+        if site.discarded:
+            return Fix((replace_statement(call, cst.Assign([cst.AssignTarget(state)], expression)),))
+        return Fix((replace(call, expression),))
 
 
 def _partial_detach(facts: FileFacts, call: RecurrentCall, loop: Loop) -> Iterator[tuple[cst.CSTNode, str, str]]:
@@ -582,6 +597,7 @@ class BrokenVariableIdiom(Rule):
         "and the state is never detached."
     )
     torch_error = "TypeError: iteration over a 0-d tensor (or no error and a state split into slices)"
+    fix_summary = "Writes `isinstance(h, torch.Tensor)` (`not isinstance(...)` for `!=`)"
     bad = (
         """\
 from torch.autograd import Variable
@@ -621,3 +637,15 @@ def describe(x):
                         and facts.qualify(target.comparator) in VARIABLE_CLASSES:
                     yield self.violation(node, test=facts.source(node), value="False" if equal else "True",
                                          operand=facts.source(node.left.args[0].value))
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        """``type(h) == Variable`` -> ``isinstance(h, torch.Tensor)`` (negated for ``!=`` / ``is not``),
+        spelled through the file's own ``import torch``; no fix when torch is not imported as a module."""
+        torch_name = next((local for local, origin in facts.imports.items() if origin == "torch"), None)
+        node = violation.node
+        if torch_name is None or len(node.comparisons) != 1:
+            return None
+        operand = facts.source(node.left.args[0].value)
+        negated = isinstance(node.comparisons[0].operator, (cst.NotEqual, cst.IsNot))
+        test = f"{'not ' if negated else ''}isinstance({operand}, {torch_name}.Tensor)"
+        return Fix((replace(node, cst.parse_expression(test)),))
