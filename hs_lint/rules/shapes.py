@@ -8,6 +8,7 @@ import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
     Dim,
@@ -754,6 +755,8 @@ class DropoutSingleLayer(Rule):
         "UserWarning: dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
         "expects num_layers greater than 1, but got dropout=0.5 and num_layers=1"
     )
+    fix_summary = "Removes the `dropout=` argument (unsafe: maybe a dropout layer was meant instead)"
+    fix_safe = False
     bad = (
         """\
 import torch.nn as nn
@@ -779,6 +782,19 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
             node = module.args.get("dropout", module.node)
             yield self.violation(node, data={"module": module.as_data()}, module=module_name(module),
                                  dropout=dropout, layers=1)
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        """Drop a ``dropout=`` keyword (unsafe: the author may have meant a dropout layer elsewhere)."""
+        call = next((m.node for m in facts.shapes.modules.values() if m.args.get("dropout") is violation.node), None)
+        if not isinstance(call, cst.Call):
+            return None
+        arg = next(a for a in call.args if a.value is violation.node)
+        if arg.keyword is None:
+            return None  # positional: removing it would shift the arguments after it
+        kept = [a for a in call.args if a is not arg]
+        if kept and call.args[-1] is arg:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return Fix((replace(call, call.with_changes(args=kept)),))
 
 
 def _input_text(shapes: ShapeFacts, use: StateUse) -> str:
