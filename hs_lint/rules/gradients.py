@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hs_lint.facts import CallSite, FileFacts, GradEvent, Loop, Scope
+from hs_lint.fix import Fix, move_statement
 from hs_lint.rule import Rule, Violation
 
 _BACKWARD = ("backward", "scaled-backward")
@@ -92,6 +93,7 @@ class ClipOrder(Rule):
         "threshold with norms tens of thousands of times too large."
     )
     torch_error = "Nothing: training runs without effective clipping (loss spikes, NaNs)."
+    fix_summary = "Moves the clip's line to just before the optimizer step (not under AMP: add `scaler.unscale_`)"
     bad = (
         """\
 import torch
@@ -128,22 +130,39 @@ for x, y in loader:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        if not facts.clips_gradients:
-            return
-        units = [(scope, loop, events) for scope, loop, events in iterations(facts) if _complete(events)]
-        complete = {(id(scope), id(loop)) for scope, loop, _ in units}
-        for scope, loop, events in units:
-            for index, event in enumerate(events):
-                if event.kind != "clip":
-                    continue
-                home = _home(facts, event.site, complete)
-                if home is not None and home != (id(scope), id(loop)):
-                    continue  # judged in the innermost iteration around it
-                found = misplaced(events, index)
-                if found is not None:
-                    problem, other = found
-                    text = _PROBLEMS[problem].format(other=facts.source(other.at.node))
-                    yield self.violation(event.at.node, clip=facts.source(event.at.node), problem=text)
+        for clip, problem, other, _ in _misplaced_clips(facts):
+            text = _PROBLEMS[problem].format(other=facts.source(other.at.node))
+            yield self.violation(clip.at.node, clip=facts.source(clip.at.node), problem=text)
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        """Move the clip's line to just before the optimizer step it belongs in front of (not for AMP:
+        there the missing ``scaler.unscale_(optimizer)`` needs names only the author knows)."""
+        for clip, problem, other, events in _misplaced_clips(facts):
+            if clip.at.node is not violation.node or problem == "scaled":
+                continue
+            step = other if problem == "after-step" else next(
+                (e for e in events[events.index(other) + 1:] if e.kind == "step"), None)
+            if step is not None and step.at.node is not clip.at.node:
+                return Fix((move_statement(clip.at.node, before=step.at.node),))
+        return None
+
+
+def _misplaced_clips(facts: FileFacts) -> Iterator[tuple[GradEvent, str, GradEvent, list[GradEvent]]]:
+    """Every clip in the wrong place: (the clip, the problem, the event it is misplaced against, its iteration)."""
+    if not facts.clips_gradients:
+        return
+    units = [(scope, loop, events) for scope, loop, events in iterations(facts) if _complete(events)]
+    complete = {(id(scope), id(loop)) for scope, loop, _ in units}
+    for scope, loop, events in units:
+        for index, event in enumerate(events):
+            if event.kind != "clip":
+                continue
+            home = _home(facts, event.site, complete)
+            if home is not None and home != (id(scope), id(loop)):
+                continue  # judged in the innermost iteration around it
+            found = misplaced(events, index)
+            if found is not None:
+                yield event, found[0], found[1], events
 
 
 class NoClipping(Rule):
