@@ -400,8 +400,11 @@ for x in batches:
         return Fix((replace(call, expression),))
 
 
-def _partial_detach(facts: FileFacts, call: RecurrentCall, loop: Loop) -> Iterator[tuple[cst.CSTNode, str, str]]:
-    """(node, what is detached, what is not) for each half-detached update of the state in ``loop``."""
+def _partial_detach(
+    facts: FileFacts, call: RecurrentCall, loop: Loop
+) -> Iterator[tuple[cst.CSTNode, str, str, Fix | None]]:
+    """(node, what is detached, what is not, the fix that detaches the rest) for each half-detached
+    update of the state in ``loop``."""
     keys = call.carried_keys
     for site in facts.assignments_in(loop):
         value = site.value
@@ -411,7 +414,9 @@ def _partial_detach(facts: FileFacts, call: RecurrentCall, loop: Loop) -> Iterat
         if sorted(flows) == [Flow.CARRIED, Flow.DETACHED]:
             kept = value.elements[flows.index(Flow.CARRIED)].value
             cut = value.elements[flows.index(Flow.DETACHED)].value
-            yield kept, facts.source(cut), facts.source(kept)
+            fix = Fix((replace(kept, cst.parse_expression(f"{facts.source(kept)}.detach()")),)) \
+                if key_of(kept) is not None else None
+            yield kept, facts.source(cut), facts.source(kept), fix
             return
     per_key = {key: facts.updates(loop, frozenset({key}), call) for key in sorted(keys)}
     flows = {key: {flow for _, flow in found} for key, found in per_key.items()}
@@ -419,7 +424,8 @@ def _partial_detach(facts: FileFacts, call: RecurrentCall, loop: Loop) -> Iterat
     kept = [key for key, found in flows.items() if found <= {Flow.CARRIED}]
     if cut and kept and not any(found & {Flow.FRESH, Flow.OPAQUE} for found in flows.values()):
         node = next(node for node, flow in per_key[cut[0]] if flow is Flow.DETACHED)
-        yield node, cut[0], ", ".join(kept)
+        fix = Fix((insert_before(node, *(cst.parse_statement(f"{key} = {key}.detach()") for key in kept)),))
+        yield node, cut[0], ", ".join(kept), fix
 
 
 class PartialDetach(Rule):
@@ -440,6 +446,7 @@ class PartialDetach(Rule):
         "RuntimeError: Trying to backward through the graph a second time (or directly access saved tensors "
         "after they have already been freed)."
     )
+    fix_summary = "Detaches the rest of the state too: `(h.detach(), c.detach())`, or `c = c.detach()` beside `h`'s"
     bad = (
         """\
 import torch.nn as nn
@@ -486,19 +493,28 @@ for x in batches:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        for call in facts.recurrent_calls:
-            keys = call.carried_keys
-            if not keys or call.site.no_grad or call.callee.detaches_input:
-                continue
-            for loop in call.loops:
-                if loop.no_grad:
-                    break
-                changed = not facts.state_updates(loop, keys, call) <= {Flow.CARRIED}
-                if changed or loop.has_backward:
-                    for node, cut, kept in _partial_detach(facts, call, loop) if loop.has_backward else ():
-                        yield self.violation(node, data=graph_data(call), cut=cut, kept=kept,
-                                             loop=facts.loop_header(loop), fix=detach_fix(facts, call).text)
-                    break
+        for call, loop, (node, cut, kept, _) in _half_detached(facts):
+            yield self.violation(node, data=graph_data(call), cut=cut, kept=kept, loop=facts.loop_header(loop),
+                                 fix=detach_fix(facts, call).text)
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        return next((fix for _, _, (node, *_, fix) in _half_detached(facts) if node is violation.node), None)
+
+
+def _half_detached(facts: FileFacts) -> Iterator[tuple[RecurrentCall, Loop, tuple]]:
+    """Every carried state detached only in part, with the loop that carries it."""
+    for call in facts.recurrent_calls:
+        keys = call.carried_keys
+        if not keys or call.site.no_grad or call.callee.detaches_input:
+            continue
+        for loop in call.loops:
+            if loop.no_grad:
+                break
+            changed = not facts.state_updates(loop, keys, call) <= {Flow.CARRIED}
+            if changed or loop.has_backward:
+                for found in _partial_detach(facts, call, loop) if loop.has_backward else ():
+                    yield call, loop, found
+                break
 
 
 def carried_state_loop(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
