@@ -92,6 +92,12 @@ TUPLE_MISUSED_METHODS = frozenset({"detach", "detach_", "cuda", "cpu", "to", "co
 _STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
 _INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
 _ITER_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
+# Calls that put samples in random order: a permutation, an in-place shuffle, a random pick of an index.
+_RANDOM_ORDER = frozenset({"torch.randperm", "numpy.random.permutation", "numpy.random.shuffle", "random.shuffle",
+                           "random.sample"})
+# A random index drawn afresh for each batch (drawn once, it is only a random starting point of a stream).
+_RANDOM_PICK = frozenset({"numpy.random.choice", "random.choice", "random.randint", "random.randrange",
+                          "numpy.random.randint", "torch.randint"})
 _DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _RANDOM_SAMPLERS = frozenset(
     f"torch.utils.data{module}.{name}"
@@ -104,6 +110,9 @@ _CLIP_FUNCTIONS = frozenset(
     for name in ("clip_grad_norm_", "clip_grad_norm", "clip_grad_value_")
 )
 _CLIP_METHODS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_gradients"})
+
+
+_NO_CALLERS = object()  # a parameter of a function that nothing in the file calls
 
 
 class Flow(enum.IntEnum):
@@ -146,6 +155,7 @@ class Scope:
     parent: Scope | None
     cls: ClassInfo | None = None  # set for methods
     params: list[str] = field(default_factory=list)
+    annotations: dict[str, str] = field(default_factory=dict)  # parameter -> annotation key (``model: CharRNN``)
     no_grad: bool = False  # decorated with @torch.no_grad() / @torch.inference_mode()
     bindings: dict[str, Binding] = field(default_factory=dict)
     returns: list[cst.BaseExpression] = field(default_factory=list)
@@ -251,6 +261,9 @@ class RecurrentCall:
     state_keys: frozenset[str]  # the keys passed in as the state
     result_keys: frozenset[str]  # the keys that receive the returned state
     heuristic: bool  # callee unknown; recognised by the ``out, h = f(x, h)`` shape
+    # The state lives on the module (``model(x)`` whose forward reads and writes ``self.hidden``): the keys
+    # are the caller's spelling of it (``model.hidden``) and ``state_arg`` is the called module.
+    held: bool = False
 
     @property
     def carried_keys(self) -> frozenset[str]:
@@ -376,6 +389,10 @@ class _Collector(cst.CSTVisitor):
             parent=self.scope,
             cls=cls,
             params=[p.name.value for p in (*node.params.posonly_params, *node.params.params)],
+            annotations={
+                p.name.value: key for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
+                if p.annotation is not None and (key := key_of(p.annotation.annotation)) is not None
+            },
             no_grad=self.no_grad or any(self._is_no_grad(d.decorator) for d in node.decorators),
         )
         if cls is not None:
@@ -553,6 +570,8 @@ class FileFacts:
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method
         }
         self._callees: dict[int, Callee] = {}
+        self._in_flow: set[tuple[int, str, frozenset[str]]] = set()
+        self._params: dict[tuple[int, str], Binding | None | object] = {}
         self._state_params_by_function: dict[int, frozenset[str]] = {}
         self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
@@ -561,6 +580,7 @@ class FileFacts:
         self._summarise_backward()
         self.recurrent_calls = self._find_recurrent_calls()
         self.state_keys_by_scope = self._state_keys_by_scope()
+        self.held_calls = self._find_held_calls()
 
     @functools.cached_property
     def shapes(self) -> ShapeFacts:
@@ -600,23 +620,36 @@ class FileFacts:
                 sampler = next(iter(positional_args(sampler)), None)
         return False
 
+    def _returned_binding(self, value: cst.BaseExpression | None, scope: Scope) -> Binding | None:
+        """``loader = make_loader(...)``: what a same-file helper returns when all its returns agree."""
+        if not isinstance(value, cst.Call):
+            return None
+        function = self.callee_function(value, scope)
+        if function is None or not function.returns:
+            return None
+        found = {self._construction(r) or (self.lookup(k, function) if (k := key_of(r)) else None)
+                 for r in function.returns}
+        binding = found.pop() if len(found) == 1 else None
+        return binding if binding is not None and binding.kind != "module" else None
+
     def _bind_constructions(self) -> None:
         for site in self.assignments:
-            binding = self._construction(site.value)
-            if binding is None or len(site.targets) != 1:
-                continue
-            key = key_of(site.targets[0])
-            if key is None:
-                continue
-            scope = site.scope
-            if scope.cls is not None and key.startswith("self.") and key.count(".") == 1:
-                scope.cls.attrs[key[5:]] = binding
-            else:
-                scope.bindings[key] = binding
-            if binding.kind == "module":
-                self.recurrent_modules.append(
-                    RecurrentModule(binding.detail, binding.construction, key, scope, scope.cls)
-                )
+            self._bind(site, self._construction(site.value))
+        for site in self.assignments:  # then helpers' results, now that their own bodies are bound
+            if self._construction(site.value) is None:
+                self._bind(site, self._returned_binding(site.value, site.scope))
+
+    def _bind(self, site: AssignSite, binding: Binding | None) -> None:
+        key = key_of(site.targets[0]) if binding is not None and len(site.targets) == 1 else None
+        if binding is None or key is None:
+            return
+        scope = site.scope
+        if scope.cls is not None and key.startswith("self.") and key.count(".") == 1:
+            scope.cls.attrs[key[5:]] = binding
+        else:
+            scope.bindings[key] = binding
+        if binding.kind == "module":
+            self.recurrent_modules.append(RecurrentModule(binding.detail, binding.construction, key, scope, scope.cls))
 
     def lookup(self, key: str, scope: Scope) -> Binding | None:
         """What ``key`` holds when read in ``scope``: locals, enclosing functions, the module, ``self``."""
@@ -627,12 +660,39 @@ class FileFacts:
         while current is not None:
             if key in current.bindings:
                 return current.bindings[key]
+            if key in current.params and not (current.is_method and current.params[0] == key):
+                passed = self._param_binding(current, key)
+                if passed is not _NO_CALLERS:
+                    return passed
             current = current.parent
         if head:
             owner = self.lookup(head, scope)
             if owner is not None and owner.kind == "instance":
                 return self._class_attr(self.classes[owner.detail], attr)
         return None
+
+    def _param_binding(self, function: Scope, param: str) -> Binding | None | object:
+        """What a parameter holds: its annotation's class, or what every caller in the file passes when they all
+        agree (``train(model0, loader)``). ``_NO_CALLERS`` when nothing here calls the function, so the name is
+        read as the file's own object of that name, as a script that calls it from elsewhere would have it."""
+        memo = (id(function), param)
+        if memo in self._params:
+            return self._params[memo]
+        self._params[memo] = None  # a recursive call chain stays unknown
+        annotated = function.annotations.get(param)
+        if annotated in self.classes:
+            found: Binding | None | object = Binding("instance", annotated)
+        else:
+            passed = []
+            for site in self.calls:
+                if self.callee(site).function is function:
+                    arg = self.bound_arguments(site, function).get(param)
+                    key = key_of(arg)
+                    passed.append(self.lookup(key, site.scope) if key is not None else self._construction(arg))
+            kinds = {(b.kind, b.detail) if b is not None else None for b in passed}
+            found = _NO_CALLERS if not passed else passed[0] if len(kinds) == 1 and None not in kinds else None
+        self._params[memo] = found
+        return found
 
     def _class_attr(self, cls: ClassInfo, attr: str) -> Binding | None:
         seen: set[str] = set()
@@ -854,6 +914,62 @@ class FileFacts:
     def state_keys(self, scope: Scope) -> frozenset[str]:
         return self.state_keys_by_scope.get(id(scope), frozenset())
 
+    # -- state held on a module (``self.hidden``) -------------------------------------------
+    def held_attrs(self, cls: ClassInfo) -> frozenset[str]:
+        """Attributes ``cls.forward`` feeds into its recurrent layer and stores back: ``model(x)`` carries them
+        from one call to the next although the call names no state."""
+        forward = cls.methods.get("forward")
+        return frozenset(
+            key[5:] for call in self.recurrent_calls if call.site.scope is forward
+            for key in call.carried_keys if key.startswith("self.") and key.count(".") == 1
+        )
+
+    def _find_held_calls(self) -> list[RecurrentCall]:
+        found = []
+        for site in self.calls:
+            callee = self.callee(site)
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+                func = func.value
+            owner = key_of(func)
+            if callee.kind != "instance" or callee.cls is None or owner is None or site.scope.cls is callee.cls:
+                continue
+            keys = frozenset(f"{owner}.{attr}" for attr in self.held_attrs(callee.cls))
+            if keys:
+                found.append(RecurrentCall(site, callee, func, keys, keys, heuristic=False, held=True))
+        return found
+
+    def resetting_methods(self, cls: ClassInfo, attrs: frozenset[str]) -> frozenset[str]:
+        """Methods other than forward that give one of ``attrs`` a fresh value (``self.hidden = None``)."""
+        keys = frozenset(f"self.{a}" for a in attrs)
+        return frozenset(
+            name for name, method in cls.methods.items() if name != "forward" and any(
+                site.scope is method and keys.intersection(site.target_keys)
+                and self.flow(site.value, keys, method) is Flow.FRESH
+                for site in self.assignments
+            )
+        )
+
+    def summarises_sequence(self, cls: ClassInfo) -> bool:
+        """``forward`` turns each input sequence into one result: it reads its recurrent layer's output only at
+        the last step (``out[-1]``, ``out[:, -1]``) or not at all. Each call is then a whole, independent sequence
+        (a classifier), not the next chunk of a stream."""
+        forward = cls.methods.get("forward")
+        calls = [c for c in self.recurrent_calls if forward is not None and c.site.scope is forward
+                 and c.callee.kind == "module" and c.callee.recurrent_kind not in CELL_KINDS]
+        if not calls or not isinstance(forward.node, cst.FunctionDef):
+            return False
+        outputs = set()
+        for call in calls:
+            target = call.site.target
+            if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
+                return False
+            outputs.update(flat_keys(target.elements[0].value))
+        if not outputs:
+            return False
+        reads = list(_reads(forward.node.body, frozenset(outputs)))
+        return bool(reads) and all(reads)
+
     # -- data flow -------------------------------------------------------------------------
     def flow(self, expr: cst.CSTNode | None, keys: frozenset[str], scope: Scope) -> Flow:
         """How the value of ``expr`` depends on the graph of the state held in ``keys``."""
@@ -863,6 +979,9 @@ class FileFacts:
         if key is not None:
             if key in keys:
                 return Flow.CARRIED
+            derived = self._temporary_flow(key, keys, scope)
+            if derived is not None:
+                return derived
             if isinstance(expr, cst.Attribute):
                 inner = self.flow(expr.value, keys, scope)
                 if expr.attr.value == "data" and inner is not Flow.FRESH:
@@ -877,6 +996,30 @@ class FileFacts:
             inner = self.flow(expr.value, keys, scope)
             return Flow.DETACHED if expr.attr.value == "data" and inner is not Flow.FRESH else inner
         return _combine(self.flow(child, keys, scope) for child in _value_children(expr))
+
+    @functools.cached_property
+    def _temporaries(self) -> dict[tuple[int, str], list[AssignSite]]:
+        """Single-name assignments by (scope, name), recurrent calls' results aside."""
+        recurrent = {id(c.site.node) for c in self.recurrent_calls}
+        found: dict[tuple[int, str], list[AssignSite]] = {}
+        for site in self.assignments:
+            if len(site.targets) == 1 and isinstance(site.targets[0], cst.Name) and site.value is not None \
+                    and id(site.value) not in recurrent:
+                found.setdefault((id(site.scope), site.targets[0].value), []).append(site)
+        return found
+
+    def _temporary_flow(self, key: str, keys: frozenset[str], scope: Scope) -> Flow | None:
+        """``h0 = Variable(h[0].data)`` then ``h = (h0, c0)``: a name computed from the state carries (or cuts)
+        its graph as its value does. None when no assignment of ``key`` in ``scope`` reads the state."""
+        sites = self._temporaries.get((id(scope), key))
+        mark = (id(scope), key, keys)
+        if not sites or mark in self._in_flow or not any(mentions(s.value, keys) for s in sites):
+            return None
+        self._in_flow.add(mark)
+        try:
+            return _combine(self.flow(s.value, keys, scope) for s in sites if mentions(s.value, keys))
+        finally:
+            self._in_flow.discard(mark)
 
     def _call_flow(self, call: cst.Call, keys: frozenset[str], scope: Scope) -> Flow:
         args = _combine(self.flow(a.value, keys, scope) for a in call.args)
@@ -1063,11 +1206,50 @@ class FileFacts:
         for site in self.assignments_in(loop):
             if any(isinstance(t, cst.Subscript) and root_key(t) in keys for t in site.targets):
                 return True
+        if call.held and self._resets_held(loop, keys, call):
+            return True
         return any(
             site.loop is not None and loop.encloses(site.loop) and method_name(site.node) in _INPLACE_RESETS
             and root_key(receiver(site.node)) in keys
             for site in self.calls
         )
+
+    def _resets_held(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> bool:
+        """``model.reset_state()`` in the loop, for a state ``model`` keeps on itself."""
+        cls = call.callee.cls
+        if cls is None:
+            return False
+        owner = key_of(call.state_arg)
+        resetting = self.resetting_methods(cls, frozenset(k.rsplit(".", 1)[1] for k in keys))
+        return any(
+            site.loop is not None and loop.encloses(site.loop) and method_name(site.node) in resetting
+            and key_of(receiver(site.node)) == owner
+            for site in self.calls
+        )
+
+    def random_order(self, loop: Loop) -> cst.Call | None:
+        """The call that puts the samples ``loop`` indexes in random order: ``perm = torch.randperm(n)`` or
+        ``np.random.shuffle(data)`` in the loop or before it, and ``data[perm[i]]`` / ``data[i]`` read inside."""
+        scope = loop.scope
+        for site in self.calls:
+            inside = site.loop is not None and loop.encloses(site.loop)
+            before = site.index < loop.index or (site.loop is not None and site.loop.encloses(loop))
+            if site.scope is not scope or not (
+                    (site.qualified in _RANDOM_ORDER and (inside or before)) or (site.qualified in _RANDOM_PICK
+                                                                                 and inside)):
+                continue
+            shuffled = key_of(site.target) if site.target is not None else None
+            if shuffled is None and site.discarded:
+                shuffled = root_key(positional_args(site.node)[0]) if positional_args(site.node) else None
+            if shuffled is not None and self._subscripted_in(loop, shuffled):
+                return site.node
+        return None
+
+    def _subscripted_in(self, loop: Loop, key: str) -> bool:
+        """``key[...]`` or ``x[key]`` read by an assignment or a call inside ``loop``."""
+        values = [s.value for s in self.assignments_in(loop) if s.value is not None]
+        values += [s.node for s in self.calls if s.loop is not None and loop.encloses(s.loop)]
+        return any(_subscript_mentions(v, key) for v in values)
 
     def created_before(self, keys: frozenset[str], loop: Loop) -> AssignSite | None:
         """The last assignment to the state in ``loop``'s scope before the loop starts."""
@@ -1233,3 +1415,39 @@ def _value_children(expr: cst.CSTNode) -> Iterable[cst.CSTNode]:
 
 def _combine(flows: Iterable[Flow]) -> Flow:
     return max(flows, default=Flow.FRESH)
+
+
+def _reads(node: cst.CSTNode, keys: frozenset[str]) -> Iterator[bool]:
+    """One bool per read of ``keys`` under ``node``: whether it is a last-step subscript (``out[:, -1]``)."""
+    if isinstance(node, cst.AssignTarget):
+        return
+    if isinstance(node, cst.Subscript) and key_of(node.value) in keys:
+        yield _is_last_step(node)
+        for element in node.slice:
+            yield from _reads(element, keys)
+        return
+    if key_of(node) in keys:
+        yield False
+        return
+    for child in node.children:
+        yield from _reads(child, keys)
+
+
+def _is_last_step(node: cst.Subscript) -> bool:
+    """``out[-1]``, ``out[:, -1]``, ``out[:, -1, :]``: an index of -1 somewhere in the subscript."""
+    return any(
+        isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.UnaryOperation)
+        and isinstance(e.slice.value.operator, cst.Minus) and isinstance(e.slice.value.expression, cst.Integer)
+        and e.slice.value.expression.value == "1"
+        for e in node.slice
+    )
+
+
+def _subscript_mentions(node: cst.CSTNode, key: str) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Subscript) and key in referenced_keys(current):
+            return True
+        stack.extend(current.children)
+    return False

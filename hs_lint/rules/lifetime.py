@@ -290,8 +290,11 @@ for x in sequences:
                 continue
             if facts.flow(call.state_arg, keys, scope) is not Flow.CARRIED or _detached_in(facts, scope, keys):
                 continue
+            callers = [c for c in facts.held_calls if c.callee.cls is cls]
+            if callers and not any(_carries_graph(facts, c) for c in callers):
+                continue  # every loop that runs the model detaches (or resets) the held state itself
             attrs = {key.split(".", 1)[1] for key in keys}
-            if not _reset_in_a_loop(facts, cls.methods, attrs):
+            if not _reset_in_a_loop(facts, cls, frozenset(attrs)):
                 fix = detach_fix(facts, call).text
                 yield self.violation(call.state_arg, state=facts.source(call.state_arg), fix=fix,
                                      attr=sorted(keys)[0])
@@ -306,20 +309,53 @@ def _detached_in(facts: FileFacts, scope: Scope, keys: frozenset[str]) -> bool:
     ) or any(site.scope is scope and root_key(receiver(site.node)) in keys for site in facts.detach_calls)
 
 
-def _reset_in_a_loop(facts: FileFacts, methods: dict[str, Scope], attrs: set[str]) -> bool:
-    """A loop of the file re-assigns the attribute (``model.hidden = None``) or calls a method that does."""
-    resetting = {
-        name for name, method in methods.items()
-        if name != "forward" and any(
-            site.scope is method and any(k.split(".", 1)[-1] in attrs for k in site.target_keys
-                                         if k.startswith("self."))
-            for site in facts.assignments
-        )
-    }
+def _reset_in_a_loop(facts: FileFacts, cls: ClassInfo, attrs: frozenset[str]) -> bool:
+    """A loop of the file gives the attribute a fresh value (``model.hidden = None``; a detach is no reset) or
+    calls a method that does."""
+    resetting = facts.resetting_methods(cls, attrs)
     return any(site.loop is not None and method_name(site.node) in resetting for site in facts.calls) or any(
-        site.loop is not None and any(k.rsplit(".", 1)[-1] in attrs and "." in k for k in site.target_keys)
+        site.loop is not None and facts.flow(site.value, frozenset(keys), site.scope) is Flow.FRESH
         for site in facts.assignments
+        if (keys := {k for k in site.target_keys if "." in k and k.rsplit(".", 1)[-1] in attrs})
     )
+
+
+def _carries_graph(facts: FileFacts, call: RecurrentCall) -> bool:
+    """A loop around ``model(x)`` that runs backward() hands the held state on with its graph: nothing in it
+    detaches or re-creates ``model.hidden``."""
+    for loop in call.loops:
+        if loop.no_grad or facts.resets(loop, call.carried_keys, call):
+            return False
+        if not facts.state_updates(loop, call.carried_keys, call) <= {Flow.CARRIED}:
+            return False
+        if loop.has_backward:
+            return True
+    return False
+
+
+def state_name(facts: FileFacts, call: RecurrentCall) -> str:
+    """How a message names the carried state: ``h``, ``(h, c)``, or ``model.hidden`` for a held one."""
+    return ", ".join(sorted(call.state_keys)) if call.held else facts.source(call.state_arg)
+
+
+def random_order(facts: FileFacts, loop: Loop) -> str | None:
+    """Why consecutive batches of ``loop`` are unrelated: a shuffling DataLoader or a random permutation."""
+    loader = facts.loader_of(loop)
+    if loader is not None and loader.detail == "shuffled":
+        shuffle = next((a for a in loader.construction.args if a.keyword is not None
+                        and a.keyword.value in ("shuffle", "sampler", "batch_sampler")), None)
+        name = facts.source(loader_expression(loop))
+        return f"`{name}` shuffles ({facts.source(shuffle).strip(', ') if shuffle else 'shuffle'})"
+    drawn = facts.random_order(loop)
+    return None if drawn is None else f"its samples come in random order (`{facts.source(drawn.func)}`)"
+
+
+def loader_expression(loop: Loop) -> cst.BaseExpression:
+    """``enumerate(train_loader, 1)`` -> ``train_loader``: the iterable a message should name."""
+    source = loop.node.iter
+    while isinstance(source, cst.Call) and source.args and isinstance(source.func, cst.Name):
+        source = source.args[0].value
+    return source
 
 
 class ShuffledCarry(Rule):
@@ -327,7 +363,7 @@ class ShuffledCarry(Rule):
     name = "shuffled-carry"
     summary = "A hidden state is carried across the batches of a shuffling DataLoader"
     message = (
-        "`{state}` is carried from one batch of `{loop}` into the next, but `{loader}` shuffles ({how}): "
+        "`{state}` is carried from one batch of `{loop}` into the next, but {order}: "
         "consecutive batches are unrelated samples, so every batch starts from the state of some other "
         "random batch. Start each batch from a fresh state (`{state} = None` or zeros inside the loop), or, for "
         "a continuous stream, iterate in order (shuffle=False, drop_last=True)"
@@ -368,17 +404,114 @@ for x, y in loader:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        for call in facts.recurrent_calls:
+        for call in [*facts.recurrent_calls, *facts.held_calls]:
             loop = batch_loop(facts, call)
-            loader = facts.loader_of(loop) if loop is not None else None
-            if loader is None or loader.detail != "shuffled":
+            order = random_order(facts, loop) if loop is not None else None
+            if order is not None:
+                yield self.violation(call.state_arg, state=state_name(facts, call), loop=facts.loop_header(loop),
+                                     order=order)
+
+
+class SequenceCarry(Rule):
+    code = "HS307"
+    name = "state-across-sequences"
+    summary = "A sequence classifier's state is carried from one independent sequence into the next"
+    message = (
+        "`{state}` is carried from one call of `{model}` into the next in `{loop}`, but `{cls}.forward` reads "
+        "only its last step: each call is a separate sequence, which starts from the previous one's final "
+        "state. Re-create the state before each call: `{fix}`"
+    )
+    rationale = (
+        "A model that reads its recurrent layer only at the last step (`out[-1]`, `out[:, -1]`) turns each input "
+        "sequence into one prediction: a review, a clip, a sentence. Such sequences are independent, so each "
+        "must start from a fresh state. Carried on, the state of one sample becomes the context of the next: "
+        "the prediction depends on the order of the samples, training learns from a context that is never "
+        "there at inference, and evaluation scores depend on what ran before. A detach cuts the graph but "
+        "does not reset the state."
+    )
+    torch_error = "Nothing: the model trains and predicts, each sample starting from another sample's state."
+    bad = (
+        """\
+import torch
+import torch.nn as nn
+
+
+class ClipClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(12, 32)
+        self.head = nn.Linear(32, 5)
+        self.state = None
+
+    def forward(self, clip):
+        out, self.state = self.lstm(clip, self.state)
+        return self.head(out[-1])
+
+
+model = ClipClassifier()
+for clip, label in clips:
+    if model.state is not None:
+        model.state = tuple(s.detach() for s in model.state)
+    loss = nn.functional.cross_entropy(model(clip), label)
+    loss.backward()
+""",
+    )
+    good = (
+        """\
+import torch
+import torch.nn as nn
+
+
+class ClipClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(12, 32)
+        self.head = nn.Linear(32, 5)
+        self.state = None
+
+    def forward(self, clip):
+        out, self.state = self.lstm(clip, self.state)
+        return self.head(out[-1])
+
+
+model = ClipClassifier()
+for clip, label in clips:
+    model.state = None
+    loss = nn.functional.cross_entropy(model(clip), label)
+    loss.backward()
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for call in [*facts.recurrent_calls, *facts.held_calls]:
+            cls, loop, keys = call.callee.cls, call.site.loop, call.carried_keys
+            if cls is None or loop is None or not keys or call.heuristic or not facts.summarises_sequence(cls):
                 continue
-            shuffle = next((a for a in loader.construction.args if a.keyword is not None
-                            and a.keyword.value in ("shuffle", "sampler", "batch_sampler")), None)
-            yield self.violation(
-                call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop),
-                loader=facts.source(loop.node.iter), how=facts.source(shuffle).strip(", ") if shuffle else "shuffle",
-            )
+            if facts.resets(loop, keys, call) or _reported_elsewhere(facts, call, loop):
+                continue
+            yield self.violation(call.state_arg, state=state_name(facts, call), cls=cls.name,
+                                 model=key_of(call.site.node.func) or cls.name, loop=facts.loop_header(loop),
+                                 fix=_fresh_state(facts, call, cls))
+
+
+def _reported_elsewhere(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
+    """The same carry is already a graph finding (HS101/HS303: nothing detaches it in a backward loop) or a
+    shuffled-carry finding (HS304)."""
+    if loop.has_backward and not loop.no_grad and facts.state_updates(loop, call.carried_keys, call) <= {Flow.CARRIED}:
+        return True
+    batch = batch_loop(facts, call)
+    return batch is not None and random_order(facts, batch) is not None
+
+
+def _fresh_state(facts: FileFacts, call: RecurrentCall, cls: ClassInfo) -> str:
+    """``model.hidden = model.init_hidden()`` when the class has an initialiser, else ``h = None``."""
+    initialiser = next((name for name, m in cls.methods.items() if facts.is_state_initialiser(m)), None)
+    owner = key_of(call.site.node.func)
+    for key in sorted(call.carried_keys):
+        if initialiser is not None and owner is not None:
+            return f"{key} = {owner}.{initialiser}(...)"
+        return f"{key} = None"
+    return "None"
 
 
 class DeadReset(Rule):
