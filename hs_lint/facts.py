@@ -684,15 +684,22 @@ class FileFacts:
             found: Binding | None | object = Binding("instance", annotated)
         else:
             passed = []
-            for site in self.calls:
-                if self.callee(site).function is function:
-                    arg = self.bound_arguments(site, function).get(param)
-                    key = key_of(arg)
-                    passed.append(self.lookup(key, site.scope) if key is not None else self._construction(arg))
+            for site in self._callers(function):
+                arg = self.bound_arguments(site, function).get(param)
+                key = key_of(arg)
+                passed.append(self.lookup(key, site.scope) if key is not None else self._construction(arg))
             kinds = {(b.kind, b.detail) if b is not None else None for b in passed}
             found = _NO_CALLERS if not passed else passed[0] if len(kinds) == 1 and None not in kinds else None
         self._params[memo] = found
         return found
+
+    def _callers(self, function: Scope) -> list[CallSite]:
+        """The calls of ``function`` by its name (``train(...)``, ``self.step(...)``), without resolving callees."""
+        return [
+            site for site in self.calls
+            if (key := key_of(site.node.func)) is not None and key.rsplit(".", 1)[-1] == function.name
+            and self._function_named(key, site.scope) is function
+        ]
 
     def _class_attr(self, cls: ClassInfo, attr: str) -> Binding | None:
         seen: set[str] = set()
@@ -1238,11 +1245,19 @@ class FileFacts:
                     (site.qualified in _RANDOM_ORDER and (inside or before)) or (site.qualified in _RANDOM_PICK
                                                                                  and inside)):
                 continue
-            shuffled = key_of(site.target) if site.target is not None else None
+            shuffled = key_of(site.target) if site.target is not None else self._assigned_from(site)
             if shuffled is None and site.discarded:
                 shuffled = root_key(positional_args(site.node)[0]) if positional_args(site.node) else None
             if shuffled is not None and self._subscripted_in(loop, shuffled):
                 return site.node
+        return None
+
+    def _assigned_from(self, site: CallSite) -> str | None:
+        """``perm = torch.randperm(n)[:k]``: the name a call's value lands in, through an expression."""
+        for assignment in self.assignments:
+            if assignment.scope is site.scope and len(assignment.targets) == 1 and assignment.value is not None \
+                    and any(node is site.node for node in _subtree(assignment.value)):
+                return key_of(assignment.targets[0])
         return None
 
     def _subscripted_in(self, loop: Loop, key: str) -> bool:
@@ -1443,11 +1458,13 @@ def _is_last_step(node: cst.Subscript) -> bool:
     )
 
 
-def _subscript_mentions(node: cst.CSTNode, key: str) -> bool:
+def _subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Subscript) and key in referenced_keys(current):
-            return True
+        yield current
         stack.extend(current.children)
-    return False
+
+
+def _subscript_mentions(node: cst.CSTNode, key: str) -> bool:
+    return any(isinstance(n, cst.Subscript) and key in referenced_keys(n) for n in _subtree(node))
