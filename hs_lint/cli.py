@@ -21,6 +21,7 @@ from hs_lint.engine import Finding
 from hs_lint.fix import Fixer
 from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
 from hs_lint.rules import all_rules
+from hs_lint.project.index import Projects
 from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -111,7 +112,9 @@ def run_check(args: argparse.Namespace) -> int:
     fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff) if args.fix or args.diff else None
     cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
     paths = progress(discover(args.paths, config, report))
-    for outcome in scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer):
+    named = [Path(p) for p in args.paths if Path(p).is_dir()]
+    projects = Projects(fallback=named[0] if named else Path.cwd(), store_dir=cache.directory if cache else None)
+    for outcome in scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, projects=projects):
         report.files += 1
         report.findings.extend(outcome.findings)
         report.errors.extend(outcome.errors)

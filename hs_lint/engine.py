@@ -21,6 +21,7 @@ from hs_lint.rules import all_rules
 
 if TYPE_CHECKING:
     from hs_lint.fix import Fix
+    from hs_lint.project.index import ModuleView
     from hs_lint.runtime.confirm import Confirmation
 
 # libcst needs about a second and 100 MB per 10,000 lines; past this the file is reported, not analysed.
@@ -108,13 +109,15 @@ class Linter:
     def codes(self) -> tuple[str, ...]:
         return tuple(rule.code for rule in self.rules)
 
-    def check_source(self, source: str, path: str) -> list[Finding]:
+    def check_source(self, source: str, path: str, project: ModuleView | None = None) -> list[Finding]:
         """Findings for one file's text; raises SourceError when it cannot be analysed."""
-        return self.analyse(source, path).findings
+        return self.analyse(source, path, project).findings
 
-    def analyse(self, source: str, path: str) -> Analysis:
-        """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
-        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes)):
+    def analyse(self, source: str, path: str, project: ModuleView | None = None) -> Analysis:
+        """Parse, gather facts (with what ``project`` knows of the other modules), run the rules, and ask each
+        rule for its fix; raises SourceError."""
+        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes) and not (
+                project is not None and project.imports_recurrent_code(source))):
             return Analysis(None, [])
         if len(source) > MAX_SOURCE_CHARS:
             raise _unanalysed(path, f"{len(source) / 1e6:.1f} MB is more than the {MAX_SOURCE_CHARS / 1e6:g} MB "
@@ -128,7 +131,7 @@ class Linter:
         except RecursionError:
             raise _too_deep(path) from None
         try:
-            facts = FileFacts(module)
+            facts = FileFacts(module, project)
             found = [(rule, v) for rule in self.rules for v in rule.check(facts)]
             if not found:
                 return Analysis(module, [])

@@ -19,7 +19,7 @@ import enum
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,10 @@ from hs_lint.names import (
     root_key,
 )
 
+from hs_lint.project.summary import ClassSummary, FunctionSummary
+
 if TYPE_CHECKING:
+    from hs_lint.project.index import ModuleView
     from hs_lint.shapes import ShapeFacts
 
 RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
@@ -150,7 +153,7 @@ class Loop:
 class Scope:
     """A function body (or the module itself) and its summary."""
 
-    node: cst.Module | cst.FunctionDef
+    node: cst.Module | cst.FunctionDef | None
     name: str
     parent: Scope | None
     cls: ClassInfo | None = None  # set for methods
@@ -163,6 +166,7 @@ class Scope:
     calls_backward: bool = False  # directly or through a same-file helper
     is_recurrent_step: bool = False  # runs a recurrent call and returns the new state
     state_kind: str | None = None  # the module kind of that call, when it is known
+    summary: FunctionSummary | None = None  # set for a function of another module: no body here
 
     @property
     def is_method(self) -> bool:
@@ -171,13 +175,14 @@ class Scope:
 
 @dataclass(eq=False)
 class ClassInfo:
-    node: cst.ClassDef
+    node: cst.ClassDef | None
     name: str
     base_keys: list[str]
     attrs: dict[str, Binding] = field(default_factory=dict)
     methods: dict[str, Scope] = field(default_factory=dict)
     recurrent_kind: str | None = None  # subclass of a torch recurrent module
     is_recurrent: bool = False  # a recurrent module, or its forward runs one
+    summary: ClassSummary | None = None  # set for a class of another module (``node`` is then None)
 
     @property
     def forward_detaches(self) -> bool:
@@ -303,6 +308,7 @@ class _Collector(cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
         self.imports: dict[str, str] = {}
+        self.project_imports: list[tuple[int, str | None, Sequence[cst.ImportAlias] | cst.ImportStar]] = []
         self.module_scope = Scope(node=cst.Module(body=()), name="<module>", parent=None)
         self.scopes: list[Scope] = [self.module_scope]
         self.classes: list[ClassInfo] = []
@@ -334,9 +340,11 @@ class _Collector(cst.CSTVisitor):
                 self.imports[top] = top
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        module = _dotted_name(node.module) if node.module is not None else None
+        if node.relative or isinstance(node.names, cst.ImportStar):
+            # Only the project knows what these name: ``FileFacts`` resolves them when it has one.
+            self.project_imports.append((len(node.relative), module, node.names))
             return
-        module = _dotted_name(node.module)
         for alias in node.names:
             name = _dotted_name(alias.name)
             local = name
@@ -549,11 +557,13 @@ def _unwrap_self_returning(expr: cst.BaseExpression) -> cst.BaseExpression:
 class FileFacts:
     """Everything the rules know about one file, resolved from a single walk of its tree."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, project: ModuleView | None = None) -> None:
         collector = _Collector()
         walk(module, collector)
         self.module = module
+        self.project = project
         self.imports = collector.imports
+        self.star_imports: list[str] = []
         self.qualify = collector.qualify
         self.module_scope = collector.module_scope
         self.module_scope.node = module
@@ -569,6 +579,7 @@ class FileFacts:
         self.functions = {
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method
         }
+        self._resolve_project_imports(collector.project_imports)
         self._callees: dict[int, Callee] = {}
         self._in_flow: set[tuple[int, str, frozenset[str]]] = set()
         self._params: dict[tuple[int, str], Binding | None | object] = {}
@@ -581,6 +592,65 @@ class FileFacts:
         self.recurrent_calls = self._find_recurrent_calls()
         self.state_keys_by_scope = self._state_keys_by_scope()
         self.held_calls = self._find_held_calls()
+
+    # -- other modules of the project -------------------------------------------------------
+    def _resolve_project_imports(self, entries: list) -> None:
+        """Relative and star imports, then the classes and functions the imports name in other modules."""
+        project = self.project
+        if project is None:
+            return
+        for level, module, names in entries:
+            absolute = project.absolute(level, module)
+            if absolute is None:
+                continue
+            if isinstance(names, cst.ImportStar):
+                self.star_imports.append(absolute)
+                for name in project.exports(absolute):
+                    self.imports.setdefault(name, f"{absolute}.{name}")
+                continue
+            for alias in names:
+                name = _dotted_name(alias.name)
+                local = alias.asname.name.value if alias.asname is not None and isinstance(
+                    alias.asname.name, cst.Name) else name
+                self.imports[local] = f"{absolute}.{name}"
+        for local, qualified in list(self.imports.items()):
+            if local not in self.classes and local not in self.functions:
+                self._imported(local, qualified)
+
+    def _imported(self, key: str, qualified: str) -> ClassInfo | Scope | None:
+        """The stand-in for a class or function of another module, registered under ``key``."""
+        if key in self.classes:
+            return self.classes[key]
+        if key in self.functions:
+            return self.functions[key]
+        found = self.project.resolve(qualified) if self.project is not None and "." in qualified else None
+        if isinstance(found, ClassSummary):
+            cls = ClassInfo(node=None, name=key, base_keys=[], recurrent_kind=found.recurrent_kind,
+                            is_recurrent=found.is_recurrent, summary=found)
+            self.classes[key] = cls
+            cls.methods = {name: _stub_scope(f, cls) for name, f in found.methods.items()}
+            for attr, (kind, detail) in found.attrs.items():
+                if kind == "instance":
+                    inner = self._imported(detail, detail)
+                    if isinstance(inner, ClassInfo):
+                        cls.attrs[attr] = Binding("instance", detail)
+                else:
+                    cls.attrs[attr] = Binding(kind, detail)
+            return cls
+        if isinstance(found, FunctionSummary):
+            function = self.functions[key] = _stub_scope(found, None)
+            return function
+        return None
+
+    def imported_class(self, key: str) -> ClassInfo | None:
+        """``model.CharRNN`` through ``import model``: a class of another module named by attribute."""
+        if key in self.classes:
+            return self.classes[key]
+        head = key.split(".", 1)[0]
+        if "." not in key or head not in self.imports or self.project is None:
+            return None
+        found = self._imported(key, f"{self.imports[head]}.{key.split('.', 1)[1]}")
+        return found if isinstance(found, ClassInfo) else None
 
     @functools.cached_property
     def shapes(self) -> ShapeFacts:
@@ -601,6 +671,8 @@ class FileFacts:
             return Binding("module", _TORCH_RECURRENT[qualified], call)
         if isinstance(call.func, cst.Name) and call.func.value in self.classes:
             return Binding("instance", call.func.value, call)
+        if isinstance(call.func, cst.Attribute) and (key := key_of(call.func)) and self.imported_class(key):
+            return Binding("instance", key, call)
         if qualified.startswith("torch.optim.") and ".lr_scheduler" not in qualified:
             return Binding("optimizer", qualified, call)
         if qualified in _DATA_LOADERS:
@@ -621,12 +693,18 @@ class FileFacts:
         return False
 
     def _returned_binding(self, value: cst.BaseExpression | None, scope: Scope) -> Binding | None:
-        """``loader = make_loader(...)``: what a same-file helper returns when all its returns agree."""
-        if not isinstance(value, cst.Call):
-            return None
-        function = self.callee_function(value, scope)
-        if function is None or not function.returns:
-            return None
+        """``loader = make_loader(...)``: what a helper returns."""
+        function = self.callee_function(value, scope) if isinstance(value, cst.Call) else None
+        return self.returned_binding(function) if function is not None else None
+
+    def returned_binding(self, function: Scope) -> Binding | None:
+        """What ``function`` returns when all its returns agree: a DataLoader, a model instance (not a bare
+        recurrent module, whose construction belongs to the helper's own shapes)."""
+        if function.summary is not None:
+            returned = function.summary.returns
+            if returned is not None and returned[0] == "instance" and self._imported(returned[1], returned[1]) is None:
+                return None
+            return Binding(*returned) if returned is not None else None
         found = {self._construction(r) or (self.lookup(k, function) if (k := key_of(r)) else None)
                  for r in function.returns}
         binding = found.pop() if len(found) == 1 else None
@@ -747,13 +825,16 @@ class FileFacts:
             return scope.cls.methods.get(name)
         if not head:
             return self.functions.get(name)
+        if head in self.imports and self.project is not None:
+            found = self._imported(key, f"{self.imports[head]}.{name}")
+            return found if isinstance(found, Scope) else None
         return None
 
     # -- summaries -------------------------------------------------------------------------
     def _mark_recurrent_classes(self) -> None:
         """A class is recurrent when it is a torch recurrent module or one of its methods runs one."""
         for cls in self.classes.values():
-            cls.is_recurrent = cls.recurrent_kind is not None
+            cls.is_recurrent = cls.is_recurrent if cls.summary is not None else cls.recurrent_kind is not None
         changed = True
         while changed:
             changed = False
@@ -869,9 +950,11 @@ class FileFacts:
         state_arg = self._argument_for_state(site, callee)
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), result_keys, heuristic)
 
-    def _state_params(self, function: Scope) -> frozenset[str]:
+    def state_params(self, function: Scope) -> frozenset[str]:
         """Parameters that ``function`` passes as the state of a torch recurrent module."""
         known = self._state_params_by_function.get(id(function))
+        if function.summary is not None:
+            return frozenset(function.summary.state_params)
         if known is None:
             known = self._state_params_by_function[id(function)] = frozenset(
                 key
@@ -887,7 +970,7 @@ class FileFacts:
         forward = callee.cls.methods.get("forward") if callee.cls is not None else callee.function
         if forward is None:
             return None
-        state_params = self._state_params(forward)
+        state_params = self.state_params(forward)
         return next((arg for param, arg in self.bound_arguments(site, forward).items() if param in state_params),
                     None)
 
@@ -925,6 +1008,8 @@ class FileFacts:
     def held_attrs(self, cls: ClassInfo) -> frozenset[str]:
         """Attributes ``cls.forward`` feeds into its recurrent layer and stores back: ``model(x)`` carries them
         from one call to the next although the call names no state."""
+        if cls.summary is not None:
+            return frozenset(cls.summary.held_attrs)
         forward = cls.methods.get("forward")
         return frozenset(
             key[5:] for call in self.recurrent_calls if call.site.scope is forward
@@ -948,6 +1033,8 @@ class FileFacts:
 
     def resetting_methods(self, cls: ClassInfo, attrs: frozenset[str]) -> frozenset[str]:
         """Methods other than forward that give one of ``attrs`` a fresh value (``self.hidden = None``)."""
+        if cls.summary is not None:
+            return frozenset(m for attr in attrs for m in cls.summary.resets.get(attr, ()))
         keys = frozenset(f"self.{a}" for a in attrs)
         return frozenset(
             name for name, method in cls.methods.items() if name != "forward" and any(
@@ -961,6 +1048,8 @@ class FileFacts:
         """``forward`` turns each input sequence into one result: it reads its recurrent layer's output only at
         the last step (``out[-1]``, ``out[:, -1]``) or not at all. Each call is then a whole, independent sequence
         (a classifier), not the next chunk of a stream."""
+        if cls.summary is not None:
+            return cls.summary.summarises_sequence
         forward = cls.methods.get("forward")
         calls = [c for c in self.recurrent_calls if forward is not None and c.site.scope is forward
                  and c.callee.kind == "module" and c.callee.recurrent_kind not in CELL_KINDS]
@@ -1139,6 +1228,8 @@ class FileFacts:
 
     def returns_state_pair(self, function: Scope) -> bool:
         """An ``init_hidden``-style function whose every return is a 2-tuple: an LSTM's ``(h0, c0)``."""
+        if function.summary is not None:
+            return function.summary.returns_pair
         return (
             self.is_state_initialiser(function)
             and bool(function.returns)
@@ -1468,3 +1559,10 @@ def _subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def _subscript_mentions(node: cst.CSTNode, key: str) -> bool:
     return any(isinstance(n, cst.Subscript) and key in referenced_keys(n) for n in _subtree(node))
+
+
+def _stub_scope(summary: FunctionSummary, cls: ClassInfo | None) -> Scope:
+    """A function of another module, as far as its summary tells."""
+    return Scope(node=None, name=summary.name, parent=None, cls=cls, params=list(summary.params),
+                 detaches=summary.detaches, calls_backward=summary.calls_backward,
+                 is_recurrent_step=summary.is_recurrent_step, state_kind=summary.state_kind, summary=summary)

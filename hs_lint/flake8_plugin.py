@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ast
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from hs_lint import __version__
@@ -59,7 +60,8 @@ class HiddenStatePlugin:
         from hs_lint.engine import SourceError
 
         try:
-            return _linter(self.enabled_codes).check_source("".join(self.lines), self.filename)
+            view = _projects().view(Path(self.filename)) if self.filename not in ("", "-", "stdin") else None
+            return _linter(self.enabled_codes).check_source("".join(self.lines), self.filename, view)
         except SourceError:
             return []  # flake8 reports the syntax error itself (E999)
         except RecursionError:
@@ -67,6 +69,18 @@ class HiddenStatePlugin:
 
 
 _LINTERS: dict[frozenset[str] | None, object] = {}
+_PROJECTS: list[object] = []
+
+
+def _projects():
+    """One set of project indexes per flake8 process: every file of a project shares its summaries, which are
+    also kept on disk (``<root>/.hs_lint_cache``) for the next run and the next editor keystroke."""
+    if not _PROJECTS:
+        from hs_lint.project.index import Projects
+        from hs_lint.scan import CACHE_DIR_NAME
+
+        _PROJECTS.append(Projects(store_name=CACHE_DIR_NAME))
+    return _PROJECTS[0]
 
 
 def _linter(codes: frozenset[str] | None):

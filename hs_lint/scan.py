@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,15 +25,18 @@ from hs_lint.config import Config
 from hs_lint.engine import Finding, Linter, SourceError, decode
 from hs_lint.fix import Fixer, FixError
 from hs_lint.noqa import unsuppressed
+from hs_lint.project.index import Projects, unchanged
+from hs_lint.project.store import mark_cache_directory, write_json_atomic
 
 CACHE_DIR_NAME = ".hs_lint_cache"
-_CACHE_FORMAT = "2"
+_CACHE_FORMAT = "3"
 
 
 @dataclass
 class Outcome:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, starting with the path
+    used: dict[str, str] = field(default_factory=dict)  # other modules read for it: path -> hash of their bytes
 
     @property
     def cacheable(self) -> bool:
@@ -45,9 +47,10 @@ class Checker:
     """Checks files with the rules the configuration enables for each (one Linter per selection);
     with a ``Fixer`` (``--fix``/``--diff``) it repairs what it can and reports the rest."""
 
-    def __init__(self, config: Config, fixer: Fixer | None = None) -> None:
+    def __init__(self, config: Config, fixer: Fixer | None = None, projects: Projects | None = None) -> None:
         self.config = config
         self.fixer = fixer
+        self.projects = projects
         self._linters: dict[frozenset[str], Linter] = {}
 
     def linter_for(self, path: str) -> Linter:
@@ -62,7 +65,9 @@ class Checker:
             source = decode(data, name)
             if self.fixer is not None:
                 return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name)))
-            return Outcome(unsuppressed(self.linter_for(name).check_source(source, name), source))
+            view = self.projects.view(Path(name)) if self.projects is not None else None
+            findings = self.linter_for(name).check_source(source, name, view)
+            return Outcome(unsuppressed(findings, source), used=dict(view.used) if view is not None else {})
         except FixError as exc:
             return Outcome(errors=[str(exc)])
         except SourceError as exc:
@@ -107,9 +112,13 @@ class Cache:
     def get(self, key: str, name: str) -> Outcome | None:
         try:
             stored = json.loads(self._entry(key).read_text(encoding="utf-8"))
+            used = dict(stored["used"])
+            if not unchanged(used):
+                return None  # a module it used has changed: its summary, and so these findings, may differ
             return Outcome(
                 [Finding(name, *finding[:8], data=finding[8]) for finding in stored["findings"]],
                 [name + error for error in stored["errors"]],
+                used,
             )
         except (OSError, ValueError, TypeError, KeyError, IndexError):
             return None
@@ -122,22 +131,13 @@ class Cache:
                 for f in outcome.findings
             ],
             "errors": [error.removeprefix(name) for error in outcome.errors],
+            "used": outcome.used,
         }
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            self._mark_directory()
-            handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(stored, stream)
-            os.replace(temporary, entry)
+            mark_cache_directory(self.directory)
+            write_json_atomic(entry, stored)
         except OSError:
             pass  # a read-only checkout still gets its answers, just not faster next time
-
-    def _mark_directory(self) -> None:
-        tag = self.directory / "CACHEDIR.TAG"
-        if not tag.exists():
-            tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n# hs-lint cache, safe to delete\n")
-            (self.directory / ".gitignore").write_text("*\n")
 
 
 def _code_fingerprint() -> str:
@@ -151,9 +151,9 @@ def _code_fingerprint() -> str:
 _WORKER: Checker | None = None
 
 
-def _start_worker(config: Config) -> None:
+def _start_worker(config: Config, projects: Projects | None) -> None:
     global _WORKER
-    _WORKER = Checker(config)
+    _WORKER = Checker(config, projects=projects)
 
 
 def _analyse(item: tuple[str, bytes]) -> Outcome:
@@ -166,14 +166,14 @@ def default_jobs() -> int:
 
 
 def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cache: Cache | None = None,
-         fixer: Fixer | None = None) -> list[Outcome]:
+         fixer: Fixer | None = None, projects: Projects | None = None) -> list[Outcome]:
     """One outcome per path, in order; cached outcomes are reused and fresh ones stored.
 
     Fixing runs in this process (the fixer collects diffs and counts) and never uses the cache.
     """
     outcomes: list[Outcome | None] = []
     pending: list[tuple[int, str, bytes, str | None]] = []  # (index, name, bytes, cache key)
-    checker = Checker(config, fixer)
+    checker = Checker(config, fixer, projects)
     if fixer is not None:
         cache, jobs = None, 1
     for path in paths:
@@ -187,7 +187,7 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
         outcomes.append(hit)
         if hit is None:
             pending.append((len(outcomes) - 1, name, data, key))
-    fresh = _analyse_all([(name, data) for _, name, data, _ in pending], config, checker, jobs or default_jobs())
+    fresh = _analyse_all([(name, data) for _, name, data, _ in pending], checker, jobs or default_jobs())
     for (index, name, _, key), outcome in zip(pending, fresh):
         outcomes[index] = outcome
         if cache is not None and key is not None and outcome.cacheable:
@@ -195,10 +195,11 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _analyse_all(items: Sequence[tuple[str, bytes]], config: Config, checker: Checker, jobs: int) -> list[Outcome]:
+def _analyse_all(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int) -> list[Outcome]:
     workers = min(jobs, len(items))
     if workers <= 1:
         return [checker.check_bytes(*item) for item in items]
     chunksize = max(1, min(16, len(items) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(config,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                             initargs=(checker.config, checker.projects)) as pool:
         return list(pool.map(_analyse, items, chunksize=chunksize))

@@ -564,7 +564,7 @@ class ShapeFacts:
             values = [(v, m) for m in cls.methods.values() for v, _ in self._assignments(f"self.{attr}", m)]
             if values:
                 return self._agreed(values, f"self.{attr}", next(iter(cls.methods.values())))
-            body = _class_body_value(cls.node, attr)
+            body = _class_body_value(cls.node, attr) if cls.node is not None else None
             if body is not None:
                 return self.value(body, facts.module_scope)
             cls = next((facts.classes[b] for b in cls.base_keys if b in facts.classes), None)

@@ -548,6 +548,9 @@ class Model(nn.Module):
 
 model = Model()
 model.hidden = model.init_hidden(4)
+hidden = None
+for x in batches:
+    out, hidden = model(x, hidden)
 """,
     )
     good = (
@@ -581,9 +584,17 @@ model.hidden = model.init_hidden(4)
             attr = target.attr.value
             cls = _class_of(facts, site, target.value, value)
             if (cls is None or not cls.is_recurrent or "forward" not in cls.methods
-                    or attr in facts.attribute_reads or not _creates_state(facts, site)):
+                    or attr in facts.attribute_reads or (cls.summary is not None and attr in cls.summary.read_attrs)
+                    or not _creates_state(facts, site) or not _carries_a_state(facts, cls)):
                 continue
             yield self.violation(site.node, target=facts.source(target), cls=cls.name, attr=attr)
+
+
+def _carries_a_state(facts: FileFacts, cls: ClassInfo) -> bool:
+    """The state forward really uses lives on: another attribute it holds, or a state its callers here pass
+    back in. When forward starts from zeros on every call, a dead assignment is only dead code."""
+    return bool(facts.held_attrs(cls)) or any(
+        call.callee.cls is cls and call.carried_keys and not call.held for call in facts.recurrent_calls)
 
 
 def _class_of(

@@ -1,0 +1,224 @@
+"""The project index: names of the project's modules -> their summaries, built on demand and cached.
+
+``ProjectIndex`` owns one project (a root folder) and the summaries read so far; ``ModuleView`` is
+what one file's facts see of it: its own module name (for relative imports), the names other
+modules export, and the class or function an absolute name stands for, re-exports and star
+imports followed. A view records every module it read, so that a cached result can be checked
+against their current contents. Nothing here imports or runs the code it reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import libcst as cst
+
+from hs_lint.facts import FileFacts
+from hs_lint.project import layout
+from hs_lint.project.store import SummaryStore, digest
+from hs_lint.project.summarise import summarise
+from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
+
+MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
+_MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
+
+
+class ProjectIndex:
+    def __init__(self, root: Path, store: SummaryStore | None = None) -> None:
+        self.root = root.resolve()
+        self.store = store
+        self._summaries: dict[tuple[str, str], ModuleSummary | None] = {}  # (path, digest) -> summary
+        self._building: set[str] = set()
+
+    def view(self, path: Path) -> ModuleView:
+        return ModuleView(self, path.resolve())
+
+    def module_file(self, name: str, importer: Path) -> Path | None:
+        return layout.module_file(layout.search_folders(self.root, importer), name)
+
+    def summary(self, path: Path) -> tuple[ModuleSummary | None, str]:
+        """The module's summary (None when it cannot be read or parsed) and the hash of the bytes it was
+        made from (what a cached result that used it is checked against)."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, ""
+        name = layout.module_name(self.root, path)
+        key, content = digest(name, data), content_hash(data)
+        if (str(path), key) in self._summaries:
+            return self._summaries[(str(path), key)], content
+        found = self.store.get(key) if self.store is not None else None
+        if found is None and str(path) not in self._building:
+            found = self._build(path, name, data)
+            if found is not None and self.store is not None:
+                self.store.put(key, found)
+        self._summaries[(str(path), key)] = found
+        return found, content
+
+    def _build(self, path: Path, name: str, data: bytes) -> ModuleSummary | None:
+        try:
+            source = data.decode("utf-8")
+            if len(source) > MAX_SUMMARY_CHARS:
+                return None
+            module = cst.parse_module(source)
+        except (UnicodeDecodeError, cst.ParserSyntaxError, RecursionError, ValueError):
+            return None
+        self._building.add(str(path))
+        try:
+            return summarise(FileFacts(module, ModuleView(self, path, local=True)), name)
+        except RecursionError:
+            return None
+        finally:
+            self._building.discard(str(path))
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def unchanged(used: dict[str, str]) -> bool:
+    """Every module a cached result read still has the bytes it had then."""
+    for path, expected in used.items():
+        try:
+            if content_hash(Path(path).read_bytes()) != expected:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+class Projects:
+    """The projects of the files one run checks: one index per root, found from each file's path.
+
+    Summaries are stored in ``store_dir`` (the CLI's cache directory), or in ``<root>/<store_name>`` for a
+    front end that has no directory of its own (the flake8 plugin); in neither, only in memory.
+    """
+
+    def __init__(self, fallback: Path | None = None, store_dir: Path | None = None,
+                 store_name: str | None = None) -> None:
+        self.fallback = fallback
+        self.store_dir = store_dir
+        self.store_name = store_name
+        self._indexes: dict[Path, ProjectIndex] = {}
+
+    def _store(self, root: Path) -> SummaryStore | None:
+        if self.store_dir is not None:
+            return SummaryStore(self.store_dir)
+        return SummaryStore(root / self.store_name) if self.store_name else None
+
+    def view(self, path: Path) -> ModuleView | None:
+        """The view of the project ``path`` belongs to; None for a path that is not a file on disk."""
+        if not path.is_file():
+            return None
+        root = layout.find_root(path, self.fallback)
+        if root not in self._indexes:
+            self._indexes[root] = ProjectIndex(root, self._store(root))
+        return self._indexes[root].view(path)
+
+
+class ModuleView:
+    """One module's window on the project. ``local``: relative imports only (what a summary may depend on)."""
+
+    def __init__(self, index: ProjectIndex, path: Path, local: bool = False) -> None:
+        self.index = index
+        self.path = path
+        self.local = local
+        self.name = layout.module_name(index.root, path)
+        self.is_package = path.name == "__init__.py"
+        self.used: dict[str, str] = {}  # path -> digest of every module this view read
+
+    def absolute(self, level: int, module: str | None) -> str | None:
+        return layout.absolute_import(self.name, self.is_package, level, module)
+
+    def _summary(self, module: str) -> ModuleSummary | None:
+        path = self.index.module_file(module, self.path)
+        if path is None or path == self.path:
+            return None
+        found, key = self.index.summary(path)
+        self.used[str(path)] = key
+        return found
+
+    def exports(self, module: str, depth: int = 0) -> tuple[str, ...]:
+        """What ``from module import *`` binds here (through its own star imports)."""
+        summary = None if self.local or depth > _MAX_DEPTH else self._summary(module)
+        if summary is None:
+            return ()
+        names = list(summary.exports)
+        for star in summary.star_imports:
+            names.extend(self.exports(star, depth + 1))
+        return tuple(dict.fromkeys(names))
+
+    def resolve(self, qualified: str, depth: int = 0) -> ClassSummary | FunctionSummary | None:
+        """The class or function ``pkg.model.CharRNN`` stands for; None when it is not the project's."""
+        if self.local or depth > _MAX_DEPTH or qualified.startswith(("torch.", "numpy.")):
+            return None
+        parts = qualified.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            summary = self._summary(".".join(parts[:cut]))
+            if summary is None:
+                continue
+            rest = parts[cut:]
+            if len(rest) != 1:
+                return None
+            return self._member(summary, rest[0], qualified, depth)
+        return None
+
+    def _member(self, summary: ModuleSummary, name: str, qualified: str, depth: int):
+        if name in summary.classes:
+            return self._with_bases(summary.classes[name], depth)
+        if name in summary.functions:
+            return summary.functions[name]
+        origin = summary.imports.get(name)
+        if origin is not None and origin != qualified:
+            return self.resolve(origin, depth + 1)
+        for star in summary.star_imports:
+            found = self.resolve(f"{star}.{name}", depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def _with_bases(self, cls: ClassSummary, depth: int) -> ClassSummary:
+        """The class with what it inherits from project classes: methods, attributes, recurrent-ness."""
+        for base in cls.bases:
+            inherited = self.resolve(base, depth + 1) if "." in base else None
+            if not isinstance(inherited, ClassSummary):
+                continue
+            own_forward = "forward" in cls.methods
+            cls = replace(
+                cls,
+                recurrent_kind=cls.recurrent_kind or inherited.recurrent_kind,
+                is_recurrent=cls.is_recurrent or inherited.is_recurrent,
+                attrs={**inherited.attrs, **cls.attrs},
+                methods={**inherited.methods, **cls.methods},
+                held_attrs=cls.held_attrs if own_forward else tuple(sorted({*cls.held_attrs, *inherited.held_attrs})),
+                summarises_sequence=cls.summarises_sequence if own_forward else inherited.summarises_sequence,
+                resets={**inherited.resets, **cls.resets},
+                read_attrs=tuple(sorted({*cls.read_attrs, *inherited.read_attrs})),
+            )
+        return cls
+
+    def imports_recurrent_code(self, source: str) -> bool:
+        """Some import of ``source`` names a project module with a recurrent class or step function: the
+        file may carry that module's state although its own text shows nothing recurrent."""
+        for match in _IMPORT.finditer(source):
+            dots, module, plain = match.groups()
+            names = [module] if plain is None else [n.strip().split(" ")[0] for n in plain.split(",")]
+            for name in names:
+                absolute = self.absolute(len(dots or ""), name or None) if plain is None else name
+                summary = self._summary(absolute) if absolute else None
+                if summary is not None and _recurrent(summary):
+                    return True
+                if summary is not None and any(  # a package that re-exports (``from .model import G``)
+                        (s := self._summary(origin)) is not None and _recurrent(s)
+                        for origin in {*summary.star_imports, *(q.rsplit(".", 1)[0] for q in summary.imports.values())}):
+                    return True
+        return False
+
+
+def _recurrent(summary: ModuleSummary) -> bool:
+    return any(c.is_recurrent or c.held_attrs for c in summary.classes.values()) or any(
+        f.is_recurrent_step or f.returns is not None for f in summary.functions.values())

@@ -1,0 +1,85 @@
+"""Where a project starts and which file an import names, as Python would find it (nothing is imported).
+
+A repository is run as ``python train.py`` from its own folder, or installed as a package: an import
+is looked up in the folder of the importing file (a script's siblings), at the project root, and in
+``src/``. What is not found there (torch, numpy, a missing file) is not part of the project.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+def find_root(path: Path, fallback: Path | None = None) -> Path:
+    """The nearest folder above ``path`` with a project marker; else ``fallback`` (the folder the user named),
+    else the file's own folder."""
+    start = path.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    if fallback is not None:
+        return fallback.resolve()
+    return folder
+
+
+def module_name(root: Path, path: Path) -> str:
+    """``root/pkg/model.py`` -> "pkg.model", ``root/pkg/__init__.py`` -> "pkg"; a file outside ``root`` is
+    named by its stem (a script's sibling)."""
+    try:
+        parts = list(path.resolve().relative_to(root).with_suffix("").parts)
+    except ValueError:
+        parts = [path.stem]
+    if parts and parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def absolute_import(importer: str, is_package: bool, level: int, module: str | None) -> str | None:
+    """``from ..data import x`` inside ``pkg.sub.train`` -> "pkg.data"; None when it climbs above the top."""
+    if level == 0:
+        return module
+    parts = importer.split(".") if importer else []
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base) or None
+
+
+def search_folders(root: Path, importer: Path) -> tuple[Path, ...]:
+    """Where ``import name`` is looked for: the importer's folder, the root, ``root/src``."""
+    folders = [importer.resolve().parent, root]
+    if (root / "src").is_dir():
+        folders.append(root / "src")
+    return tuple(dict.fromkeys(folders))
+
+
+def module_file(folders: tuple[Path, ...], name: str) -> Path | None:
+    """The file a dotted module name stands for in the first folder that has it."""
+    for folder in folders:
+        found = _file_in(str(folder), name)
+        if found is not None:
+            return found
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _file_in(folder: str, name: str) -> Path | None:
+    base = os.path.join(folder, *name.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            return Path(candidate)
+    return None
+
+
+def clear_file_cache() -> None:
+    """Forget which files exist (a long-lived process after files were added or removed)."""
+    _file_in.cache_clear()

@@ -1,0 +1,61 @@
+"""Summaries on disk, by content: one small JSON file per module version, shared by every process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from hs_lint.project.summary import SUMMARY_FORMAT, ModuleSummary
+
+
+def mark_cache_directory(directory: Path) -> None:
+    """Tell backup tools and git that ``directory`` is a cache (CACHEDIR.TAG, a ``*`` .gitignore)."""
+    tag = directory / "CACHEDIR.TAG"
+    if not tag.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n# hs-lint cache, safe to delete\n")
+        (directory / ".gitignore").write_text("*\n")
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Through a temporary file and ``os.replace``: parallel readers see the old entry or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(data, stream)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def digest(name: str, data: bytes) -> str:
+    """A module's identity for the store: its name (relative imports depend on it) and its bytes."""
+    return hashlib.sha256(f"{SUMMARY_FORMAT}\0{name}\0".encode() + data).hexdigest()
+
+
+class SummaryStore:
+    """Any problem with the directory (read-only, full, corrupt entry) is a miss, never an error."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / "summaries" / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> ModuleSummary | None:
+        try:
+            return ModuleSummary.from_json(json.loads(self._entry(key).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def put(self, key: str, summary: ModuleSummary) -> None:
+        try:
+            mark_cache_directory(self.directory)
+            write_json_atomic(self._entry(key), summary.as_json())
+        except OSError:
+            pass

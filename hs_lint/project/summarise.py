@@ -1,0 +1,88 @@
+"""Module facts -> module summary: the part of a file's facts that other files of the project use."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
+from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
+
+
+def summarise(facts: FileFacts, name: str) -> ModuleSummary:
+    """``facts`` were gathered with a view that resolves relative imports only (``ModuleView(local=True)``):
+    a summary depends on its own source alone, so it can be cached by content."""
+    local = {c.name: c for c in facts.classes.values() if c.node is not None}
+    own = {n: f for n, f in facts.functions.items() if f.summary is None}
+    return ModuleSummary(
+        name=name,
+        exports=_exports(facts, local, own),
+        imports=dict(facts.imports),
+        star_imports=tuple(facts.star_imports),
+        classes={n: _class(facts, c, name) for n, c in local.items()},
+        functions={n: _function(facts, f, name) for n, f in own.items()},
+    )
+
+
+def _qualified(facts: FileFacts, key: str, module: str) -> str:
+    """A name as written in ``module`` -> its absolute spelling (``nn.LSTM`` -> "torch.nn.LSTM")."""
+    head, _, rest = key.partition(".")
+    if head in facts.classes and facts.classes[head].node is not None or head in facts.functions:
+        return f"{module}.{key}"
+    origin = facts.imports.get(head)
+    if origin is None:
+        return key
+    return f"{origin}.{rest}" if rest else origin
+
+
+def _binding(facts: FileFacts, binding: Binding | None, module: str) -> tuple[str, str] | None:
+    if binding is None:
+        return None
+    if binding.kind == "instance":
+        return ("instance", _qualified(facts, binding.detail, module))
+    return (binding.kind, binding.detail)
+
+
+def _function(facts: FileFacts, scope: Scope, module: str) -> FunctionSummary:
+    return FunctionSummary(
+        name=scope.name,
+        params=tuple(scope.params),
+        detaches=scope.detaches,
+        calls_backward=scope.calls_backward,
+        is_recurrent_step=scope.is_recurrent_step,
+        state_kind=scope.state_kind,
+        state_params=tuple(sorted(facts.state_params(scope))),
+        returns_pair=facts.returns_state_pair(scope),
+        returns=_binding(facts, facts.returned_binding(scope), module),
+    )
+
+
+def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
+    held = facts.held_attrs(cls)
+    attrs = {a: b for a, binding in cls.attrs.items() if (b := _binding(facts, binding, module)) is not None}
+    return ClassSummary(
+        name=cls.name,
+        bases=tuple(_qualified(facts, b, module) for b in cls.base_keys),
+        recurrent_kind=cls.recurrent_kind,
+        is_recurrent=cls.is_recurrent,
+        attrs=attrs,
+        methods={n: _function(facts, m, module) for n, m in cls.methods.items()},
+        held_attrs=tuple(sorted(held)),
+        summarises_sequence=facts.summarises_sequence(cls),
+        resets={a: tuple(sorted(r)) for a in sorted(held) if (r := facts.resetting_methods(cls, frozenset({a})))},
+        read_attrs=tuple(sorted(facts.attribute_reads)),
+    )
+
+
+def _exports(facts: FileFacts, classes: dict, functions: dict) -> tuple[str, ...]:
+    """``__all__`` when it is a literal list of strings, else every public top-level name."""
+    names: set[str] = {*classes, *functions, *facts.imports}
+    for site in facts.assignments:
+        if site.scope is facts.module_scope and site.loop is None:
+            for key in site.target_keys:
+                if "." not in key:
+                    names.add(key)
+                if key == "__all__" and isinstance(site.value, (cst.List, cst.Tuple)):
+                    listed = [e.value.evaluated_value for e in site.value.elements
+                              if isinstance(e.value, cst.SimpleString)]
+                    return tuple(n for n in listed if isinstance(n, str))
+    return tuple(sorted(n for n in names if not n.startswith("_")))

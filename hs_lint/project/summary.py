@@ -1,0 +1,91 @@
+"""Module summaries: what other files need to know about a module, as plain data.
+
+A summary holds no syntax nodes and no object ids, so it can be stored as JSON and read back by
+another process (the flake8 plugin in an editor, a worker of ``hs-lint check``). It is made from
+the module's own facts (``hs_lint.project.summarise``), the same facts its own findings come from.
+Names are absolute module paths (``pkg.model.CharRNN``); imports are recorded as they are written,
+resolved by the project index when someone asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+SUMMARY_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    """A function or method, as its callers see it."""
+
+    name: str
+    params: tuple[str, ...]
+    detaches: bool = False  # its body detaches something: a state passed through it is cut
+    calls_backward: bool = False
+    is_recurrent_step: bool = False  # runs a recurrent call and returns the new state
+    state_kind: str | None = None  # the torch module kind of that call
+    state_params: tuple[str, ...] = ()  # parameters it hands to a torch recurrent module as the state
+    returns_pair: bool = False  # every return is a 2-tuple: an LSTM's ``(h0, c0)``
+    returns: tuple[str, str] | None = None  # what it returns when all returns agree: ("loader", "shuffled")
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    name: str
+    bases: tuple[str, ...]  # absolute names where the module imports them, else as written
+    recurrent_kind: str | None = None  # a subclass of a torch recurrent module
+    is_recurrent: bool = False  # a torch recurrent module, or its forward runs one
+    attrs: dict[str, tuple[str, str]] = field(default_factory=dict)  # self.lstm -> ("module", "LSTM")
+    methods: dict[str, FunctionSummary] = field(default_factory=dict)
+    held_attrs: tuple[str, ...] = ()  # the state forward keeps on self (``self.hidden``)
+    summarises_sequence: bool = False  # forward reads its recurrent output only at the last step
+    resets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attr -> methods giving it a fresh value
+    read_attrs: tuple[str, ...] = ()  # attributes its methods read from self
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    name: str
+    exports: tuple[str, ...] = ()  # what ``from m import *`` binds
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> absolute name (re-exports)
+    star_imports: tuple[str, ...] = ()  # modules it star-imports, absolute
+    classes: dict[str, ClassSummary] = field(default_factory=dict)
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {"format": SUMMARY_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ModuleSummary:
+        """The inverse of ``as_json``; raises KeyError/TypeError/ValueError on anything else."""
+        if data.get("format") != SUMMARY_FORMAT:
+            raise ValueError("summary format")
+        return cls(
+            name=str(data["name"]),
+            exports=tuple(data["exports"]),
+            imports=dict(data["imports"]),
+            star_imports=tuple(data["star_imports"]),
+            classes={name: _class(c) for name, c in dict(data["classes"]).items()},
+            functions={name: _function(f) for name, f in dict(data["functions"]).items()},
+        )
+
+
+def _function(data: dict) -> FunctionSummary:
+    returns = data["returns"]
+    return FunctionSummary(**{**data, "params": tuple(data["params"]), "state_params": tuple(data["state_params"]),
+                              "returns": tuple(returns) if returns is not None else None})
+
+
+def _class(data: dict) -> ClassSummary:
+    return ClassSummary(
+        name=data["name"],
+        bases=tuple(data["bases"]),
+        recurrent_kind=data["recurrent_kind"],
+        is_recurrent=data["is_recurrent"],
+        attrs={k: tuple(v) for k, v in data["attrs"].items()},
+        methods={k: _function(v) for k, v in data["methods"].items()},
+        held_attrs=tuple(data["held_attrs"]),
+        summarises_sequence=data["summarises_sequence"],
+        resets={k: tuple(v) for k, v in data["resets"].items()},
+        read_attrs=tuple(data["read_attrs"]),
+    )
