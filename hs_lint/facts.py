@@ -765,7 +765,8 @@ class FileFacts:
             for site in self._callers(function):
                 arg = self.bound_arguments(site, function).get(param)
                 key = key_of(arg)
-                passed.append(self.lookup(key, site.scope) if key is not None else self._construction(arg))
+                passed.append(self.lookup(key, site.scope) if key is not None else (
+                    self._construction(arg) or self._returned_binding(arg, site.scope)))
             kinds = {(b.kind, b.detail) if b is not None else None for b in passed}
             found = _NO_CALLERS if not passed else passed[0] if len(kinds) == 1 and None not in kinds else None
         self._params[memo] = found
@@ -1264,7 +1265,9 @@ class FileFacts:
                 forward = call.callee.cls.methods.get("forward")
                 returned = [_second(r) for r in forward.returns] if forward is not None else []
                 held = candidates.get(str(id(forward)), set())
-                result = _second(target) if returned and all(key_of(r) in held for r in returned) else None
+                passes_tuple = (forward.summary.returns_state_tuple if forward is not None and forward.summary
+                                else bool(returned) and all(key_of(r) in held for r in returned))
+                result = _second(target) if passes_tuple else None
             else:
                 if key_of(call.state_arg) is not None and key_of(call.state_arg) == key_of(_second(target)):
                     producers.add(id(call.site.node))  # ``out, h = f(x, h)`` hands the state back as it came
@@ -1287,6 +1290,14 @@ class FileFacts:
             if _is_builtin_call(site.node, "isinstance") and args:
                 candidates.get(owner(key_of(args[0]) or "", site.scope), set()).discard(key_of(args[0]))
         return {name: frozenset(keys) for name, keys in candidates.items()}
+
+    def returns_tuple_state(self, function: Scope) -> bool:
+        """``return out, (h, c)`` where ``(h, c)`` is an LSTM's state: callers receive the tuple."""
+        if function.summary is not None:
+            return function.summary.returns_state_tuple
+        returned = [_second(r) for r in function.returns]
+        held = self._tuple_states.get(str(id(function)), frozenset())
+        return bool(returned) and all(key_of(r) in held for r in returned)
 
     def tuple_state_keys(self, scope: Scope) -> frozenset[str]:
         """Keys that hold an LSTM ``(h, c)`` tuple in ``scope``: it has no tensor methods."""

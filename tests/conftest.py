@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hs_lint.engine import Linter
+from hs_lint.project.index import Projects
 from hs_lint.rules import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,10 @@ def codes_for(path: Path) -> frozenset[str]:
     return DEFAULT_CODES | {code for _, code in expected_marks(path)}
 
 
-def lint(source: str, codes=None) -> list:
+def lint(source: str, codes=None, path: Path | None = None) -> list:
+    """The engine on ``source``; a file of a fixture project is read with its project's facts, as the CLI does."""
+    if path is not None and FIXTURES / "projects" in path.parents:
+        return Linter(codes).check_source(source, str(path), Projects().view(path))
     return Linter(codes).check_source(source, "example.py")
 
 

@@ -13,7 +13,7 @@ FIXTURE_IDS = [str(p.relative_to(FIXTURES)) for p in fixture_files()]
 
 @pytest.mark.parametrize("path", fixture_files(), ids=FIXTURE_IDS)
 def test_engine_reports_exactly_the_marks(path):
-    findings = lint(path.read_text(encoding="utf-8"), codes_for(path))
+    findings = lint(path.read_text(encoding="utf-8"), codes_for(path), path)
     assert {(f.line, f.code) for f in findings} == expected_marks(path)
 
 

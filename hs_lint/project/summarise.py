@@ -52,6 +52,7 @@ def _function(facts: FileFacts, scope: Scope, module: str) -> FunctionSummary:
         state_kind=scope.state_kind,
         state_params=tuple(sorted(facts.state_params(scope))),
         returns_pair=facts.returns_state_pair(scope),
+        returns_state_tuple=facts.returns_tuple_state(scope),
         returns=_binding(facts, facts.returned_binding(scope), module),
     )
 

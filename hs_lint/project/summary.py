@@ -25,7 +25,8 @@ class FunctionSummary:
     is_recurrent_step: bool = False  # runs a recurrent call and returns the new state
     state_kind: str | None = None  # the torch module kind of that call
     state_params: tuple[str, ...] = ()  # parameters it hands to a torch recurrent module as the state
-    returns_pair: bool = False  # every return is a 2-tuple: an LSTM's ``(h0, c0)``
+    returns_pair: bool = False  # an initialiser whose every return is a 2-tuple: an LSTM's ``(h0, c0)``
+    returns_state_tuple: bool = False  # ``return out, state`` where the state is an LSTM's (h, c) tuple
     returns: tuple[str, str] | None = None  # what it returns when all returns agree: ("loader", "shuffled")
 
 

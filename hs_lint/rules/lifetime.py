@@ -342,9 +342,12 @@ def random_order(facts: FileFacts, loop: Loop) -> str | None:
     """Why consecutive batches of ``loop`` are unrelated: a shuffling DataLoader or a random permutation."""
     loader = facts.loader_of(loop)
     if loader is not None and loader.detail == "shuffled":
-        shuffle = next((a for a in loader.construction.args if a.keyword is not None
+        built = loader.construction.args if loader.construction is not None else ()  # None: built in another file
+        shuffle = next((a for a in built if a.keyword is not None
                         and a.keyword.value in ("shuffle", "sampler", "batch_sampler")), None)
         name = facts.source(loader_expression(loop))
+        if loader.construction is None:
+            return f"`{name}` shuffles (its DataLoader is built with shuffle in another module)"
         return f"`{name}` shuffles ({facts.source(shuffle).strip(', ') if shuffle else 'shuffle'})"
     drawn = facts.random_order(loop)
     return None if drawn is None else f"its samples come in random order (`{facts.source(drawn.func)}`)"

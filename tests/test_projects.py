@@ -1,0 +1,145 @@
+"""Facts that span the modules of a project: the CLI, flake8 on one file, an editor and the cache agree."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from conftest import FIXTURES, ROOT, expected_marks, flake8, hs_lint
+from hs_lint.facts import FileFacts
+from hs_lint.project import layout
+from hs_lint.project.index import ModuleView, ProjectIndex, Projects
+from hs_lint.project.summarise import summarise
+from hs_lint.project.summary import ModuleSummary
+
+PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
+IDS = [p.name for p in PROJECTS]
+
+
+def marks(project: Path) -> set[tuple[str, int, str]]:
+    return {(str(f.relative_to(ROOT)), line, code) for f in project.rglob("*.py") for line, code in expected_marks(f)}
+
+
+def test_every_project_has_a_twin_and_the_bad_ones_are_marked():
+    names = {p.name for p in PROJECTS}
+    assert all(f"{name}_ok" in names for name in names if not name.endswith("_ok"))
+    for project in PROJECTS:
+        assert bool(marks(project)) != project.name.endswith("_ok"), project
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=IDS)
+def test_cli_reports_exactly_the_marks(project):
+    result = hs_lint("check", "--no-cache", "--format", "json", str(project.relative_to(ROOT)))
+    assert result.returncode in (0, 1), result.stderr
+    found = {(f["path"], f["line"], f["code"]) for f in json.loads(result.stdout)}
+    assert found == marks(project)
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=IDS)
+def test_flake8_on_each_file_alone_agrees_with_the_cli(project):
+    cli = json.loads(hs_lint("check", "--no-cache", "--format", "json", str(project.relative_to(ROOT))).stdout)
+    for path in sorted(project.rglob("*.py")):
+        relative = str(path.relative_to(ROOT))
+        result = flake8("--select=HS", "--format=%(path)s|%(row)d|%(col)d|%(code)s", relative)
+        alone = {tuple(line.split("|")) for line in result.stdout.splitlines()}
+        assert alone == {(f["path"], str(f["line"]), str(f["col"]), f["code"]) for f in cli if f["path"] == relative}
+
+
+def test_a_cached_result_is_redone_when_a_module_it_used_changes(tmp_path):
+    project = tmp_path / "stream"
+    shutil.copytree(FIXTURES / "projects" / "stream_detach_ok", project)
+    first = hs_lint("check", "train.py", cwd=project)
+    assert first.returncode == 0, first.stdout + first.stderr
+    net = project / "net.py"
+    net.write_text(net.read_text().replace("hidden.detach()", "hidden"))
+    second = hs_lint("check", "train.py", cwd=project)
+    assert second.returncode == 1 and "HS101" in second.stdout, second.stdout + second.stderr
+    assert (project / ".hs_lint_cache" / "summaries").is_dir()
+
+
+def test_a_summary_survives_json_and_ignores_other_modules():
+    for path in sorted((FIXTURES / "projects").rglob("*.py")):
+        index = ProjectIndex(ROOT)
+        summary, _ = index.summary(path)
+        assert summary is not None, path
+        assert ModuleSummary.from_json(json.loads(json.dumps(summary.as_json()))) == summary
+        facts = FileFacts(cst.parse_module(path.read_text()), ModuleView(index, path, local=True))
+        assert summarise(facts, summary.name) == summary
+
+
+def test_imports_resolve_as_python_would(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    package = tmp_path / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from .model import Net\n")
+    (package / "model.py").write_text("import torch.nn as nn\nclass Net(nn.Module):\n    pass\n")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "helper.py").write_text("def f():\n    return 1\n")
+    assert layout.find_root(package / "model.py") == tmp_path
+    assert layout.module_name(tmp_path, package / "model.py") == "pkg.model"
+    assert layout.module_name(tmp_path, package / "__init__.py") == "pkg"
+    assert layout.absolute_import("pkg.sub.train", False, 2, "data") == "pkg.data"
+    assert layout.absolute_import("pkg", True, 1, "model") == "pkg.model"
+    assert layout.absolute_import("train", False, 3, "x") is None
+    view = Projects().view(tmp_path / "scripts" / "helper.py")
+    assert view.resolve("pkg.Net").name == "Net"  # through the package's re-export, from src/
+    assert view.resolve("helper.f") is None  # a module does not import itself
+    assert view.resolve("torch.nn.LSTM") is None and view.resolve("missing.Thing") is None
+
+
+def test_an_editor_gets_the_cross_module_finding(tmp_path):
+    """python-lsp-server's flake8 plugin pipes the buffer through `flake8 -` from the workspace root."""
+    pytest.importorskip("pylsp")
+    project = tmp_path / "charlm"
+    shutil.copytree(FIXTURES / "projects" / "charlm_tuple", project)
+    train = project / "train.py"
+    executable = shutil.which("flake8", path=os.path.dirname(sys.executable)) or shutil.which("flake8")
+    settings = {"pylsp": {"plugins": {
+        "flake8": {"enabled": True, "select": ["HS"], "executable": executable},
+        **{name: {"enabled": False} for name in ("pycodestyle", "pyflakes", "mccabe", "pydocstyle", "autopep8",
+                                                 "yapf", "pylint")},
+    }}}
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"processId": None, "rootUri": project.as_uri(), "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", "params": {"settings": settings}},
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": train.as_uri(), "languageId": "python", "version": 1, "text": train.read_text()}}},
+    ]
+    server = subprocess.Popen([sys.executable, "-m", "pylsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, cwd=project)
+    try:
+        for message in messages:
+            body = json.dumps(message).encode()
+            server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        server.stdin.flush()
+        diagnostics = _diagnostics_for(server.stdout, train.as_uri())
+    finally:
+        server.kill()
+        server.wait()
+    hs = [d for d in diagnostics if str(d.get("code", "")).startswith("HS")]
+    assert [(d["code"], d["range"]["start"]["line"] + 1) for d in hs] == [("HS103", 22)], diagnostics
+
+
+def _diagnostics_for(stream, uri: str) -> list[dict]:
+    """Read LSP messages until the server publishes non-empty diagnostics for ``uri`` (or closes)."""
+    while True:
+        length = 0
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        if not length:
+            return []
+        message = json.loads(stream.read(length))
+        params = message.get("params") or {}
+        if message.get("method") == "textDocument/publishDiagnostics" and params.get("uri") == uri:
+            if params["diagnostics"]:
+                return params["diagnostics"]
