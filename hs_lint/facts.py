@@ -39,6 +39,7 @@ from hs_lint.names import (
 )
 
 from hs_lint.project.summary import ClassSummary, FunctionSummary
+from hs_lint import values
 
 if TYPE_CHECKING:
     from hs_lint.project.index import ModuleView
@@ -162,6 +163,7 @@ class Scope:
     no_grad: bool = False  # decorated with @torch.no_grad() / @torch.inference_mode()
     bindings: dict[str, Binding] = field(default_factory=dict)
     returns: list[cst.BaseExpression] = field(default_factory=list)
+    return_tests: list[cst.BaseExpression | None] = field(default_factory=list)  # the innermost ``if`` test of each
     detaches: bool = False  # its body detaches something (summary used at call sites)
     calls_backward: bool = False  # directly or through a same-file helper
     is_recurrent_step: bool = False  # runs a recurrent call and returns the new state
@@ -325,6 +327,7 @@ class _Collector(cst.CSTVisitor):
         self._discarded: set[int] = set()
         self._order = itertools.count()
         self._branches: list[tuple[int, str]] = []
+        self._if_tests: dict[int, cst.BaseExpression] = {}
         self._stored: set[int] = set()  # attribute nodes written by an assignment
         self.attribute_reads: set[str] = set()  # attribute names read anywhere (``x.hidden`` -> "hidden")
         self.type_comparisons: list[tuple[cst.Comparison, Scope]] = []  # ``type(h) == X`` / ``type(h) is X``
@@ -483,6 +486,9 @@ class _Collector(cst.CSTVisitor):
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None:
             self.scope.returns.append(node.value)
+            branch = self._branches[-1] if self._branches else None
+            test = self._if_tests.get(branch[0]) if branch is not None and branch[1] == "body" else None
+            self.scope.return_tests.append(test)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value == "data":
@@ -497,6 +503,7 @@ class _Collector(cst.CSTVisitor):
 
     def visit_If_body(self, node: cst.If) -> None:
         self._branches.append((id(node), "body"))
+        self._if_tests[id(node)] = node.test
 
     def leave_If_body(self, node: cst.If) -> None:
         self._branches.pop()
@@ -583,6 +590,8 @@ class FileFacts:
         self._callees: dict[int, Callee] = {}
         self._in_flow: set[tuple[int, str, frozenset[str]]] = set()
         self._params: dict[tuple[int, str], Binding | None | object] = {}
+        self.tuple_conditions: dict[tuple[str, str | None], str] = {}
+        self._pair_initialisers: set[int] = set()  # ``h = model.init_hidden(b)`` calls that return (h0, c0)
         self._state_params_by_function: dict[int, frozenset[str]] = {}
         self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
@@ -1277,9 +1286,16 @@ class FileFacts:
                 producers.add(id(call.site.node))
         for site in self.assignments:
             function = self.method_called(site.value, site.scope) if isinstance(site.value, cst.Call) else None
-            if function is not None and self.returns_state_pair(function) and len(site.targets) == 1:
+            if function is None or len(site.targets) != 1:
+                continue
+            when = "" if self.returns_state_pair(function) else self._reachable_pair(function, site)
+            if when is not None:
                 add(key_of(site.targets[0]), site.scope)
                 producers.add(id(site.value))
+                self._pair_initialisers.add(id(site.value))
+                if when:
+                    self.tuple_conditions[(owner(key_of(site.targets[0]) or "", site.scope),
+                                           key_of(site.targets[0]))] = when
         for site in self.assignments:
             for key in site.target_keys:
                 held = candidates.get(owner(key, site.scope))
@@ -1291,6 +1307,23 @@ class FileFacts:
                 candidates.get(owner(key_of(args[0]) or "", site.scope), set()).discard(key_of(args[0]))
         return {name: frozenset(keys) for name, keys in candidates.items()}
 
+    def tuple_at(self, key: str, site: CallSite) -> bool:
+        """``key`` holds an LSTM tuple from an initialiser where ``site`` reads it, by the assignments that reach
+        it: the last one before it in the function and, inside a loop, the ones later in the loop's body (a
+        later ``out, key = model(x, key)`` elsewhere does not change what this read sees)."""
+        _ = self._tuple_states
+        if any(_is_builtin_call(c.node, "isinstance") and key_of(next(iter(positional_args(c.node)), None)) == key
+               for c in self.calls if c.scope is site.scope):
+            return False  # the code tells the cases apart itself
+        defs = [a for a in self.assignments if a.scope is site.scope and key in a.target_keys
+                and not any(n is site.node for n in _subtree(a.value) if a.value is not None)]
+        before = [a for a in defs if a.index < site.index]
+        reaching = before[-1:] + [a for a in defs if a.index > site.index and site.loop is not None
+                                  and a.loop is not None and site.loop.encloses(a.loop)]
+        return bool(reaching) and all(
+            a.value is not None and id(a.value) in self._pair_initialisers and key_of(a.targets[0]) == key
+            for a in reaching)
+
     def returns_tuple_state(self, function: Scope) -> bool:
         """``return out, (h, c)`` where ``(h, c)`` is an LSTM's state: callers receive the tuple."""
         if function.summary is not None:
@@ -1298,6 +1331,93 @@ class FileFacts:
         returned = [_second(r) for r in function.returns]
         held = self._tuple_states.get(str(id(function)), frozenset())
         return bool(returned) and all(key_of(r) in held for r in returned)
+
+    @functools.cached_property
+    def options(self) -> dict[str, values.Option]:
+        return values.options(self)
+
+    @functools.cached_property
+    def namespaces(self) -> frozenset[str]:
+        return values.namespaces(self)
+
+    def pair_condition(self, function: Scope) -> tuple[str, str] | None:
+        """An initialiser that returns ``(h0, c0)`` only under ``if self.model == "lstm":`` -> ("model", "lstm")."""
+        if function.summary is not None:
+            return function.summary.pair_when
+        if not self.is_state_initialiser(function):
+            return None
+        pairs = [test for r, test in zip(function.returns, function.return_tests)
+                 if isinstance(r, cst.Tuple) and len(r.elements) == 2]
+        if not pairs or len(pairs) == len(function.returns):
+            return None
+        conditions = {values.attribute_equals(test) for test in pairs}
+        return conditions.pop() if len(conditions) == 1 and None not in conditions else None
+
+    def attr_param(self, cls: ClassInfo, attr: str) -> tuple[str, str | None] | None:
+        """``self.model = model.lower()`` in ``__init__`` -> ("model", its default "gru")."""
+        if cls.summary is not None:
+            found = cls.summary.attr_params.get(attr)
+            return (found[0], found[1]) if found is not None else None
+        init = cls.methods.get("__init__")
+        if init is None or not isinstance(init.node, cst.FunctionDef):
+            return None
+        for site in self.assignments:
+            if site.scope is init and f"self.{attr}" in site.target_keys and len(site.targets) == 1:
+                value = site.value
+                while isinstance(value, cst.Call) and method_name(value) in ("lower", "upper", "strip"):
+                    value = receiver(value)
+                param = next((p for p in init.node.params.params if isinstance(value, cst.Name)
+                              and p.name.value == value.value), None)
+                if param is not None:
+                    return param.name.value, values.literal(param.default)
+        return None
+
+    def constructor_choice(self, cls: ClassInfo, call: cst.Call, param: str, default: str | None,
+                           scope: Scope) -> values.Choice | None:
+        """What ``call`` (a construction of ``cls``) passes for the ``__init__`` parameter ``param``."""
+        init = cls.methods.get("__init__")
+        if init is None:
+            return None
+        names = init.params[1:]
+        args = positional_args(call)
+        given = keyword_arg(call, param)
+        if given is None and param in names and names.index(param) < len(args):
+            given = args[names.index(param)]
+        if given is None:
+            return values.Choice(frozenset({default})) if default is not None else None
+        return values.choice(self, given, scope)
+
+    def _reachable_pair(self, function: Scope, site: AssignSite) -> str | None:
+        """``h = model.init_hidden(b)`` returns the LSTM pair in a configuration this project can reach: the
+        condition ("with --model lstm", "" when always), or None."""
+        condition = self.pair_condition(function)
+        cls = function.cls
+        if condition is None or cls is None or not isinstance(site.value, cst.Call):
+            return None
+        attr, wanted = condition
+        source = self.attr_param(cls, attr)
+        if source is None:
+            return None
+        owner = key_of(receiver(site.value))
+        binding = self.lookup(owner, site.scope) if owner is not None else None
+        choices = []
+        if binding is not None and binding.kind == "instance" and binding.construction is not None:
+            home = next((s for s in self.assignments if s.value is not None
+                         and _unwrap_self_returning(s.value) is binding.construction), None)
+            choices = [self.constructor_choice(cls, binding.construction, source[0], source[1],
+                                               home.scope if home is not None else self.module_scope)]
+        elif self.project is not None and cls.summary is not None:
+            choices = self.project.constructions(self.imports.get(cls.name, cls.name), source[0], source[1])
+        for found in choices:
+            if found is not None and found.admits(wanted):
+                return found.when(wanted)
+        return None
+
+    def tuple_condition(self, key: str, scope: Scope) -> str:
+        """The configuration in which ``key`` holds an LSTM tuple ("with --model lstm"), "" when always."""
+        owner = scope.cls.name if scope.cls is not None and key.startswith("self.") else str(id(scope))
+        _ = self._tuple_states
+        return self.tuple_conditions.get((owner, key), "")
 
     def tuple_state_keys(self, scope: Scope) -> frozenset[str]:
         """Keys that hold an LSTM ``(h, c)`` tuple in ``scope``: it has no tensor methods."""

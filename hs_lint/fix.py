@@ -41,6 +41,7 @@ from hs_lint.noqa import unsuppressed
 
 if TYPE_CHECKING:
     from hs_lint.engine import Finding, Linter
+    from hs_lint.project.index import ModuleView
 
 MAX_ROUNDS = 10
 
@@ -180,7 +181,8 @@ def _verify(source: str, path: str) -> None:
                        "the file was left unchanged (please report this with the file)") from None
 
 
-def fix_source(linter: Linter, source: str, path: str, *, unsafe: bool) -> tuple[str, list[Finding]]:
+def fix_source(linter: Linter, source: str, path: str, *, unsafe: bool,
+               project: ModuleView | None = None) -> tuple[str, list[Finding]]:
     """The fixed text and the findings that remain in it (``# noqa`` is honoured: those stay as they are).
 
     Raises FixError when a fix leaves code that does not compile, or does not clear its finding
@@ -188,7 +190,7 @@ def fix_source(linter: Linter, source: str, path: str, *, unsafe: bool) -> tuple
     """
     previous = None
     for _ in range(MAX_ROUNDS):
-        analysis = linter.analyse(source, path)
+        analysis = linter.analyse(source, path, project)
         findings = unsuppressed(analysis.findings, source)
         chosen = [f for f in findings if applies(f.fix, unsafe)]
         if not chosen or analysis.module is None:
@@ -203,7 +205,7 @@ def fix_source(linter: Linter, source: str, path: str, *, unsafe: bool) -> tuple
             return source, findings
         _verify(fixed, path)
         source, previous = fixed, asked
-    return source, unsuppressed(linter.check_source(source, path), source)
+    return source, unsuppressed(linter.check_source(source, path, project), source)
 
 
 @dataclass
@@ -215,13 +217,14 @@ class Fixer:
     diffs: list[str] = field(default_factory=list)
     fixed: Counter[str] = field(default_factory=Counter)  # fixed findings per code
 
-    def fix_file(self, path: Path, data: bytes, source: str, linter: Linter) -> list[Finding]:
-        """Fix one file read as ``data`` (decoded: ``source``); return what remains to report."""
+    def fix_file(self, path: Path, data: bytes, source: str, linter: Linter,
+                 project: ModuleView | None = None) -> list[Finding]:
+        """Fix one file read as ``data`` (decoded: ``source``), with its project's facts; return what remains."""
         name = str(path)
-        before = unsuppressed(linter.check_source(source, name), source)
+        before = unsuppressed(linter.check_source(source, name, project), source)
         if not any(applies(f.fix, self.unsafe) for f in before):
             return before
-        fixed, remaining = fix_source(linter, source, name, unsafe=self.unsafe)
+        fixed, remaining = fix_source(linter, source, name, unsafe=self.unsafe, project=project)
         self.fixed.update(Counter(f.code for f in before) - Counter(f.code for f in remaining))
         if fixed == source:
             return remaining

@@ -26,7 +26,7 @@ from hs_lint.engine import Finding, Linter, SourceError, decode
 from hs_lint.fix import Fixer, FixError
 from hs_lint.noqa import unsuppressed
 from hs_lint.project.index import Projects, unchanged
-from hs_lint.project.store import mark_cache_directory, write_json_atomic
+from hs_lint.project.store import code_fingerprint, mark_cache_directory, write_json_atomic
 
 CACHE_DIR_NAME = ".hs_lint_cache"
 _CACHE_FORMAT = "3"
@@ -63,9 +63,9 @@ class Checker:
         """The outcome for one file's contents; never raises."""
         try:
             source = decode(data, name)
-            if self.fixer is not None:
-                return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name)))
             view = self.projects.view(Path(name)) if self.projects is not None else None
+            if self.fixer is not None:
+                return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name), view))
             findings = self.linter_for(name).check_source(source, name, view)
             return Outcome(unsuppressed(findings, source), used=dict(view.used) if view is not None else {})
         except FixError as exc:
@@ -97,7 +97,7 @@ class Cache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._salt = f"{_CACHE_FORMAT}\0{__version__}\0{_code_fingerprint()}\0".encode()
+        self._salt = f"{_CACHE_FORMAT}\0{__version__}\0{code_fingerprint()}\0".encode()
 
     def key(self, codes: frozenset[str], data: bytes) -> str:
         digest = hashlib.sha256(self._salt)
@@ -138,13 +138,6 @@ class Cache:
             write_json_atomic(entry, stored)
         except OSError:
             pass  # a read-only checkout still gets its answers, just not faster next time
-
-
-def _code_fingerprint() -> str:
-    """Sizes and times of hs-lint's own modules, so an edited (editable) install never reads stale entries."""
-    package = Path(__file__).resolve().parent
-    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
-    return hashlib.sha256(repr(stats).encode()).hexdigest()
 
 
 # -- parallel analysis -------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def test_cache_key_depends_on_bytes_codes_and_hs_lint_itself(tmp_path, monkeypat
     assert key != cache.key(frozenset({"HS101", "HS102"}), b"x = 1\n")
     monkeypatch.setattr(scan, "__version__", "999")
     assert scan.Cache(tmp_path).key(codes, b"x = 1\n") != key
-    monkeypatch.setattr(scan, "_code_fingerprint", lambda: "edited")
+    monkeypatch.setattr(scan, "code_fingerprint", lambda: "edited")
     assert scan.Cache(tmp_path).key(codes, b"x = 1\n") != key
 
 

@@ -10,6 +10,7 @@ against their current contents. Nothing here imports or runs the code it reads.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,10 @@ from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, digest
 from hs_lint.project.summarise import summarise
 from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
+from hs_lint.values import Choice
 
+_SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
+_MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
 _MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
@@ -33,9 +37,32 @@ class ProjectIndex:
         self.store = store
         self._summaries: dict[tuple[str, str], ModuleSummary | None] = {}  # (path, digest) -> summary
         self._building: set[str] = set()
+        self._all_files: list[Path] | None = None
 
     def view(self, path: Path) -> ModuleView:
         return ModuleView(self, path.resolve())
+
+    def modules_naming(self, name: str) -> list[Path]:
+        """The project's modules whose text contains ``name`` (at most ``_MAX_SCANNED`` files are looked at)."""
+        found = []
+        for path in self._files():
+            try:
+                if name in path.read_text(encoding="utf-8", errors="replace"):
+                    found.append(path)
+            except OSError:
+                continue
+        return found
+
+    def _files(self) -> list[Path]:
+        if self._all_files is None:
+            self._all_files = []
+            for folder, dirs, files in os.walk(self.root):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED
+                                 and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
+                self._all_files.extend(Path(folder, f) for f in sorted(files) if f.endswith(".py"))
+                if len(self._all_files) >= _MAX_SCANNED:
+                    break
+        return self._all_files[:_MAX_SCANNED]
 
     def module_file(self, name: str, importer: Path) -> Path | None:
         return layout.module_file(layout.search_folders(self.root, importer), name)
@@ -135,12 +162,16 @@ class ModuleView:
         return layout.absolute_import(self.name, self.is_package, level, module)
 
     def _summary(self, module: str) -> ModuleSummary | None:
+        found = self._located(module)
+        return found[0] if found is not None else None
+
+    def _located(self, module: str) -> tuple[ModuleSummary, Path] | None:
         path = self.index.module_file(module, self.path)
         if path is None or path == self.path:
             return None
         found, key = self.index.summary(path)
         self.used[str(path)] = key
-        return found
+        return (found, path) if found is not None else None
 
     def exports(self, module: str, depth: int = 0) -> tuple[str, ...]:
         """What ``from module import *`` binds here (through its own star imports)."""
@@ -154,29 +185,34 @@ class ModuleView:
 
     def resolve(self, qualified: str, depth: int = 0) -> ClassSummary | FunctionSummary | None:
         """The class or function ``pkg.model.CharRNN`` stands for; None when it is not the project's."""
+        found = self.locate(qualified, depth)
+        return found[0] if found is not None else None
+
+    def locate(self, qualified: str, depth: int = 0) -> tuple[ClassSummary | FunctionSummary, Path] | None:
+        """``resolve``, with the file that defines it (two equal classes in two files are two classes)."""
         if self.local or depth > _MAX_DEPTH or qualified.startswith(("torch.", "numpy.")):
             return None
         parts = qualified.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            summary = self._summary(".".join(parts[:cut]))
-            if summary is None:
+            located = self._located(".".join(parts[:cut]))
+            if located is None:
                 continue
             rest = parts[cut:]
             if len(rest) != 1:
                 return None
-            return self._member(summary, rest[0], qualified, depth)
+            return self._member(*located, rest[0], qualified, depth)
         return None
 
-    def _member(self, summary: ModuleSummary, name: str, qualified: str, depth: int):
+    def _member(self, summary: ModuleSummary, path: Path, name: str, qualified: str, depth: int):
         if name in summary.classes:
-            return self._with_bases(summary.classes[name], depth)
+            return self._with_bases(summary.classes[name], depth), path
         if name in summary.functions:
-            return summary.functions[name]
+            return summary.functions[name], path
         origin = summary.imports.get(name)
         if origin is not None and origin != qualified:
-            return self.resolve(origin, depth + 1)
+            return self.locate(origin, depth + 1)
         for star in summary.star_imports:
-            found = self.resolve(f"{star}.{name}", depth + 1)
+            found = self.locate(f"{star}.{name}", depth + 1)
             if found is not None:
                 return found
         return None
@@ -200,6 +236,35 @@ class ModuleView:
                 read_attrs=tuple(sorted({*cls.read_attrs, *inherited.read_attrs})),
             )
         return cls
+
+    def constructions(self, qualified: str, param: str, default: str | None) -> list[Choice | None]:
+        """What every construction of the class ``qualified`` in the project passes for ``param`` (its default
+        where a call leaves it out). Only modules whose text names the class are read."""
+        located = self.locate(qualified)
+        target = located[0] if located is not None else None
+        if self.local or not isinstance(target, ClassSummary) or "__init__" not in target.methods:
+            return []
+        names = list(target.methods["__init__"].params[1:])
+        position = f"#{names.index(param)}" if param in names else None
+        found: list[Choice | None] = []
+        for path in self.index.modules_naming(target.name):
+            summary, key = self.index.summary(path)
+            self.used[str(path)] = key
+            there = self.index.view(path)  # names in that module resolve from where it is
+            for cls, args in summary.constructions if summary is not None else ():
+                if cls.rsplit(".", 1)[-1] != target.name:
+                    continue
+                candidates = [f"{star}.{target.name}" for star in summary.star_imports] if cls[:2] == "*." else [cls]
+                if not any(there.locate(c) == located for c in candidates):
+                    continue
+                self.used.update(there.used)
+                given = args.get(param) or (args.get(position) if position else None)
+                if given is not None:
+                    found.append(Choice.from_data(given))
+                else:
+                    found.append(Choice(frozenset({default})) if default is not None and not any(
+                        k.startswith("#") and int(k[1:]) >= len(names) for k in args) else None)
+        return found
 
     def imports_recurrent_code(self, source: str) -> bool:
         """Some import of ``source`` names a project module with a recurrent class or step function: the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -33,9 +34,18 @@ def write_json_atomic(path: Path, data: object) -> None:
         raise
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Sizes and times of hs-lint's own modules, so an edited (editable) install never reads stale entries."""
+    package = Path(__file__).resolve().parent.parent
+    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
+    return hashlib.sha256(repr(stats).encode()).hexdigest()
+
+
 def digest(name: str, data: bytes) -> str:
-    """A module's identity for the store: its name (relative imports depend on it) and its bytes."""
-    return hashlib.sha256(f"{SUMMARY_FORMAT}\0{name}\0".encode() + data).hexdigest()
+    """A module's identity for the store: hs-lint's code, the module's name (relative imports depend on it) and
+    its bytes."""
+    return hashlib.sha256(f"{SUMMARY_FORMAT}\0{code_fingerprint()}\0{name}\0".encode() + data).hexdigest()
 
 
 class SummaryStore:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from hs_lint import values
 from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
+from hs_lint.names import key_of
 from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
 
 
@@ -20,6 +22,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         star_imports=tuple(facts.star_imports),
         classes={n: _class(facts, c, name) for n, c in local.items()},
         functions={n: _function(facts, f, name) for n, f in own.items()},
+        constructions=_constructions(facts, name),
     )
 
 
@@ -53,6 +56,7 @@ def _function(facts: FileFacts, scope: Scope, module: str) -> FunctionSummary:
         state_params=tuple(sorted(facts.state_params(scope))),
         returns_pair=facts.returns_state_pair(scope),
         returns_state_tuple=facts.returns_tuple_state(scope),
+        pair_when=facts.pair_condition(scope),
         returns=_binding(facts, facts.returned_binding(scope), module),
     )
 
@@ -71,7 +75,41 @@ def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
         summarises_sequence=facts.summarises_sequence(cls),
         resets={a: tuple(sorted(r)) for a in sorted(held) if (r := facts.resetting_methods(cls, frozenset({a})))},
         read_attrs=tuple(sorted(facts.attribute_reads)),
+        attr_params={a: p for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
     )
+
+
+def _self_attrs(facts: FileFacts, cls: ClassInfo) -> list[str]:
+    init = cls.methods.get("__init__")
+    return sorted({k[5:] for site in facts.assignments if site.scope is init
+                   for k in site.target_keys if k.startswith("self.") and k.count(".") == 1})
+
+
+def _constructions(facts: FileFacts, module: str) -> tuple[tuple[str, dict[str, list]], ...]:
+    """Every call of a class here, with what each argument can be (for a rule in the class's own module).
+    Imported capitalised names are kept too (a summary does not look into other modules), and one that may
+    come from a star import as ``*.Name``: the index decides which class each is."""
+    found = []
+    for site in facts.calls:
+        key = key_of(site.node.func)
+        cls = facts.imported_class(key) if key is not None and "." in key else facts.classes.get(key or "")
+        if key is None:
+            continue
+        capitalised = key.rsplit(".", 1)[-1][:1].isupper()  # a class by convention, resolved by the index
+        starred = (cls is None and bool(facts.star_imports) and capitalised and "." not in key
+                   and key not in facts.imports and key not in facts.functions)
+        imported = capitalised and key.split(".", 1)[0] in facts.imports
+        if cls is None and not starred and not imported:
+            continue
+        args: dict[str, list] = {}
+        for position, arg in enumerate(site.node.args):
+            if arg.star:
+                break
+            found_choice = values.choice(facts, arg.value, site.scope)
+            if found_choice is not None:
+                args[arg.keyword.value if arg.keyword is not None else f"#{position}"] = found_choice.as_data()
+        found.append((f"*.{key}" if starred else _qualified(facts, key, module), args))
+    return tuple(found)
 
 
 def _exports(facts: FileFacts, classes: dict, functions: dict) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ class FunctionSummary:
     returns_pair: bool = False  # an initialiser whose every return is a 2-tuple: an LSTM's ``(h0, c0)``
     returns_state_tuple: bool = False  # ``return out, state`` where the state is an LSTM's (h, c) tuple
     returns: tuple[str, str] | None = None  # what it returns when all returns agree: ("loader", "shuffled")
+    pair_when: tuple[str, str] | None = None  # returns ``(h0, c0)`` only when ``self.<attr> == <value>``
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ClassSummary:
     summarises_sequence: bool = False  # forward reads its recurrent output only at the last step
     resets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attr -> methods giving it a fresh value
     read_attrs: tuple[str, ...] = ()  # attributes its methods read from self
+    attr_params: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # attr -> (__init__ param, default)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ModuleSummary:
     star_imports: tuple[str, ...] = ()  # modules it star-imports, absolute
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    # Constructions of classes: (absolute class name, {parameter or "#position": [values or None, option]}).
+    constructions: tuple[tuple[str, dict[str, list]], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -68,13 +72,16 @@ class ModuleSummary:
             star_imports=tuple(data["star_imports"]),
             classes={name: _class(c) for name, c in dict(data["classes"]).items()},
             functions={name: _function(f) for name, f in dict(data["functions"]).items()},
+            constructions=tuple((str(c[0]), dict(c[1])) for c in data["constructions"]),
         )
 
 
 def _function(data: dict) -> FunctionSummary:
     returns = data["returns"]
+    pair_when = data["pair_when"]
     return FunctionSummary(**{**data, "params": tuple(data["params"]), "state_params": tuple(data["state_params"]),
-                              "returns": tuple(returns) if returns is not None else None})
+                              "returns": tuple(returns) if returns is not None else None,
+                              "pair_when": tuple(pair_when) if pair_when is not None else None})
 
 
 def _class(data: dict) -> ClassSummary:
@@ -89,4 +96,5 @@ def _class(data: dict) -> ClassSummary:
         summarises_sequence=data["summarises_sequence"],
         resets={k: tuple(v) for k, v in data["resets"].items()},
         read_attrs=tuple(data["read_attrs"]),
+        attr_params={k: (v[0], v[1]) for k, v in data["attr_params"].items()},
     )

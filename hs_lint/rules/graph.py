@@ -300,14 +300,19 @@ class MLP(nn.Module):
         return Fix((replace_statement(call, assign),), safe=key_of(target) is not None)
 
 
-def _tuple_fix(state: str, call: cst.Call, facts: FileFacts) -> str:
+def _tuple_fix(state: str, call: cst.Call, facts: FileFacts, either: bool = False) -> str:
+    """The per-tensor spelling of ``call``; ``either``: the state is a tuple only in some configurations, so
+    the repair keeps the tensor case (``... if isinstance(h, tuple) else h.cuda()``)."""
     name = method_name(call)
     if name == "size":
-        return f"{state}[0].{facts.source(call.func.attr)}({', '.join(facts.source(a) for a in call.args)})"
+        fixed = f"{state}[0].{facts.source(call.func.attr)}({', '.join(facts.source(a) for a in call.args)})"
+        return f"{fixed} if isinstance({state}, tuple) else {facts.source(call)}" if either else fixed
     if name == "detach_":
         return f"for s in {state}: s.detach_()"
     args = ", ".join(facts.source(a.value) for a in call.args)
-    return f"{state} = tuple(s.{name}({args}) for s in {state})"
+    fixed = f"tuple(s.{name}({args}) for s in {state})"
+    return f"{state} = {fixed} if isinstance({state}, tuple) else {facts.source(call)}" if either else \
+        f"{state} = {fixed}"
 
 
 class MethodOnStateTuple(Rule):
@@ -315,7 +320,7 @@ class MethodOnStateTuple(Rule):
     name = "method-on-state-tuple"
     summary = "A tensor method (.detach(), .to(), .size(), ...) is called on an LSTM's (h, c) state tuple"
     message = (
-        "`{state}` holds the LSTM's `(h, c)` tuple, and a tuple has no `.{method}()`: this line raises "
+        "`{state}` holds the LSTM's `(h, c)` tuple{when}, and a tuple has no `.{method}()`: this line raises "
         "AttributeError: 'tuple' object has no attribute '{method}'. Apply it to each tensor: `{fix}`"
     )
     rationale = (
@@ -381,9 +386,12 @@ for x in batches:
         for site in facts.calls:
             name = method_name(site.node)
             state = key_of(receiver(site.node))
-            if name in TUPLE_MISUSED_METHODS and state in facts.tuple_state_keys(site.scope):
+            if name in TUPLE_MISUSED_METHODS and state is not None and (
+                    state in facts.tuple_state_keys(site.scope) or facts.tuple_at(state, site)):
+                when = facts.tuple_condition(state, site.scope)
                 yield self.violation(site.node, data={"method": name}, state=state, method=name,
-                                     fix=_tuple_fix(state, site.node, facts))
+                                     fix=_tuple_fix(state, site.node, facts, bool(when)),
+                                     when=f" ({when})" if when else "")
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
         """``state.detach()`` -> ``tuple(s.detach() for s in state)`` (as a statement when the result was
@@ -393,7 +401,9 @@ for x in batches:
         if method_name(call) == "detach_":
             return None
         state = receiver(call)
-        expression = cst.parse_expression(_tuple_fix(facts.source(state), call, facts).rpartition(" = ")[2])
+        either = bool(facts.tuple_condition(facts.source(state), next(s for s in facts.calls if s.node is call).scope))
+        fixed = _tuple_fix(facts.source(state), call, facts, either)
+        expression = cst.parse_expression(fixed.partition(" = ")[2] if " = " in fixed.split("(")[0] else fixed)
         site = next(site for site in facts.calls if site.node is call)
         if site.discarded:
             return Fix((replace_statement(call, cst.Assign([cst.AssignTarget(state)], expression)),))
