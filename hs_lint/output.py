@@ -160,6 +160,20 @@ def statistics(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     )
 
 
+def statistics_as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """``--statistics --format json``: ``[{"code", "name", "count", "fixable"}]`` in the text's order
+    (``fixable``: how many of them ``--fix`` repairs)."""
+    counts = Counter(f.code for f in findings)
+    names = {f.code: f.name for f in findings}
+    fixable = Counter(f.code for f in findings if applies(f.fix, unsafe_fixes))
+    rows = [{"code": code, "name": names[code], "count": count, "fixable": fixable[code]}
+            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return json.dumps(rows, indent=2) + "\n"
+
+
+STATISTICS: dict[str, Callable[[Sequence[Finding], bool], str]] = {"text": statistics, "json": statistics_as_json}
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
