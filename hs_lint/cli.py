@@ -23,7 +23,7 @@ from hs_lint.fix import Fixer
 from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
 from hs_lint.pretty import COLOR_CHOICES, as_pretty_text, use_color
 from hs_lint.rules import all_rules
-from hs_lint.scan import CACHE_DIR_NAME, Cache, Checker, Outcome, default_jobs, scan
+from hs_lint.scan import CACHE_DIR_NAME, Cache, Checker, default_jobs, scan
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line ends, by which findings count lines
@@ -168,15 +168,14 @@ def run_check(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             print(f"hs-lint: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+    color = use_color(args.color, None if args.output_file else sys.stdout)
     if fixer is not None and not fixer.write:
         output = "".join(fixer.diffs)
     elif args.statistics:
         output = STATISTICS[args.format](report.findings, args.unsafe_fixes)
-    elif args.format == "text" and (args.show_source or args.color != "never"):
-        lines = _source_lines({name: source} if stdin else {})
-        output = as_pretty_text(report.findings, args.unsafe_fixes,
-                                color=use_color(args.color, None if args.output_file else sys.stdout),
-                                source_lines=lines if args.show_source else None)
+    elif args.format == "text" and (args.show_source or color):
+        lines = _source_lines({name: source} if stdin else {}) if args.show_source else None
+        output = as_pretty_text(report.findings, args.unsafe_fixes, color=color, source_lines=lines)
     else:
         output = FORMATTERS[args.format](report.findings, args.unsafe_fixes)
     try:
