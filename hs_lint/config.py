@@ -135,8 +135,9 @@ def load(path: Path | None) -> Config:
         extend_select=_codes(table, "extend-select", where),
         exclude=_strings(table, "exclude", where),
         per_file_ignores=tuple(
-            (pattern, validate_codes(_as_strings(codes, f"{where} per-file-ignores.{pattern!r}", "per-file-ignores"),
-                                     f"{where} per-file-ignores"))
+            (pattern, validate_codes(
+                _as_strings(codes, f"{where} per-file-ignores.{pattern!r}", "per-file-ignores"),
+                f"{where} per-file-ignores"))
             for pattern, codes in per_file.items()
         ),
         respect_gitignore=respect_gitignore,

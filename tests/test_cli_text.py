@@ -1,4 +1,4 @@
-"""The text report for a person: --show-source, colour, -q/-qq, --statistics as JSON, and paths with nothing to check."""
+"""The text report for a person: --show-source, colour, -q/-qq, --statistics as JSON, paths with nothing to check."""
 
 from __future__ import annotations
 
