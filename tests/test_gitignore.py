@@ -50,18 +50,31 @@ def test_walk_skips_what_git_ignores_at_every_level(tmp_path):
     assert checked(".", cwd=make(tmp_path)) == CHECKED
 
 
+# Patterns whose meaning is easy to get wrong by hand: ** in the middle and at the start, a comment, an
+# escaped #, trailing spaces, a negated directory, character classes, a pattern with a slash in a subdirectory.
+TRICKY = {
+    ".gitignore": "# a comment\n\\#hash.py\ndocs/**/gen_*.py\n**/cache/\nmod[0-9].py   \n!mod7.py\n/src/sub/\n!/src/sub/\n",
+    "#hash.py": CARRY, "mod1.py": CARRY, "mod7.py": CARRY, "modx.py": CARRY,
+    "src/a.py": CARRY, "src/cache/c.py": CARRY, "cache/d.py": CARRY,
+    "docs/x/y/gen_a.py": CARRY, "docs/gen_b.py": CARRY, "docs/x/keep.py": CARRY,
+    "src/.gitignore": "sub/only_here.py\n",
+    "src/sub/only_here.py": CARRY, "src/sub/other.py": CARRY, "src/sub/deep/sub/only_here.py": CARRY,
+}
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_walk_agrees_with_git_itself(tmp_path):
-    make(tmp_path)
-    shutil.rmtree(tmp_path / ".git")
+@pytest.mark.parametrize("tree", [TREE, TRICKY], ids=["tree", "tricky"])
+def test_walk_agrees_with_git_itself(tmp_path, tree):
+    make(tmp_path, {name: text for name, text in tree.items() if not name.startswith(".git/")})
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run(["git", "init", "-q", "."], cwd=tmp_path, check=True, env=env)
     (tmp_path / ".git" / "info").mkdir(exist_ok=True)
-    (tmp_path / ".git" / "info" / "exclude").write_text(TREE[".git/info/exclude"])
+    (tmp_path / ".git" / "info" / "exclude").write_text(tree.get(".git/info/exclude", ""))
     listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "*.py"], cwd=tmp_path,
                             check=True, capture_output=True, text=True, env=env).stdout.split()
-    assert set(listed) == CHECKED
-    assert checked(".", cwd=tmp_path) == CHECKED
+    assert set(listed) == (CHECKED if tree is TREE else {
+        "mod7.py", "modx.py", "src/a.py", "docs/x/keep.py", "src/sub/other.py", "src/sub/deep/sub/only_here.py"})
+    assert checked(".", cwd=tmp_path) == set(listed)
 
 
 def test_a_subdirectory_walk_honours_the_parent_gitignore(tmp_path):
