@@ -14,12 +14,13 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
 from hs_lint import __version__, gitignore
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
 from hs_lint.docs import rule_page
 from hs_lint.engine import Finding, SourceError, decode
-from hs_lint.fix import Fixer
+from hs_lint.fix import Fixer, encode_like
 from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
 from hs_lint.pretty import COLOR_CHOICES, as_pretty_text, use_color
 from hs_lint.rules import all_rules
@@ -129,8 +130,6 @@ def _usage_problem(args: argparse.Namespace, stdin: bool) -> str | None:
         return "'-' (standard input) cannot be checked together with other paths"
     if args.stdin_filename is not None and not stdin:
         return "--stdin-filename names standard input: use it with '-' (or without paths)"
-    if stdin and args.fix and not args.diff:
-        return "--fix cannot write to standard input; --diff prints the fixes"
     if args.statistics and args.format not in STATISTICS:
         return f"--statistics prints {' or '.join(STATISTICS)}, not {args.format}"
     return None
@@ -149,7 +148,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"hs-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = Report()
-    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff) if args.fix or args.diff else None
+    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff and not stdin) if args.fix or args.diff else None
+    fix_stdin = stdin and args.fix and not args.diff  # as ruff: the fixed file on stdout, the report on stderr
     cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
     if stdin:  # never cached: an editor sends a new buffer on every change
         source = sys.stdin.buffer.read()
@@ -168,19 +168,25 @@ def run_check(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             print(f"hs-lint: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
-    color = use_color(args.color, None if args.output_file else sys.stdout)
-    if fixer is not None and not fixer.write:
+    if fix_stdin:
+        fixed = next(iter(fixer.texts.values()), None)  # the one file's, if anything was fixed
+        source = source if fixed is None else encode_like(source, fixed)
+        sys.stdout.buffer.write(source)
+        sys.stdout.flush()
+    stream = sys.stderr if fix_stdin else sys.stdout
+    color = use_color(args.color, None if args.output_file else stream)
+    if fixer is not None and not fixer.write and not fix_stdin:
         output = "".join(fixer.diffs)
     elif args.statistics:
         output = STATISTICS[args.format](report.findings, args.unsafe_fixes)
     elif args.format == "text" and (args.show_source or color):
-        lines = _source_lines({name: source} if stdin else {}) if args.show_source else None
+        lines = _source_lines({name: source, str(Path(name)): source} if stdin else {}) if args.show_source else None
         output = as_pretty_text(report.findings, args.unsafe_fixes, color=color, source_lines=lines)
     else:
         output = FORMATTERS[args.format](report.findings, args.unsafe_fixes)
     try:
         if args.quiet < 2 or args.output_file:
-            _write_output(output, args.output_file)
+            _write_output(output, args.output_file, stream)
     except OSError as exc:
         report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
     for error in report.errors:
@@ -196,7 +202,7 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
-    return EXIT_FINDINGS if report.findings or (fixer is not None and fixer.diffs) else EXIT_CLEAN
+    return EXIT_FINDINGS if report.findings or (args.diff and fixer is not None and fixer.diffs) else EXIT_CLEAN
 
 
 def _source_lines(given: dict[str, bytes]) -> Callable[[str], list[str]]:
@@ -225,9 +231,9 @@ def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
     return confirm_findings(findings, show_refuted)
 
 
-def _write_output(text: str, output_file: str | None) -> None:
+def _write_output(text: str, output_file: str | None, stream: TextIO) -> None:
     if output_file is None:
-        sys.stdout.write(text)
+        stream.write(text)
     else:
         Path(output_file).write_text(text, encoding="utf-8")
 

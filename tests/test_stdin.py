@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 from conftest import CARRY, run
@@ -65,14 +66,36 @@ def test_a_syntax_error_on_stdin_is_hs002_under_its_name(tmp_path):
     assert result.stdout.startswith("broken.py:1:") and "HS002" in result.stdout
 
 
-def test_diff_on_stdin_shows_the_fixes_and_fix_is_refused(tmp_path):
+def test_diff_on_stdin_shows_the_fixes(tmp_path):
     diff = check("--diff", "--stdin-filename", "t.py", "-", cwd=tmp_path)
     assert diff.returncode == 1
     assert "+++ b/t.py" in diff.stdout and "+    h = h.cpu()" in diff.stdout
-    fix = check("--fix", "--stdin-filename", "t.py", "-", cwd=tmp_path)
-    assert fix.returncode == 2
-    assert "--fix cannot write to standard input" in fix.stderr
-    assert not (tmp_path / "t.py").exists()
+    assert "would fix 2 findings" in diff.stderr
+
+
+def test_fix_on_stdin_prints_the_fixed_file_and_reports_on_stderr_as_ruff_does(tmp_path):
+    (tmp_path / "t.py").write_text("on disk: never touched\n")
+    fix = check("--fix", "--stdin-filename", "./t.py", "-", cwd=tmp_path)
+    assert fix.returncode == 0, fix.stderr
+    assert "    h = h.cpu()\n" in fix.stdout and "h = h.detach()" in fix.stdout
+    again = check("--stdin-filename", "t.py", "-", cwd=tmp_path, stdin=fix.stdout)
+    assert again.returncode == 0 and again.stdout == ""
+    assert "fixed 2 findings" in fix.stderr
+    assert (tmp_path / "t.py").read_text() == "on disk: never touched\n"
+
+
+def test_fix_on_stdin_keeps_what_it_cannot_fix_and_echoes_unfixable_input(tmp_path):
+    latin = "# -*- coding: latin-1 -*-\n# caf\xe9\n".encode("latin-1")
+    unsafe = CARRY.replace("rnn = nn.GRU(4, 8)\n", "").replace("h.cpu()", "pass")  # HS101, fixable only unsafely
+    for data in (latin, b"lstm = nn.LSTM(:\n"):
+        echoed = subprocess.run([sys.executable, "-m", "hs_lint.cli", "check", "--fix", "-"], cwd=tmp_path,
+                                input=data, capture_output=True)
+        assert echoed.stdout == data
+    remaining = check("--fix", "--format", "json", "-", cwd=tmp_path, stdin=unsafe)
+    assert remaining.stdout == unsafe
+    assert '"code": "HS101"' in remaining.stderr and remaining.returncode == 1
+    shown = check("--fix", "--show-source", "-", cwd=tmp_path, stdin=unsafe)
+    assert "-:4:21: HS101" in shown.stderr and "\n    out, h = rnn(x, h)\n" + " " * 20 + "^\n" in shown.stderr
 
 
 def test_dash_with_other_paths_and_a_filename_without_stdin_are_usage_errors(tmp_path):
