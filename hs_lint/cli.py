@@ -175,15 +175,7 @@ def run_check(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     stream = sys.stderr if fix_stdin else sys.stdout
     color = use_color(args.color, None if args.output_file else stream)
-    if fixer is not None and not fixer.write and not fix_stdin:
-        output = "".join(fixer.diffs)
-    elif args.statistics:
-        output = STATISTICS[args.format](report.findings, args.unsafe_fixes)
-    elif args.format == "text" and (args.show_source or color):
-        lines = _source_lines({name: source, str(Path(name)): source} if stdin else {}) if args.show_source else None
-        output = as_pretty_text(report.findings, args.unsafe_fixes, color=color, source_lines=lines)
-    else:
-        output = FORMATTERS[args.format](report.findings, args.unsafe_fixes)
+    output = _rendered(args, report.findings, fixer, color, {name: source, str(Path(name)): source} if stdin else {})
     try:
         if args.quiet < 2 or args.output_file:
             _write_output(output, args.output_file, stream)
@@ -203,6 +195,19 @@ def run_check(args: argparse.Namespace) -> int:
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_FINDINGS if report.findings or (args.diff and fixer is not None and fixer.diffs) else EXIT_CLEAN
+
+
+def _rendered(args: argparse.Namespace, findings: list[Finding], fixer: Fixer | None, color: bool,
+              given: dict[str, bytes]) -> str:
+    """The report: ``--diff``'s diff, the statistics, or the findings (``given``: sources not on disk)."""
+    if args.diff and fixer is not None:
+        return "".join(fixer.diffs)
+    if args.statistics:
+        return STATISTICS[args.format](findings, args.unsafe_fixes)
+    if args.format == "text" and (args.show_source or color):
+        lines = _source_lines(given) if args.show_source else None
+        return as_pretty_text(findings, args.unsafe_fixes, color=color, source_lines=lines)
+    return FORMATTERS[args.format](findings, args.unsafe_fixes)
 
 
 def _source_lines(given: dict[str, bytes]) -> Callable[[str], list[str]]:
