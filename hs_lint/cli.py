@@ -9,22 +9,26 @@ import argparse
 import difflib
 import errno
 import os
+import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
-from hs_lint import __version__
+from hs_lint import __version__, gitignore
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
 from hs_lint.docs import rule_page
-from hs_lint.engine import Finding
-from hs_lint.fix import Fixer
-from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
+from hs_lint.engine import Finding, SourceError, decode
+from hs_lint.fix import Fixer, encode_like
+from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
+from hs_lint.pretty import COLOR_CHOICES, as_pretty_text, use_color
 from hs_lint.rules import all_rules
 from hs_lint.project.index import Projects
-from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
+from hs_lint.scan import CACHE_DIR_NAME, Cache, Checker, default_jobs, scan
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line ends, by which findings count lines
 # Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
 SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".tox", ".nox", ".eggs", "__pycache__", "build", "dist", "node_modules",
@@ -36,6 +40,7 @@ SKIPPED_DIRS = frozenset(
 class Report:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, for stderr
+    warnings: list[str] = field(default_factory=list)  # one line each, for stderr; they do not change the exit code
     files: int = 0
 
 
@@ -46,7 +51,11 @@ def discover(paths: Sequence[str], config: Config, report: Report) -> Iterator[P
         if path.is_file():
             yield path
         elif path.is_dir():
-            yield from _walk(path, config)
+            found = 0
+            for found, file in enumerate(_walk(path, config), start=1):
+                yield file
+            if not found:
+                report.warnings.append(f"{name}: no Python files to check{_why_none(path, config)}")
         else:
             report.errors.append(f"{name}: cannot check: {_why_missing(path)}")
 
@@ -60,22 +69,34 @@ def _why_missing(path: Path) -> str:
     return "broken symbolic link" if path.is_symlink() else "no such file or directory"
 
 
+def _why_none(root: Path, config: Config) -> str:
+    """Why a directory gave no file, when it is not simply empty of ``*.py``."""
+    skipped = config.respect_gitignore and gitignore.for_walk(root) is not None
+    if any(root.rglob("*.py")):
+        return " (all excluded" + (" or ignored by git; --no-respect-gitignore checks those" if skipped else "") + ")"
+    return ""
+
+
 def _walk(root: Path, config: Config) -> Iterator[Path]:
+    ignores = gitignore.for_walk(root) if config.respect_gitignore else None
     for directory, subdirs, files in os.walk(root):
         base = Path(directory)
         subdirs[:] = sorted(
             d for d in subdirs
             if d not in SKIPPED_DIRS and not d.endswith(".egg-info") and not (base / d / "pyvenv.cfg").exists()
-            and not config.is_excluded(base / d)
+            and not config.is_excluded(base / d) and not (ignores and ignores.ignored(base / d, is_dir=True))
         )
         for file in sorted(files):
             path = base / file
-            if file.endswith(".py") and not config.is_excluded(path):
+            if file.endswith(".py") and not config.is_excluded(path) and not (
+                ignores and ignores.ignored(path, is_dir=False)
+            ):
                 yield path
 
 
-def _config_for(args: argparse.Namespace) -> Config:
-    source = Path(args.config) if args.config else find_pyproject(Path.cwd())
+def _config_for(args: argparse.Namespace, start: Path) -> Config:
+    """The configuration for files at ``start`` (a directory): ``--config``, else the nearest pyproject.toml."""
+    source = Path(args.config) if args.config else find_pyproject(start)
     if args.config and not source.is_file():
         raise ConfigError(f"{args.config}: no such configuration file")
     config = load(source)
@@ -89,6 +110,8 @@ def _config_for(args: argparse.Namespace) -> Config:
                                                                            "--extend-select")
     if args.exclude:
         overrides["exclude"] = config.exclude + tuple(args.exclude)
+    if args.respect_gitignore is not None:
+        overrides["respect_gitignore"] = args.respect_gitignore
     return replace(config, **overrides)
 
 
@@ -102,19 +125,42 @@ def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
+def _usage_problem(args: argparse.Namespace, stdin: bool) -> str | None:
+    """What is wrong with this combination of options, if anything."""
+    if "-" in args.paths and len(args.paths) > 1:
+        return "'-' (standard input) cannot be checked together with other paths"
+    if args.stdin_filename is not None and not stdin:
+        return "--stdin-filename names standard input: use it with '-' (or without paths)"
+    if args.statistics and args.format not in STATISTICS:
+        return f"--statistics prints {' or '.join(STATISTICS)}, not {args.format}"
+    return None
+
+
 def run_check(args: argparse.Namespace) -> int:
+    stdin = args.paths == ["-"] or (not args.paths and args.stdin_filename is not None)
+    problem = _usage_problem(args, stdin)
+    if problem is not None:
+        print(f"hs-lint: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    name = args.stdin_filename or "-"
     try:
-        config = _config_for(args)
+        config = _config_for(args, Path(os.path.abspath(name)).parent if stdin else Path.cwd())
     except ConfigError as exc:
         print(f"hs-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = Report()
-    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff) if args.fix or args.diff else None
+    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff and not stdin) if args.fix or args.diff else None
+    fix_stdin = stdin and args.fix and not args.diff  # as ruff: the fixed file on stdout, the report on stderr
     cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
-    paths = progress(discover(args.paths, config, report))
-    named = [Path(p) for p in args.paths if Path(p).is_dir()]
+    named = [Path(p) for p in args.paths if p != "-" and Path(p).is_dir()]
     projects = Projects(fallback=named[0] if named else Path.cwd(), store_dir=cache.directory if cache else None)
-    for outcome in scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, projects=projects):
+    if stdin:  # never cached: an editor sends a new buffer on every change
+        source = sys.stdin.buffer.read()
+        outcomes = [Checker(config, fixer, projects).check_bytes(name, source)]
+    else:
+        paths = progress(discover(args.paths or ["."], config, report))
+        outcomes = scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, projects=projects)
+    for outcome in outcomes:
         report.files += 1
         report.findings.extend(outcome.findings)
         report.errors.extend(outcome.errors)
@@ -125,27 +171,62 @@ def run_check(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             print(f"hs-lint: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
-    if fixer is not None and not fixer.write:
-        output = "".join(fixer.diffs)
-    elif args.statistics:
-        output = statistics(report.findings, args.unsafe_fixes)
-    else:
-        output = FORMATTERS[args.format](report.findings, args.unsafe_fixes)
+    if fix_stdin:
+        fixed = next(iter(fixer.texts.values()), None)  # the one file's, if anything was fixed
+        source = source if fixed is None else encode_like(source, fixed)
+        sys.stdout.buffer.write(source)
+        sys.stdout.flush()
+    stream = sys.stderr if fix_stdin else sys.stdout
+    color = use_color(args.color, None if args.output_file else stream)
+    output = _rendered(args, report.findings, fixer, color, {name: source, str(Path(name)): source} if stdin else {})
     try:
-        _write_output(output, args.output_file)
+        if args.quiet < 2 or args.output_file:
+            _write_output(output, args.output_file, stream)
     except OSError as exc:
         report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
     for error in report.errors:
         print(f"hs-lint: error: {error}", file=sys.stderr)
+    for warning in report.warnings if args.quiet < 2 else ():
+        print(f"hs-lint: warning: {warning}", file=sys.stderr)
     line = summary(report.findings, report.files, args.unsafe_fixes)
     if fixer is not None:
         line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"
-    print(f"hs-lint: {line}", file=sys.stderr)
+    if not args.quiet:
+        print(f"hs-lint: {line}", file=sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
-    return EXIT_FINDINGS if report.findings or (fixer is not None and fixer.diffs) else EXIT_CLEAN
+    return EXIT_FINDINGS if report.findings or (args.diff and fixer is not None and fixer.diffs) else EXIT_CLEAN
+
+
+def _rendered(args: argparse.Namespace, findings: list[Finding], fixer: Fixer | None, color: bool,
+              given: dict[str, bytes]) -> str:
+    """The report: ``--diff``'s diff, the statistics, or the findings (``given``: sources not on disk)."""
+    if args.diff and fixer is not None:
+        return "".join(fixer.diffs)
+    if args.statistics:
+        return STATISTICS[args.format](findings, args.unsafe_fixes)
+    if args.format == "text" and (args.show_source or color):
+        lines = _source_lines(given) if args.show_source else None
+        return as_pretty_text(findings, args.unsafe_fixes, color=color, source_lines=lines)
+    return FORMATTERS[args.format](findings, args.unsafe_fixes)
+
+
+def _source_lines(given: dict[str, bytes]) -> Callable[[str], list[str]]:
+    """path -> its lines as Python decodes them (from ``given``, else from disk), read once; [] if unreadable."""
+    cache: dict[str, list[str]] = {}
+
+    def lines(path: str) -> list[str]:
+        if path not in cache:
+            try:
+                data = given[path] if path in given else Path(path).read_bytes()
+                cache[path] = LINE_BREAK.split(decode(data, path))
+            except (OSError, SourceError):
+                cache[path] = []
+        return cache[path]
+
+    return lines
 
 
 def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
@@ -158,9 +239,9 @@ def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
     return confirm_findings(findings, show_refuted)
 
 
-def _write_output(text: str, output_file: str | None) -> None:
+def _write_output(text: str, output_file: str | None, stream: TextIO) -> None:
     if output_file is None:
-        sys.stdout.write(text)
+        stream.write(text)
     else:
         Path(output_file).write_text(text, encoding="utf-8")
 
@@ -195,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check files and directories (default: .)")
-    check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    check.add_argument("paths", nargs="*", default=[], metavar="PATH", help="'-' reads standard input")
+    check.add_argument("--stdin-filename", metavar="PATH",
+                       help="check standard input as the file PATH: its configuration, per-file ignores and name")
     check.add_argument("--select", type=_codes, metavar="CODES",
                        help="comma-separated code prefixes to run instead of the default set")
     check.add_argument("--ignore", type=_codes, metavar="CODES", help="comma-separated code prefixes to skip")
@@ -203,16 +286,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="code prefixes to run in addition (e.g. advisory rules)")
     check.add_argument("--exclude", action="append", metavar="GLOB",
                        help="skip files and directories matching GLOB (repeatable)")
+    check.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
+                       help="skip what .gitignore and .git/info/exclude ignore in a git repository (default: on)")
     check.add_argument("--config", metavar="PYPROJECT", help="read [tool.hs-lint] from this file")
     check.add_argument("--format", choices=sorted(FORMATTERS), default="text",
                        help="text (default), json, sarif (code scanning) or github (Actions annotations)")
     check.add_argument("--output-file", metavar="FILE", help="write the findings to FILE instead of stdout")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--show-source", action="store_true",
+                       help="with the text format, print each finding's line and a caret under its column")
+    check.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                       help="colour the text format: auto (default: on a terminal, unless NO_COLOR is set)")
+    check.add_argument("-q", "--quiet", action="count", default=0,
+                       help="no summary line; -qq: no findings or warnings either, only errors and the exit code")
     check.add_argument("--confirm", action="store_true",
                        help="ask real torch modules (meta device) for their verdict on each finding; needs torch")
     check.add_argument("--show-refuted", action="store_true",
                        help="with --confirm, keep the findings torch refuted (they are dropped by default)")
-    check.add_argument("--statistics", action="store_true", help="print counts per code instead of the findings")
+    check.add_argument("--statistics", action="store_true",
+                       help="print counts per code instead of the findings (text or --format json)")
     check.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change no file")
     check.add_argument("--unsafe-fixes", action="store_true",

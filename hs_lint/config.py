@@ -8,6 +8,7 @@ ignored, so they run only when selected explicitly.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 import sys
@@ -21,7 +22,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from hs_lint.rules import all_rules
 
-KNOWN_KEYS = ("select", "ignore", "extend-select", "exclude", "per-file-ignores")
+# Each key with an example of a right value, shown when a value is wrong.
+EXAMPLES = {
+    "select": '["HS1", "HS203"]',
+    "ignore": '["HS102"]',
+    "extend-select": '["HS502"]',
+    "exclude": '["third_party", "*_pb2.py"]',
+    "per-file-ignores": '{"tests/*" = ["HS101"]}',
+    "respect-gitignore": "false",
+}
+KNOWN_KEYS = tuple(EXAMPLES)
 
 
 class ConfigError(Exception):
@@ -35,6 +45,7 @@ class Config:
     extend_select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    respect_gitignore: bool = True  # skip what git ignores when walking directories
     root: Path = field(default_factory=Path.cwd)  # where relative patterns are anchored
     source: Path | None = None  # the pyproject.toml it came from
 
@@ -108,33 +119,46 @@ def load(path: Path | None) -> Config:
         raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - set(KNOWN_KEYS))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; the keys are: {', '.join(KNOWN_KEYS)}")
+        close = difflib.get_close_matches(unknown[0], KNOWN_KEYS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; {hint}the keys are: {', '.join(KNOWN_KEYS)}")
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
-        raise ConfigError(f'{where}: per-file-ignores must be a table like {{"tests/*" = ["HS101"]}}')
+        raise ConfigError(_wrong(f"{where} per-file-ignores", "a table", "per-file-ignores", per_file))
+    respect_gitignore = table.get("respect-gitignore", True)
+    if not isinstance(respect_gitignore, bool):
+        raise ConfigError(_wrong(f"{where} respect-gitignore", "true or false", "respect-gitignore",
+                                 respect_gitignore))
     return Config(
         select=_codes(table, "select", where) if "select" in table else None,
         ignore=_codes(table, "ignore", where),
         extend_select=_codes(table, "extend-select", where),
         exclude=_strings(table, "exclude", where),
         per_file_ignores=tuple(
-            (pattern, validate_codes(_as_strings(codes, f"{where} per-file-ignores.{pattern!r}"),
-                                     f"{where} per-file-ignores"))
+            (pattern, validate_codes(
+                _as_strings(codes, f"{where} per-file-ignores.{pattern!r}", "per-file-ignores"),
+                f"{where} per-file-ignores"))
             for pattern, codes in per_file.items()
         ),
+        respect_gitignore=respect_gitignore,
         root=path.parent,
         source=path,
     )
 
 
 def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
-    return _as_strings(table.get(key, []), f"{where} {key}")
+    return _as_strings(table.get(key, []), f"{where} {key}", key)
 
 
-def _as_strings(value: object, where: str) -> tuple[str, ...]:
+def _as_strings(value: object, where: str, key: str) -> tuple[str, ...]:
+    """``value`` as a tuple of strings; ``key`` picks the example shown when it is not a list of them."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f'{where} must be a list of strings, like ["HS1", "HS203"]; got {value!r}')
+        raise ConfigError(_wrong(where, "a list of strings", key, value))
     return tuple(value)
+
+
+def _wrong(where: str, kind: str, key: str, value: object) -> str:
+    return f"{where} must be {kind}, like {key} = {EXAMPLES[key]}; got {value!r}"
 
 
 def _codes(table: dict, key: str, where: str) -> tuple[str, ...]:

@@ -216,6 +216,7 @@ class Fixer:
     write: bool = True
     diffs: list[str] = field(default_factory=list)
     fixed: Counter[str] = field(default_factory=Counter)  # fixed findings per code
+    texts: dict[str, str] = field(default_factory=dict)  # when not writing: each fixed file's new text
 
     def fix_file(self, path: Path, data: bytes, source: str, linter: Linter,
                  project: ModuleView | None = None) -> list[Finding]:
@@ -232,6 +233,7 @@ class Fixer:
             write_atomically(path, data, fixed)
         else:
             self.diffs.append(unified_diff(source, fixed, name))
+            self.texts[name] = fixed
         return remaining
 
 
@@ -243,6 +245,12 @@ def unified_diff(before: str, after: str, path: str) -> str:
     return "".join(line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines)
 
 
+def encode_like(original: bytes, text: str) -> bytes:
+    """``text`` in the encoding ``original`` was read in (its BOM or PEP 263 cookie)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+    return text.encode(encoding)
+
+
 def write_atomically(path: Path, original: bytes, text: str) -> None:
     """Replace the file's contents in one step, in its own encoding, keeping its permissions.
 
@@ -250,8 +258,7 @@ def write_atomically(path: Path, original: bytes, text: str) -> None:
     with ``os.replace``; a file whose bytes changed since they were read is left alone.
     """
     target = path.resolve()  # through a symbolic link: fix the file, keep the link
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
-    data = text.encode(encoding)
+    data = encode_like(original, text)
     if target.read_bytes() != original:
         raise FixError(f"{path}: changed on disk during the run; not fixed (run again)")
     mode = stat.S_IMODE(target.stat().st_mode)

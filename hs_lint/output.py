@@ -149,15 +149,30 @@ FORMATTERS: dict[str, Callable[[Sequence[Finding], bool], str]] = {
 }
 
 
-def statistics(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
-    """``count  CODE  [*] name`` per code, most frequent first (``[*]``: all of them are fixable)."""
+def _per_code(findings: Sequence[Finding], unsafe_fixes: bool) -> list[tuple[str, str, int, int]]:
+    """``(code, name, count, how many --fix repairs)`` per code, most frequent first."""
     counts = Counter(f.code for f in findings)
     names = {f.code: f.name for f in findings}
-    fixable = {code for code in counts if all(applies(f.fix, unsafe_fixes) for f in findings if f.code == code)}
+    fixable = Counter(f.code for f in findings if applies(f.fix, unsafe_fixes))
+    return [(code, names[code], count, fixable[code])
+            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def statistics(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """``count  CODE  [*] name`` per code, most frequent first (``[*]``: all of them are fixable)."""
     return "".join(
-        f"{count:>5}  {code}  {'[*]' if code in fixable else '   '} {names[code]}\n"
-        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        f"{count:>5}  {code}  {'[*]' if fixable == count else '   '} {name}\n"
+        for code, name, count, fixable in _per_code(findings, unsafe_fixes)
     )
+
+
+def statistics_as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
+    """``--statistics --format json``: ``[{"code", "name", "count", "fixable"}]`` in the text's order."""
+    return json.dumps([{"code": code, "name": name, "count": count, "fixable": fixable}
+                       for code, name, count, fixable in _per_code(findings, unsafe_fixes)], indent=2) + "\n"
+
+
+STATISTICS: dict[str, Callable[[Sequence[Finding], bool], str]] = {"text": statistics, "json": statistics_as_json}
 
 
 def plural(count: int, noun: str) -> str:

@@ -81,8 +81,14 @@ def test_config_selects_ignores_and_excludes(project):
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[tool.hs-lint]\nselct = ["HS1"]\n', "unknown key 'selct'"),
+        ('[tool.hs-lint]\nselct = ["HS1"]\n', "unknown key 'selct'; did you mean 'select'?"),
+        ('[tool.hs-lint]\nrespect_gitignore = false\n', "did you mean 'respect-gitignore'?"),
         ('[tool.hs-lint]\nselect = "HS1"\n', "select must be a list of strings"),
+        ('[tool.hs-lint]\nselect = "HS1"\n', 'like select = ["HS1", "HS203"]; got \'HS1\''),
+        ('[tool.hs-lint]\nexclude = "x"\n', 'exclude must be a list of strings, like exclude = ["third_party", '),
+        ('[tool.hs-lint]\nper-file-ignores = ["x"]\n', 'must be a table, like per-file-ignores = {"tests/*" = '),
+        ('[tool.hs-lint]\nper-file-ignores = { "t/*" = "HS1" }\n', 'like per-file-ignores = {"tests/*" = '),
+        ('[tool.hs-lint]\nrespect-gitignore = "no"\n', "must be true or false, like respect-gitignore = false"),
         ('[tool.hs-lint]\nselect = ["XX1"]\n', "'XX1' matches no rule"),
         ("[tool.hs-lint\n", "invalid TOML"),
     ],
@@ -93,6 +99,21 @@ def test_broken_config_exits_2_with_a_clear_message(project, toml, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_an_unknown_key_far_from_every_key_gets_the_list_only(project):
+    (project / "pyproject.toml").write_text('[tool.hs-lint]\nzzz = 1\n')
+    result = hs_lint("check", ".", cwd=project)
+    assert "unknown key 'zzz'; the keys are: select, ignore" in result.stderr
+    assert "did you mean" not in result.stderr
+
+
+@pytest.mark.parametrize("key", ["exclude", "respect-gitignore"])
+def test_a_value_error_never_shows_an_example_of_codes_for_a_key_that_takes_none(project, key):
+    (project / "pyproject.toml").write_text(f'[tool.hs-lint]\n{key} = 3\n')
+    result = hs_lint("check", ".", cwd=project)
+    assert result.returncode == 2
+    assert f"like {key} = " in result.stderr and "HS1" not in result.stderr
 
 
 def test_noqa_is_honoured_like_flake8_including_multiline_strings(project):

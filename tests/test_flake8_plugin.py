@@ -38,7 +38,7 @@ def test_internal_error_becomes_hs001_and_flake8_goes_on(tmp_path, monkeypatch):
     (tmp_path / "t.py").write_text(CARRY)
     (tmp_path / "sitecustomize.py").write_text(
         "import hs_lint.engine\n"
-        "def boom(self, source, path):\n"
+        "def boom(self, *args, **kwargs):\n"
         "    raise ValueError('synthetic failure')\n"
         "hs_lint.engine.Linter.check_source = boom\n"
     )
