@@ -297,7 +297,8 @@ for x, lengths in loader:
             module, key = found
             expected = facts.shapes.certain(module, "batch_first")
             if isinstance(expected, bool) and expected != packed:
-                yield self.violation(pack.node, call=_head(facts, pack.node), packed=packed, module=key,
+                yield self.violation(pack.node, data={"expected": expected}, call=_head(facts, pack.node),
+                                     packed=packed, module=key,
                                      expected=expected, axis="batch" if expected else "time")
 
 
@@ -362,7 +363,8 @@ class Tagger(nn.Module):
             use = self._tensor_use(facts, out, scope)
             if use is not None:
                 first = _bool(keyword_arg(pack.node, "batch_first"), False)
-                yield self.violation(use, use=facts.source(use), out=out, module=facts.source(call.site.node.func),
+                method = method_name(use) if isinstance(use, cst.Call) else None
+                yield self.violation(use, data={"method": method}, use=facts.source(use), out=out, module=facts.source(call.site.node.func),
                                      batch_first=", batch_first=True" if first else "")
 
     @staticmethod
