@@ -19,9 +19,8 @@ from hs_lint.names import key_of, method_name, positional_args, receiver, refere
 
 _MOVES = frozenset({"to", "cuda"})
 _CUDA_AVAILABLE = "torch.cuda.is_available"
-# Methods of a model that neither move it nor hand it to code that might.
-_HARMLESS = frozenset({"load_state_dict", "eval", "train", "parameters", "named_parameters", "state_dict",
-                       "zero_grad", "init_hidden", "forward", "float", "double"})
+# Methods that may move a model without saying where (``apply(fn)``, ``to_empty(device=...)``).
+_OPAQUE_METHODS = frozenset({"apply", "_apply", "to_empty"})
 
 
 @dataclass(frozen=True)
@@ -173,15 +172,9 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
         if not isinstance(call, cst.Call) or len(site.targets) != 1 or key_of(site.targets[0]) is None:
             continue
         callee = facts.qualify(call.func) or key_of(call.func)
-        if callee is None or callee.startswith("torch.") or not _may_be_model(facts, callee, call):
+        if callee is None or callee.startswith("torch."):
             continue
         yield _placement(facts, site, callee)
-
-
-def _may_be_model(facts: FileFacts, callee: str, call: cst.Call) -> bool:
-    """A class (capitalised last name, not a torch one) or a function named like a model factory."""
-    last = callee.rsplit(".", 1)[-1]
-    return last[:1].isupper() or "model" in last.lower() or "rnn" in last.lower() or "lstm" in last.lower()
 
 
 def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
@@ -206,7 +199,7 @@ def _placement(facts: FileFacts, site: AssignSite, callee: str) -> Placement:
         if key_of(receiver(call.node)) == key:
             if method_name(call.node) in _MOVES:
                 return Placement(callee, True)
-            if method_name(call.node) not in _HARMLESS:
+            if method_name(call.node) in _OPAQUE_METHODS:
                 moved = None
         elif any(_passes(arg.value, key) for arg in call.node.args):
             moved = None  # handed to code that might move it (a trainer, DataParallel, ...)

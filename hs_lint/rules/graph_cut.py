@@ -166,8 +166,17 @@ def predict(model, x, h):
             source=facts.source(source),
             where=f"{cls.name}.forward" if cls else "forward",
             module=module,
-            fix=facts.source(_without_round_trip(arg)),
+            fix=_fix_text(facts, arg, source),
         )
+
+
+def _fix_text(facts: FileFacts, arg: cst.BaseExpression, source: cst.BaseExpression) -> str:
+    """The argument without its round trip, or (when numpy still wraps it) the tensor it started from."""
+    whole = facts.source(_without_round_trip(arg))
+    if _round_trip_source(cst.parse_expression(whole), frozenset(referenced_keys(source))) is None \
+            and "np." not in whole and "numpy" not in whole:
+        return whole
+    return facts.source(_without_round_trip(source))
 
 
 def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
