@@ -50,8 +50,15 @@ class DeviceFacts:
     cuda_states: tuple[CudaState, ...]
     placements: tuple[Placement, ...]
 
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, list[dict[str, object]]]:
+        return {"cuda_states": [asdict(s) for s in self.cuda_states],
+                "placements": [asdict(p) for p in self.placements]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[dict[str, object]]]) -> DeviceFacts:
+        """The summary back from ``as_dict`` (as a project index may store it)."""
+        return cls(tuple(CudaState(**s) for s in data["cuda_states"]),
+                   tuple(Placement(**p) for p in data["placements"]))
 
 
 def device_facts(facts: FileFacts) -> DeviceFacts:
@@ -160,7 +167,7 @@ def _is_factory(facts: FileFacts, expr: cst.BaseExpression | None, method: Scope
         return qualified in TENSOR_FACTORIES
     key = key_of(expr)
     values = [s.value for s in facts.assignments if s.scope is method and key is not None and key in s.target_keys
-              and not (isinstance(s.value, cst.Call) and key_of(receiver(s.value)) == key)]  # ``h = h.cuda()``
+              and key not in referenced_keys(s.value)]  # ``h = h.cuda()``, ``h, c = h.cuda(), c.cuda()``
     return bool(values) and all(_is_factory(facts, v, method) for v in values)
 
 

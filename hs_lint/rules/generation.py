@@ -93,7 +93,7 @@ h = torch.zeros(1, 1, 32)
 c = torch.zeros(1, 1, 32)
 token = torch.zeros(1, 1, 8)
 with torch.no_grad():
-    for _ in range(50):
+    for _ in range(3):
         out, _ = lstm(token, (h, c))
         choice = head(out[:, -1]).argmax(-1)
         token = nn.functional.one_hot(choice, 8).float().unsqueeze(1)
@@ -109,7 +109,7 @@ head = nn.Linear(32, 8)
 state = (torch.zeros(1, 1, 32), torch.zeros(1, 1, 32))
 token = torch.zeros(1, 1, 8)
 with torch.no_grad():
-    for _ in range(50):
+    for _ in range(3):
         out, state = lstm(token, state)
         choice = head(out[:, -1]).argmax(-1)
         token = nn.functional.one_hot(choice, 8).float().unsqueeze(1)
@@ -238,7 +238,7 @@ import torch.nn as nn
 gru = nn.GRU(8, 32, batch_first=True)
 history = [0, 1, 2, 3]
 h = None
-for _ in range(50):
+for _ in range(3):
     x = nn.functional.one_hot(torch.tensor([history[-4:]]), 8).float()
     out, h = gru(x, h)
     history.append(int(out[0, -1].argmax()))
@@ -253,7 +253,7 @@ gru = nn.GRU(8, 32, batch_first=True)
 history = [0, 1, 2, 3]
 h = None
 x = nn.functional.one_hot(torch.tensor([history]), 8).float()
-for _ in range(50):
+for _ in range(3):
     out, h = gru(x, h)
     history.append(int(out[0, -1].argmax()))
     x = nn.functional.one_hot(torch.tensor([history[-1:]]), 8).float()
@@ -264,7 +264,7 @@ import torch.nn as nn
 
 gru = nn.GRU(8, 32, batch_first=True)
 history = [0, 1, 2, 3]
-for _ in range(50):
+for _ in range(3):
     x = nn.functional.one_hot(torch.tensor([history[-4:]]), 8).float()
     out, _ = gru(x)
     history.append(int(out[0, -1].argmax()))

@@ -85,6 +85,21 @@ class Regressor(nn.Module):
         last = torch.tensor(h.detach().numpy()[-1])
         return self.head(last)
 """,
+        """\
+import torch
+import torch.nn as nn
+
+
+class Regressor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(torch.tensor(out[:, -1].tolist()))
+""",
     )
     good = (
         """\

@@ -264,8 +264,9 @@ class PackBatchFirstMismatch(Rule):
         "sequences silently."
     )
     torch_error = (
-        "Often nothing; or RuntimeError: Expected `len(lengths)` to be equal to batch_size, but got 4 "
-        "(batch_size=12)"
+        "A RuntimeError when the lengths do not fit the misread axes ('Expected `len(lengths)` to be equal to "
+        "batch_size', 'start (4) + length (2) exceeds dimension size (4)'); when they happen to fit, nothing: "
+        "the sequences are silently mixed"
     )
     bad = (
         """\
