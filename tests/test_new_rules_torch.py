@@ -123,3 +123,21 @@ def test_confirm_of_retain_variables_is_torchs_type_error():
     with pytest.raises(TypeError) as info:
         torch.ones(1, requires_grad=True).sum().backward(retain_variables=True)
     assert result.status == CONFIRMED and str(info.value) in result.detail
+
+
+def test_hs308_detached_state_carries_values_from_one_random_clip_into_the_next():
+    clips = [torch.randn(4, 1, 6) for _ in range(3)]
+
+    def second_clip_state(which):
+        namespace = run("HS308", which)
+        model = namespace["ClipNet"]()
+        fed = []
+        handle = model.lstm.register_forward_hook(lambda module, args, output: fed.append(args[1][0].clone()))
+        try:
+            namespace["fit"](model, clips, torch.optim.SGD(model.parameters(), lr=0.1))
+        finally:
+            handle.remove()
+        return fed[1]
+
+    assert not bool((second_clip_state("bad") == 0).all())  # the first clip's final state
+    assert bool((second_clip_state("good") == 0).all())
