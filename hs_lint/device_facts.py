@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import libcst as cst
 
 from hs_lint.facts import TENSOR_FACTORIES, VARIABLE_CLASSES, AssignSite, FileFacts, Scope
-from hs_lint.names import key_of, method_name, positional_args, receiver, referenced_keys
+from hs_lint.names import descendants, key_of, method_name, positional_args, receiver, referenced_keys
 
 _MOVES = frozenset({"to", "cuda"})
 _CUDA_AVAILABLE = "torch.cuda.is_available"
@@ -127,7 +127,7 @@ def _cuda_if_available_names(facts: FileFacts) -> set[str]:
 
 
 def _asks_cuda(facts: FileFacts, expr: cst.CSTNode) -> bool:
-    return any(isinstance(n, cst.Call) and facts.qualify(n.func) == _CUDA_AVAILABLE for n in _walk(expr))
+    return any(isinstance(n, cst.Call) and facts.qualify(n.func) == _CUDA_AVAILABLE for n in descendants(expr))
 
 
 def _moves_itself(facts: FileFacts, methods) -> bool:
@@ -212,7 +212,8 @@ def _placement(facts: FileFacts, site: AssignSite, callee: str) -> Placement:
             moved = None  # handed to code that might move it (a trainer, DataParallel, ...)
     for scope in facts.scopes:
         if id(scope) in scopes and any(key_of(value) == key for value in scope.returns):
-            return Placement(callee, moved, _function_name(scope) if moved is False else None)
+            function = _function_name(scope)
+            return Placement(callee, moved if function else None, function if moved is False else None)
     return Placement(callee, moved)
 
 
@@ -226,24 +227,20 @@ def _chain_moves(value: cst.BaseExpression | None) -> bool:
 
 def _passes(expr: cst.BaseExpression, key: str) -> bool:
     """``f(model)`` passes the model itself; ``f(model.device)`` only reads one of its attributes."""
-    owners = {id(n.value) for n in _walk(expr) if isinstance(n, cst.Attribute)}
-    return any(key_of(n) == key and id(n) not in owners for n in _walk(expr))
+    owners = {id(n.value) for n in descendants(expr) if isinstance(n, cst.Attribute)}
+    return any(key_of(n) == key and id(n) not in owners for n in descendants(expr))
 
 
 def _scopes_of(facts: FileFacts, key: str, scope: Scope) -> set[int]:
     """Where ``key`` names the same object: its scope, or every method of the class for ``self.x``."""
     if key.startswith("self.") and scope.cls is not None:
         return {id(m) for m in scope.cls.methods.values()}
+    if scope is facts.module_scope:  # a global: every function that does not bind the name itself reads it
+        head = key.split(".", 1)[0]
+        local = {id(site.scope) for site in facts.assignments if head in site.target_keys}
+        return {id(s) for s in facts.scopes if s is scope or (id(s) not in local and head not in s.params)}
     return {id(scope)}
 
 
 def _function_name(scope: Scope) -> str | None:
     return scope.name if scope.parent is not None and not scope.is_method else None
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)

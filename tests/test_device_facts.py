@@ -110,3 +110,26 @@ def test_single_file_rule_reports_the_state_line():
     assert [(f.line, f.code) for f in findings] == [(19, "HS402")]
     assert "Speller" in findings[0].message
     assert lint(source + "net.to('cuda')\n", ["HS402"]) == []
+
+
+def test_a_global_model_moved_inside_a_function_is_moved():
+    source = MODEL + textwrap.dedent("""\
+
+
+        net = Speller()
+
+
+        def to_gpu():
+            net.cuda()
+    """)
+    assert lint(source, ["HS402"]) == []
+
+
+def test_a_model_returned_by_a_method_escapes():
+    holder = summary(loader("""\
+        class Holder:
+            def build(self):
+                model = speller.Speller()
+                return model
+    """))
+    assert device_splits([summary(MODEL), holder]) == []

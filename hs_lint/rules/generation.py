@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, FileFacts, Loop
-from hs_lint.names import flat_keys, key_of, method_name, positional_args, receiver, referenced_keys
+from hs_lint.facts import TENSOR_FACTORIES, FileFacts, Loop, Scope
+from hs_lint.names import descendants, flat_keys, key_of, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
 
 _INPLACE_WRITES = frozenset({"fill_", "copy_"})
@@ -26,14 +26,10 @@ def _is_generation_loop(loop: Loop | None) -> bool:
     return loop is not None and not loop.has_backward
 
 
-def _loop_assignments(facts: FileFacts, loop: Loop):
-    return list(facts.assignments_in(loop))
-
-
 def _derived(facts: FileFacts, loop: Loop, keys: set[str]) -> set[str]:
     """``keys`` and every name the loop body computes from them (any order: the body repeats)."""
     found, changed = set(keys), True
-    sites = _loop_assignments(facts, loop)
+    sites = list(facts.assignments_in(loop))
     while changed:
         changed = False
         for site in sites:
@@ -48,7 +44,7 @@ def _derived(facts: FileFacts, loop: Loop, keys: set[str]) -> set[str]:
 def _sources(facts: FileFacts, loop: Loop, keys: set[str]) -> list[cst.BaseExpression]:
     """The values the loop body assigns to ``keys`` and, transitively, to the names those values read."""
     needed, values, seen = set(keys), [], set()
-    sites = _loop_assignments(facts, loop)
+    sites = list(facts.assignments_in(loop))
     changed = True
     while changed:
         changed = False
@@ -154,7 +150,7 @@ with torch.no_grad():
                       if s.scope is loop.scope and s.index < loop.index and key in s.target_keys]
             while before and _moves_itself(before[-1].value, key):
                 before.pop()  # ``h = h.to(device)`` after ``h = torch.zeros(...)``
-            if not before or not _fresh_state(facts, before[-1].value):
+            if not before or not _fresh_state(facts, before[-1].value, loop.scope):
                 return False
         return True
 
@@ -182,19 +178,18 @@ def _moves_itself(value: cst.BaseExpression | None, key: str) -> bool:
     return isinstance(value, cst.Call) and method_name(value) in _MOVES and key_of(receiver(value)) == key
 
 
-def _fresh_state(facts: FileFacts, value: cst.BaseExpression | None) -> bool:
-    """``torch.zeros(...)``, ``torch.zeros(...).to(device)``, a tuple of such, or ``init_hidden(...)``."""
+def _fresh_state(facts: FileFacts, value: cst.BaseExpression | None, scope: Scope) -> bool:
+    """``torch.zeros(...)``, ``torch.zeros(...).to(device)``, a tuple of such, or a same-file ``init_hidden(...)``."""
     if isinstance(value, cst.Tuple):
-        return all(_fresh_state(facts, e.value) for e in value.elements)
+        return all(_fresh_state(facts, e.value, scope) for e in value.elements)
     if not isinstance(value, cst.Call):
         return False
     if facts.qualify(value.func) in TENSOR_FACTORIES:
         return True
-    name = method_name(value)
-    if name in _MOVES:
-        return _fresh_state(facts, receiver(value))
-    function_name = name or key_of(value.func) or ""
-    return "init" in function_name.lower() and ("hidden" in function_name.lower() or "state" in function_name.lower())
+    if method_name(value) in _MOVES:
+        return _fresh_state(facts, receiver(value), scope)
+    function = facts.method_called(value, scope)
+    return function is not None and facts.is_state_initialiser(function)
 
 
 def _one_line(code: str) -> str:
@@ -203,15 +198,8 @@ def _one_line(code: str) -> str:
 
 def _has_slice(expr: cst.CSTNode) -> bool:
     """A bounded slice (``seq[-n:]``, ``seq[i:j]``): a window, not the ``:`` of a whole axis."""
-    return any(isinstance(n, cst.Slice) and (n.lower or n.upper) is not None for n in _walk(expr))
+    return any(isinstance(n, cst.Slice) and (n.lower or n.upper) is not None for n in descendants(expr))
 
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 class GenerationRefeedsWindow(Rule):
@@ -292,7 +280,7 @@ for _ in range(3):
         from which the fed input is computed."""
         counter = key_of(loop.node.target) if isinstance(loop.node, cst.For) else None
         for value in (fed, *_sources(facts, loop, set(referenced_keys(fed)))):
-            for node in _walk(value):
+            for node in descendants(value):
                 if not isinstance(node, cst.Subscript):
                     continue
                 history = key_of(node.value)

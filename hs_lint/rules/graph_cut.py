@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import FileFacts, RecurrentCall, Scope
-from hs_lint.names import flat_keys, method_name, positional_args, receiver, referenced_keys
+from hs_lint.names import descendants, flat_keys, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
 
 # Constructors that copy their data into a new leaf tensor (no autograd history).
@@ -20,14 +20,11 @@ _HOST_STEPS = frozenset({"detach", "cpu", "numpy", "tolist"})  # the calls a rou
 
 def _round_trip_source(expr: cst.BaseExpression, keys: frozenset[str]) -> cst.BaseExpression | None:
     """The ``X.numpy()`` / ``X.tolist()`` inside ``expr`` whose receiver reads one of ``keys``."""
-    stack: list[cst.CSTNode] = [expr]
-    while stack:
-        node = stack.pop()
+    for node in descendants(expr):
         if isinstance(node, cst.Call) and method_name(node) in _TO_HOST:
             inner = receiver(node)
             if inner is not None and keys.intersection(referenced_keys(inner)):
                 return node
-        stack.extend(node.children)
     return None
 
 
@@ -165,7 +162,7 @@ def predict(model, x, h):
         for value in scope.returns:
             if flowing.intersection(referenced_keys(value)):
                 return True
-            if any(node is rewrap for node in _descendants(value)):
+            if any(node is rewrap for node in descendants(value)):
                 return True
         return False
 
@@ -192,11 +189,3 @@ def _fix_text(facts: FileFacts, arg: cst.BaseExpression, source: cst.BaseExpress
             and "np." not in whole and "numpy" not in whole:
         return whole
     return facts.source(_without_round_trip(source))
-
-
-def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)

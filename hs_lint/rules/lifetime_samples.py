@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import ClassInfo, FileFacts, Flow, Loop
-from hs_lint.names import key_of, referenced_keys
+from hs_lint.names import descendants, key_of, referenced_keys
 from hs_lint.rule import Rule, Violation
 
 # Calls that draw a random order of sample indices.
@@ -52,19 +52,9 @@ def _random_order(facts: FileFacts, loop: Loop) -> str | None:
                 permutations[(id(site.scope), key)] = key
     for node, scope in facts.subscripts:
         found = permutations.get((id(scope), key_of(node.value) or ""))
-        if found is not None and scope is loop.scope and _inside(node, loop.node):
+        if found is not None and scope is loop.scope and any(n is node for n in descendants(loop.node)):
             return found
     return None
-
-
-def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
-    stack = [container]
-    while stack:
-        current = stack.pop()
-        if current is node:
-            return True
-        stack.extend(current.children)
-    return False
 
 
 class DetachWithoutReset(Rule):
