@@ -31,7 +31,8 @@ class StateModuleDeviceSplit(Rule):
         "builds the model moves it to the GPU too. Code that loads the weights into a fresh model and never "
         "calls `.to(device)` works on a laptop and fails on the first machine with a GPU, because the state "
         "(and often the input) goes to CUDA while the weights stay on the CPU. Deriving the state's device "
-        "from the weights keeps the two together wherever the model is."
+        "from the weights keeps the two together wherever the model is. The check reads the file it is given: "
+        "a class that only other files build is not judged (nor is a model handed to code it cannot see)."
     )
     torch_error = (
         "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cpu and "
