@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import FileFacts, RecurrentCall, Scope
-from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import descendants, key_of, keyword_arg, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.packed import Pack, as_bool, call_head, packs, rnn_util
 
@@ -89,14 +89,26 @@ for x, lengths in loader:
         for call, pack in _fed_calls(facts):
             packed = as_bool(keyword_arg(pack.node, "batch_first"), False)
             found = facts.shapes.module_of(call)
-            if packed is None or found is None:
-                continue
+            args = positional_args(pack.node)
+            if packed is None or found is None or not args or _relaid(facts, args[0], pack.scope):
+                continue  # a batch transposed before packing is laid out for the pack, not the module
             module, key = found
             expected = facts.shapes.certain(module, "batch_first")
             if isinstance(expected, bool) and expected != packed:
                 yield self.violation(pack.node, data={"expected": expected}, call=call_head(facts, pack.node),
                                      packed=packed, module=key,
                                      expected=expected, axis="batch" if expected else "time")
+
+
+_RELAYOUTS = frozenset({"transpose", "permute", "t", "swapaxes", "movedim", "swapdims"})
+
+
+def _relaid(facts: FileFacts, expr: cst.BaseExpression, scope: Scope) -> bool:
+    """``x.transpose(0, 1)`` in the packed expression or in what the scope assigns to the names it reads."""
+    keys = set(referenced_keys(expr))
+    values = [expr, *(s.value for s in facts.assignments if s.scope is scope and s.value is not None
+                      and keys.intersection(s.target_keys))]
+    return any(isinstance(n, cst.Call) and method_name(n) in _RELAYOUTS for v in values for n in descendants(v))
 
 
 class PackedOutputUnpadded(Rule):
