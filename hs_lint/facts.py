@@ -27,6 +27,7 @@ import libcst as cst
 
 from hs_lint.walk import walk
 from hs_lint.names import (
+    descendants,
     flat_keys,
     key_of,
     keyword_arg,
@@ -1028,18 +1029,30 @@ class FileFacts:
 
     def _find_held_calls(self) -> list[RecurrentCall]:
         found = []
+        holders = {attr: cls for cls in self.classes.values() for attr in self.held_attrs(cls)}
+        unique = {attr: cls for attr, cls in holders.items()
+                  if sum(attr in self.held_attrs(c) for c in self.classes.values()) == 1}
         for site in self.calls:
             callee = self.callee(site)
             func = site.node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "forward":
                 func = func.value
             owner = key_of(func)
+            if callee.kind == "unknown" and owner is not None and "." not in owner:
+                callee = self._holder_by_attribute(site.scope, owner, unique) or callee
             if callee.kind != "instance" or callee.cls is None or owner is None or site.scope.cls is callee.cls:
                 continue
             keys = frozenset(f"{owner}.{attr}" for attr in self.held_attrs(callee.cls))
             if keys:
                 found.append(RecurrentCall(site, callee, func, keys, keys, heuristic=False, held=True))
         return found
+
+    def _holder_by_attribute(self, scope: Scope, owner: str, unique: dict[str, ClassInfo]) -> Callee | None:
+        """``net(x)`` with ``net`` a parameter nobody here passes, while the same function assigns ``net.memory``,
+        the state only one class of the file keeps: ``net`` is that class's instance."""
+        classes = {unique[key.split(".", 1)[1]].name for site in self.assignments if site.scope is scope
+                   for key in site.target_keys if key.startswith(f"{owner}.") and key.split(".", 1)[1] in unique}
+        return Callee("instance", cls=self.classes[classes.pop()]) if len(classes) == 1 else None
 
     def resetting_methods(self, cls: ClassInfo, attrs: frozenset[str]) -> frozenset[str]:
         """Methods other than forward that give one of ``attrs`` a fresh value (``self.hidden = None``)."""
@@ -1316,7 +1329,7 @@ class FileFacts:
                for c in self.calls if c.scope is site.scope):
             return False  # the code tells the cases apart itself
         defs = [a for a in self.assignments if a.scope is site.scope and key in a.target_keys
-                and not any(n is site.node for n in _subtree(a.value) if a.value is not None)]
+                and not any(n is site.node for n in descendants(a.value) if a.value is not None)]
         before = [a for a in defs if a.index < site.index]
         reaching = before[-1:] + [a for a in defs if a.index > site.index and site.loop is not None
                                   and a.loop is not None and site.loop.encloses(a.loop)]
@@ -1478,7 +1491,7 @@ class FileFacts:
         """``perm = torch.randperm(n)[:k]``: the name a call's value lands in, through an expression."""
         for assignment in self.assignments:
             if assignment.scope is site.scope and len(assignment.targets) == 1 and assignment.value is not None \
-                    and any(node is site.node for node in _subtree(assignment.value)):
+                    and any(node is site.node for node in descendants(assignment.value)):
                 return key_of(assignment.targets[0])
         return None
 
@@ -1680,16 +1693,8 @@ def _is_last_step(node: cst.Subscript) -> bool:
     )
 
 
-def _subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
 def _subscript_mentions(node: cst.CSTNode, key: str) -> bool:
-    return any(isinstance(n, cst.Subscript) and key in referenced_keys(n) for n in _subtree(node))
+    return any(isinstance(n, cst.Subscript) and key in referenced_keys(n) for n in descendants(node))
 
 
 def _stub_scope(summary: FunctionSummary, cls: ClassInfo | None) -> Scope:

@@ -78,3 +78,12 @@ def receiver(call: cst.Call) -> cst.BaseExpression | None:
     """``x.detach()`` -> ``x``."""
     func = call.func
     return func.value if isinstance(func, cst.Attribute) else None
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and every node below it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)

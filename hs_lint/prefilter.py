@@ -76,6 +76,16 @@ _TRIGGERS: dict[str, tuple[Callable[[str], bool], bool]] = {
     "HS401": (_never, False),  # needs the state argument of a named module (or a class wrapping one)
     "HS501": (lambda text: "clip_grad" in text, False),  # any training loop; the clip is named (aliases too)
     "HS502": (_calls_backward, True),
+    "HS107": (lambda text: "numpy" in text or "tolist" in text, True),  # the round trip leaves torch by name
+    "HS306": (_never, False),  # a named module, or a recurrent class of the file, is dropped
+    "HS307": (_has_a_loop, True),
+    "HS308": (_has_a_loop, True),
+    "HS402": (_never, False),  # needs a recurrent class of the file
+    "HS601": (lambda text: "pack_padded_sequence" in text, False),
+    "HS602": (lambda text: "pack_padded_sequence" in text, False),
+    "HS603": (_never, False),  # compares with a named module's batch_first
+    "HS604": (lambda text: "pack_padded_sequence" in text, False),
+    "HS605": (lambda text: "pad_packed_sequence" in text, False),
 }
 
 

@@ -45,7 +45,7 @@ class ProjectIndex:
     def modules_naming(self, name: str) -> list[Path]:
         """The project's modules whose text contains ``name`` (at most ``_MAX_SCANNED`` files are looked at)."""
         found = []
-        for path in self._files():
+        for path in self.files():
             try:
                 if name in path.read_text(encoding="utf-8", errors="replace"):
                     found.append(path)
@@ -53,7 +53,8 @@ class ProjectIndex:
                 continue
         return found
 
-    def _files(self) -> list[Path]:
+    def files(self) -> list[Path]:
+        """The project's Python files (virtualenvs, caches and hidden folders aside), at most ``_MAX_SCANNED``."""
         if self._all_files is None:
             self._all_files = []
             for folder, dirs, files in os.walk(self.root):
@@ -265,6 +266,41 @@ class ModuleView:
                     found.append(Choice(frozenset({default})) if default is not None and not any(
                         k.startswith("#") and int(k[1:]) >= len(names) for k in args) else None)
         return found
+
+    def importers(self, name: str | None = None) -> list[ModuleSummary]:
+        """The other modules that import this one (or ``name`` from it): where its classes are built and used.
+        Only files whose text names ``name`` (or this module) are read."""
+        found = []
+        for path in self.index.modules_naming(name or self.path.stem):
+            if path == self.path:
+                continue
+            summary, key = self.index.summary(path)
+            self.used[str(path)] = key
+            there = self.index.view(path)
+            if summary is not None and any(
+                    there._points_at(q, self.path) for q in (*summary.imports.values(), *summary.star_imports)):
+                self.used.update(there.used)
+                found.append(summary)
+        return found
+
+    def imported(self, imports: dict[str, str]) -> list[ModuleSummary]:
+        """The project modules that ``imports`` (a file's import table) name."""
+        found = {}
+        for qualified in imports.values():
+            for module in (qualified, qualified.rpartition(".")[0]):
+                located = self._located(module) if module else None
+                if located is not None:
+                    found[str(located[1])] = located[0]
+                    break
+        return list(found.values())
+
+    def _points_at(self, qualified: str, path: Path) -> bool:
+        """``qualified`` names the module at ``path`` or something defined in it."""
+        located = self._located(qualified)
+        if located is not None:
+            return located[1] == path
+        found = self.locate(qualified)
+        return found is not None and found[1] == path
 
     def imports_recurrent_code(self, source: str) -> bool:
         """Some import of ``source`` names a project module with a recurrent class or step function: the

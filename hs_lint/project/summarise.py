@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from hs_lint import values
+from hs_lint.device_facts import device_facts, sorts_by_length
 from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
 from hs_lint.names import key_of
 from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
@@ -23,6 +24,8 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         classes={n: _class(facts, c, name) for n, c in local.items()},
         functions={n: _function(facts, f, name) for n, f in own.items()},
         constructions=_constructions(facts, name),
+        device=device_facts(facts).as_dict(),
+        sorts=sorts_by_length(facts),
     )
 
 

@@ -56,6 +56,8 @@ class ModuleSummary:
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     # Constructions of classes: (absolute class name, {parameter or "#position": [values or None, option]}).
     constructions: tuple[tuple[str, dict[str, list]], ...] = ()
+    device: dict[str, list] = field(default_factory=dict)  # hs_lint.device_facts.DeviceFacts.as_dict()
+    sorts: bool = False  # it sorts something (batches by length, perhaps)
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -73,6 +75,8 @@ class ModuleSummary:
             classes={name: _class(c) for name, c in dict(data["classes"]).items()},
             functions={name: _function(f) for name, f in dict(data["functions"]).items()},
             constructions=tuple((str(c[0]), dict(c[1])) for c in data["constructions"]),
+            device=dict(data["device"]),
+            sorts=bool(data["sorts"]),
         )
 
 

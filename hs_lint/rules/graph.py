@@ -548,8 +548,12 @@ class RetainGraphWorkaround(Rule):
         "memory grow every batch (or an optimizer step breaks it with 'modified by an inplace operation'). "
         "Drop retain_graph=True and detach the state at the top of the loop body: `{fix}`"
     )
+    old_spelling_message = (
+        "`{call}`: `retain_variables` is the pre-0.4 spelling of retain_graph and raises TypeError on current torch; "
+        "inside `{loop}` it is the retain-graph workaround: detach the carried state at each step instead"
+    )
     rationale = (
-        "`retain_graph=True` is the usual way to silence 'Trying to backward through the graph a second time' "
+        "`retain_graph=True` (spelled `retain_variables=True` before torch 0.4, a TypeError since) is the usual way to silence 'Trying to backward through the graph a second time' "
         "when a hidden state is carried across batches. It does not fix the cause: the state still links every "
         "batch to all previous ones, so back-propagation covers the whole history, gets slower and uses more "
         "memory each step, and after optimizer.step() changes the weights in place the saved tensors are stale. "
@@ -595,12 +599,17 @@ for x in batches:
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for site in facts.calls:
             retain = keyword_arg(site.node, "retain_graph")
+            old_spelling = keyword_arg(site.node, "retain_variables")  # torch < 0.4
+            retain = retain if old_spelling is None else old_spelling
             if site.loop is None or not (isinstance(retain, cst.Name) and retain.value == "True"):
                 continue
             if facts.grad_event(site) not in ("backward", "scaled-backward"):
                 continue
             call = next((c for c in facts.recurrent_calls if carried_state_loop(facts, c, site.loop)), None)
-            if call is not None:
+            if old_spelling is not None and facts.recurrent_modules:
+                yield Violation(self.code, self.name, site.node, self.old_spelling_message.format(
+                    call=facts.source(site.node), loop=facts.loop_header(site.loop)), {"old_spelling": True})
+            elif call is not None:
                 yield self.violation(site.node, data=graph_data(call), call=facts.source(site.node),
                                      state=facts.source(call.state_arg), loop=facts.loop_header(site.loop),
                                      fix=detach_fix(facts, call).text)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import TENSOR_FACTORIES, AssignSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope
-from hs_lint.names import key_of, method_name, receiver, root_key
+from hs_lint.names import descendants, flat_keys, key_of, mentions, method_name, positional_args, receiver, root_key
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.graph import detach_fix
 
@@ -293,6 +293,8 @@ for x in sequences:
             callers = [c for c in facts.held_calls if c.callee.cls is cls]
             if callers and not any(_carries_graph(facts, c) for c in callers):
                 continue  # every loop that runs the model detaches (or resets) the held state itself
+            if not callers and _detached_by_a_loop(facts, keys):
+                continue  # a caller we cannot follow cuts the graph every iteration
             attrs = {key.split(".", 1)[1] for key in keys}
             if not _reset_in_a_loop(facts, cls, frozenset(attrs)):
                 fix = detach_fix(facts, call).text
@@ -317,6 +319,17 @@ def _reset_in_a_loop(facts: FileFacts, cls: ClassInfo, attrs: frozenset[str]) ->
         site.loop is not None and facts.flow(site.value, frozenset(keys), site.scope) is Flow.FRESH
         for site in facts.assignments
         if (keys := {k for k in site.target_keys if "." in k and k.rsplit(".", 1)[-1] in attrs})
+    )
+
+
+def _detached_by_a_loop(facts: FileFacts, keys: frozenset[str]) -> bool:
+    """``model.hidden = tuple(h.detach() for h in model.hidden)`` in some loop, for ``self.hidden``."""
+    attrs = {k.split(".", 1)[1] for k in keys}
+    return any(
+        site.loop is not None and facts.flow(site.value, frozenset(held), site.scope) is Flow.DETACHED
+        for site in facts.assignments
+        if (held := {k for k in site.target_keys if "." in k and not k.startswith("self.")
+                     and k.rsplit(".", 1)[-1] in attrs})
     )
 
 
@@ -490,11 +503,28 @@ for clip, label in clips:
             cls, loop, keys = call.callee.cls, call.site.loop, call.carried_keys
             if cls is None or loop is None or not keys or call.heuristic or not facts.summarises_sequence(cls):
                 continue
-            if facts.resets(loop, keys, call) or _reported_elsewhere(facts, call, loop):
+            if facts.resets(loop, keys, call) or _reported_elsewhere(facts, call, loop) or _windows(facts, call, loop):
                 continue
             yield self.violation(call.state_arg, state=state_name(facts, call), cls=cls.name,
                                  model=key_of(call.site.node.func) or cls.name, loop=facts.loop_header(loop),
                                  fix=_fresh_state(facts, call, cls))
+
+
+def _windows(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
+    """The input is the next window of one long sequence (``rec[start:start + 50]`` for ``start`` of the loop):
+    a stream read in pieces, where carrying the state is the point."""
+    if not isinstance(loop.node, cst.For):
+        return False
+    counters = frozenset(flat_keys(loop.node.target))
+    inputs = [a for a in positional_args(call.site.node)[:1]]
+    for arg in list(inputs):
+        key = key_of(arg)
+        inputs += [s.value for s in facts.assignments_in(loop) if key is not None and key in s.target_keys and s.value]
+    return any(
+        isinstance(node, cst.Subscript) and isinstance(node.slice[0].slice, cst.Slice)
+        and node.slice[0].slice.lower is not None and mentions(node.slice[0].slice.lower, counters)
+        for arg in inputs for node in descendants(arg)
+    )
 
 
 def _reported_elsewhere(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:

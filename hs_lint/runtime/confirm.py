@@ -27,6 +27,7 @@ from typing import Any
 
 from hs_lint.engine import Finding
 from hs_lint.facts import CELL_KINDS
+from hs_lint.runtime import effects
 
 CONFIRMED, REFUTED, UNCONFIRMABLE = "confirmed", "refuted", "unconfirmable"
 INSTALL_HINT = "pip install 'hs-lint[runtime]'"
@@ -194,6 +195,8 @@ def _confirm_partial_detach(torch: Any, data: Mapping[str, Any]) -> Confirmation
 
 
 def _confirm_retain_graph(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    if data.get("old_spelling"):
+        return _measured(effects.retain_variables)(torch, data)
     error, sizes, assumed = _graph_loop(torch, data, cut=None, retain_graph=True, steps=4)
     if error is not None:
         return Confirmation(CONFIRMED, _torch_message(error), assumed)
@@ -495,6 +498,15 @@ def _confirm_variable_idiom(torch: Any, data: Mapping[str, Any]) -> Confirmation
                         "so `type(h) == Variable` is False for every tensor")
 
 
+def _measured(check: Callable[[Any, Mapping[str, Any]], tuple[bool, str]]) -> Callable[..., Confirmation]:
+    """An ``effects`` check as a verdict: what it measured, confirmed or refuted."""
+    def run(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+        confirmed, detail = check(torch, data)
+        return Confirmation(CONFIRMED if confirmed else REFUTED, detail)
+
+    return run
+
+
 CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS101": _confirm_carried,
     "HS103": _confirm_method_on_tuple,
@@ -507,6 +519,7 @@ CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS102": _confirm_discarded,
     "HS106": _confirm_variable_idiom,
     "HS401": _confirm_device,
+    **{code: _measured(check) for code, check in effects.CHECKS.items()},
 }
 
 

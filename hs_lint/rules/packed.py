@@ -1,0 +1,211 @@
+"""HS601-HS602: how ``pack_padded_sequence`` is called (the order and the device of its lengths)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from hs_lint.device_facts import sorts_by_length
+from hs_lint.facts import FileFacts, Scope
+from hs_lint.fix import Fix, replace
+from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.rule import Rule, Violation
+
+_RNN_UTILS = ("torch.nn.utils.rnn.", "torch.nn.utils.")
+_GPU_MOVES = frozenset({"cuda", "to"})
+
+
+def rnn_util(site_qualified: str | None, name: str) -> bool:
+    return site_qualified is not None and any(site_qualified == f"{p}{name}" for p in _RNN_UTILS)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One ``pack_padded_sequence(x, lengths, ...)`` call and where its result goes."""
+
+    node: cst.Call
+    scope: Scope
+    lengths: cst.BaseExpression | None
+    key: str | None  # the name the packed sequence is bound to, if any
+    index: int
+
+
+def packs(facts: FileFacts) -> list[Pack]:
+    found = []
+    for site in facts.calls:
+        if rnn_util(site.qualified, "pack_padded_sequence"):
+            args = positional_args(site.node)
+            lengths = args[1] if len(args) > 1 else keyword_arg(site.node, "lengths")
+            found.append(Pack(site.node, site.scope, lengths, key_of(site.target), site.index))
+    return found
+
+
+def as_bool(expr: cst.BaseExpression | None, default: bool) -> bool | None:
+    if expr is None:
+        return default
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+        return expr.value == "True"
+    return None
+
+
+def visible_sorting(facts: FileFacts) -> list[bool]:
+    """Whether each module this check can see sorts something: the file itself and, with a project index, the
+    modules it imports and those that import it (a collate function elsewhere that sorts by length)."""
+    others = [*facts.project.imported(facts.imports), *facts.project.importers()] if facts.project is not None else []
+    return [sorts_by_length(facts), *(summary.sorts for summary in others)]
+
+
+def _assigned_value(facts: FileFacts, key: str, scope: Scope, before: int) -> cst.BaseExpression | None:
+    values = [s.value for s in facts.assignments
+              if s.scope is scope and s.index < before and len(s.targets) == 1 and key_of(s.targets[0]) == key]
+    return values[-1] if values else None
+
+
+def _on_gpu(facts: FileFacts, expr: cst.BaseExpression | None, scope: Scope, before: int) -> cst.Call | None:
+    """``lengths.cuda()`` / ``lengths.to(device)`` given directly, or as the last value of ``lengths``."""
+    if isinstance(expr, cst.Call) and method_name(expr) in _GPU_MOVES:
+        if method_name(expr) == "cuda":
+            return expr
+        target = (positional_args(expr) or [keyword_arg(expr, "device")])[0]
+        text = facts.source(target).lower() if target is not None else ""
+        if "cuda" in text or "device" in text or "gpu" in text:
+            return expr
+        return None
+    key = key_of(expr)
+    if key is not None:
+        value = _assigned_value(facts, key, scope, before)
+        if value is not None and value is not expr:
+            return _on_gpu(facts, value, scope, before) if not isinstance(value, cst.Name) else None
+    return None
+
+
+class PackUnsortedLengths(Rule):
+    code = "HS601"
+    name = "pack-unsorted-lengths"
+    summary = "pack_padded_sequence with enforce_sorted left True while nothing in the file sorts the batch by length"
+    message = (
+        "`{call}` leaves enforce_sorted=True, so it raises unless `{lengths}` is sorted longest first, and "
+        "nothing in this file sorts the batch: pass `enforce_sorted=False`"
+    )
+    rationale = (
+        "With the default `enforce_sorted=True`, `pack_padded_sequence` requires the batch sorted by decreasing "
+        "length and raises otherwise. Since torch 1.1, `enforce_sorted=False` sorts internally and restores the "
+        "original order in the outputs and `h_n`, so batches straight from a DataLoader can be packed as they are. "
+        "Advisory: the sort often lives in a collate function in another file."
+    )
+    torch_error = "RuntimeError: `lengths` array must be sorted in decreasing order when `enforce_sorted` is True."
+    default_enabled = False
+    fix_summary = "Adds `enforce_sorted=False` to the call"
+    bad = (
+        """\
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 16, batch_first=True)
+
+    def forward(self, x, lengths):
+        packed = pack_padded_sequence(x, lengths, batch_first=True)
+        out, h = self.gru(packed)
+        return h[-1]
+""",
+    )
+    good = (
+        """\
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 16, batch_first=True)
+
+    def forward(self, x, lengths):
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h = self.gru(packed)
+        return h[-1]
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        if any(visible_sorting(facts)):
+            return
+        for pack in packs(facts):
+            if keyword_arg(pack.node, "enforce_sorted") is None and pack.lengths is not None:
+                if isinstance(pack.lengths, (cst.List, cst.Tuple)):
+                    continue  # literal lengths: whether they are sorted is plain to see
+                yield self.violation(pack.node, call=call_head(facts, pack.node), lengths=facts.source(pack.lengths))
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        call = violation.node
+        args = [*call.args]
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        new = call.with_changes(args=[*args, cst.Arg(cst.Name("False"), keyword=cst.Name("enforce_sorted"),
+                                                     equal=cst.AssignEqual(cst.SimpleWhitespace(""),
+                                                                           cst.SimpleWhitespace("")))])
+        return Fix((replace(call, new),))
+
+
+class PackLengthsOnGpu(Rule):
+    code = "HS602"
+    name = "pack-lengths-on-gpu"
+    summary = "pack_padded_sequence is given its lengths as a CUDA tensor"
+    message = "`{call}` gets `{lengths}` on the GPU, but torch wants the lengths on the CPU: pass `{fix}`"
+    rationale = (
+        "Since torch 1.7 `pack_padded_sequence` requires `lengths` as a list or a 1-D int64 tensor on the CPU "
+        "(it reads them on the host to build the batch sizes). Moving the lengths to the GPU together with the "
+        "padded batch works on a CPU machine and fails as soon as the code runs on a GPU."
+    )
+    torch_error = "RuntimeError: 'lengths' argument should be a 1D CPU int64 tensor, but got 1D cuda:0 Long tensor"
+    fix_summary = "Passes `lengths.cpu()` instead of the GPU tensor"
+    bad = (
+        """\
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+device = torch.device("cuda")
+gru = nn.GRU(8, 16, batch_first=True).to(device)
+for x, lengths in loader:
+    packed = pack_padded_sequence(x.to(device), lengths.to(device), batch_first=True, enforce_sorted=False)
+    out, h = gru(packed)
+""",
+    )
+    good = (
+        """\
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+device = torch.device("cuda")
+gru = nn.GRU(8, 16, batch_first=True).to(device)
+for x, lengths in loader:
+    packed = pack_padded_sequence(x.to(device), lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, h = gru(packed)
+""",
+    )
+
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for pack in packs(facts):
+            site_index = next(s.index for s in facts.calls if s.node is pack.node)
+            moved = _on_gpu(facts, pack.lengths, pack.scope, site_index)
+            if moved is not None:
+                fix = f"{facts.source(receiver(moved))}.cpu()" if moved is pack.lengths else f"{facts.source(pack.lengths)}.cpu()"
+                yield self.violation(pack.lengths, call=call_head(facts, pack.node), lengths=facts.source(pack.lengths),
+                                     fix=fix)
+
+    def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
+        node = violation.node
+        inner = receiver(node) if isinstance(node, cst.Call) and method_name(node) in _GPU_MOVES else node
+        new = cst.Call(func=cst.Attribute(value=inner, attr=cst.Name("cpu")))
+        return Fix((replace(node, new),))
+
+
+def call_head(facts: FileFacts, call: cst.Call) -> str:
+    return f"{facts.source(call.func)}(...)"

@@ -1,0 +1,148 @@
+"""HS107, HS306, HS308, HS402 and HS6xx with real torch: each rule's own bad example does what its page claims,
+and its good example does not."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hs_lint.rules import all_rules  # noqa: E402
+from hs_lint.runtime.confirm import CONFIRMED, confirm  # noqa: E402
+
+RULES = all_rules()
+
+
+def run(code: str, which: str, index: int = 0, **names):
+    """Execute a rule's example (seeded) and return its namespace."""
+    torch.manual_seed(0)
+    namespace = dict(names)
+    exec(compile(getattr(RULES[code], which)[index], f"{code}-{which}", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def has_numpy() -> bool:
+    try:
+        torch.zeros(1).numpy()
+    except RuntimeError:
+        return False
+    return True
+
+
+def padded_batch(batch_first=True):
+    """Two sequences of 5 and 3 steps, padded, in the given layout, with unsorted lengths [3, 5]."""
+    x = torch.randn(2, 5, 8)
+    x[0, 3:] = 0
+    return [(x if batch_first else x.transpose(0, 1), torch.tensor([3, 5]))]
+
+
+@pytest.mark.parametrize(("which", "index", "expect_grad"), [("bad", 0, False), ("bad", 1, False), ("good", 0, True)])
+def test_hs107_round_trip_leaves_the_lstm_without_gradient(which, index, expect_grad):
+    if (which, index) == ("bad", 0) and not has_numpy():
+        pytest.skip("the .numpy() example needs numpy (the .tolist() one shows the same)")
+    model = run("HS107", which, index)["Regressor"]()
+    model(torch.randn(2, 5, 4)).sum().backward()
+    assert all((p.grad is not None) == expect_grad for p in model.lstm.parameters())
+    assert model.head.weight.grad is not None
+
+
+def states_fed_to_lstm(code: str, which: str) -> list:
+    """The state each nn.LSTM call of the example received, recorded by a global forward hook."""
+    fed = []
+
+    def record(module, args, output):
+        if isinstance(module, torch.nn.LSTM):
+            fed.append(args[1][0].clone() if len(args) > 1 else None)
+
+    handle = torch.nn.modules.module.register_module_forward_hook(record)
+    try:
+        run(code, which)
+    finally:
+        handle.remove()
+    return fed
+
+
+def test_hs306_dropped_state_makes_every_step_start_from_zero():
+    bad, good = states_fed_to_lstm("HS306", "bad"), states_fed_to_lstm("HS306", "good")
+    assert len(bad) == len(good) == 3
+    assert all(bool((h == 0).all()) for h in bad)
+    assert not any(bool((h == 0).all()) for h in good[1:])
+
+
+def test_hs308_window_on_a_carried_state_is_not_the_history_read_once():
+    bad = run("HS308", "bad")
+    gru, history = bad["gru"], bad["history"]
+    with torch.no_grad():
+        x = torch.nn.functional.one_hot(torch.tensor([history[:-1]]), 8).float()
+        once, _ = gru(x)
+    assert not torch.allclose(once[0, -1], bad["out"][0, -1], atol=1e-5)
+    good = run("HS308", "good")  # one token per step on the carried state: the history read once
+    with torch.no_grad():
+        x = torch.nn.functional.one_hot(torch.tensor([good["history"][:-1]]), 8).float()
+        once, _ = good["gru"](x)
+    assert torch.allclose(once[0, -1], good["out"][0, -1], atol=1e-5)
+
+
+def test_hs601_unsorted_lengths_raise_unless_enforce_sorted_is_false():
+    x, lengths = padded_batch()[0]
+    with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+        run("HS601", "bad")["Encoder"]()(x, lengths)
+    assert run("HS601", "good")["Encoder"]()(x, lengths).shape == (2, 16)
+
+
+def test_hs603_pack_layout_differing_from_the_module_breaks_a_batch_first_batch():
+    with pytest.raises(RuntimeError):
+        run("HS603", "bad", loader=padded_batch())
+    assert run("HS603", "good", loader=padded_batch())["h"].shape == (1, 2, 16)
+
+
+def test_hs604_packed_output_is_not_a_tensor():
+    x, lengths = padded_batch()[0]
+    with pytest.raises(TypeError, match="tuple indices"):
+        run("HS604", "bad")["Tagger"]()(x, lengths)
+    assert run("HS604", "good")["Tagger"]()(x, lengths).shape == (2, 3)
+
+
+def test_hs605_last_padded_step_of_a_short_sequence_is_zeros():
+    bad = run("HS605", "bad", loader=padded_batch())
+    head = bad["head"]
+    short = 0  # the sequence of length 3
+    assert torch.allclose(bad["logits"][short], head.bias)  # head(zeros) == its bias
+    good = run("HS605", "good", loader=padded_batch())
+    assert not torch.allclose(good["logits"][short], good["head"].bias)
+
+
+@pytest.mark.parametrize("code", ["HS107", "HS306", "HS308", "HS402", "HS601", "HS602", "HS603", "HS604", "HS605"])
+def test_confirm_measures_the_effect(code):
+    result = confirm(code, {"kind": "LSTM", "expected": True, "method": None})
+    assert result.status == CONFIRMED, result.detail
+
+
+def test_confirm_of_retain_variables_is_torchs_type_error():
+    result = confirm("HS105", {"old_spelling": True})
+    with pytest.raises(TypeError) as info:
+        torch.ones(1, requires_grad=True).sum().backward(retain_variables=True)
+    assert result.status == CONFIRMED and str(info.value) in result.detail
+
+
+def test_hs307_each_clip_starts_from_the_previous_clips_state():
+    """A detached state is still the previous clip's: only a reset starts the next clip from zeros."""
+
+    def states(which):
+        fed = []
+
+        def hook(module, args, output):
+            if isinstance(module, torch.nn.LSTM):
+                fed.append(args[1] if len(args) > 1 else None)
+
+        handle = torch.nn.modules.module.register_module_forward_hook(hook)
+        try:
+            run("HS307", which, clips=[(torch.randn(4, 1, 12), torch.tensor([1])) for _ in range(3)])
+        finally:
+            handle.remove()
+        return fed
+
+    bad, good = states("bad"), states("good")
+    assert len(bad) == len(good) == 3
+    assert bad[0] is None and all(s is not None and not bool((s[0] == 0).all()) for s in bad[1:])
+    assert all(s is None for s in good)
