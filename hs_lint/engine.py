@@ -133,7 +133,11 @@ class Linter:
             if not found:
                 return Analysis(module, [])
             fixes: dict[Finding, Fix | None] = {}
+            seen: set[tuple[int, int, str]] = set()  # one finding per position and code
             for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
+                if (finding.line, finding.col, finding.code) in seen:
+                    continue
+                seen.add((finding.line, finding.col, finding.code))
                 fix = rule.fix(facts, violation)
                 if fix is not None:
                     finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")

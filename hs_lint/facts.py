@@ -90,6 +90,7 @@ VARIABLE_CLASSES = frozenset({"torch.autograd.Variable", "torch.autograd.variabl
 # Tensor methods people call on an LSTM's (h, c) tuple; a tuple has none of them.
 TUPLE_MISUSED_METHODS = frozenset({"detach", "detach_", "cuda", "cpu", "to", "contiguous", "size"})
 _STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
+_ACCELERATOR_LITERAL = re.compile(r"""(['"])(cuda|mps|xpu)(:\d+)?\1""")
 _INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
 _ITER_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
 _DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
@@ -309,6 +310,8 @@ class _Collector(cst.CSTVisitor):
         self._stored: set[int] = set()  # attribute nodes written by an assignment
         self.attribute_reads: set[str] = set()  # attribute names read anywhere (``x.hidden`` -> "hidden")
         self.type_comparisons: list[tuple[cst.Comparison, Scope]] = []  # ``type(h) == X`` / ``type(h) is X``
+        self.if_tests: dict[int, cst.BaseExpression] = {}  # id of an ``if`` (as in CallSite.branches) -> its test
+        self.accelerator_literals: list[cst.SimpleString] = []  # "cuda", "cuda:0", "mps": a device this file names
 
     # -- imports ---------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> None:
@@ -471,6 +474,7 @@ class _Collector(cst.CSTVisitor):
             self.type_comparisons.append((node, self.scope))
 
     def visit_If_body(self, node: cst.If) -> None:
+        self.if_tests[id(node)] = node.test
         self._branches.append((id(node), "body"))
 
     def leave_If_body(self, node: cst.If) -> None:
@@ -484,6 +488,10 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         self.subscripts.append((node, self.scope))
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if _ACCELERATOR_LITERAL.fullmatch(node.value.lstrip("rRbBuU")):
+            self.accelerator_literals.append(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         site = CallSite(
@@ -548,6 +556,8 @@ class FileFacts:
         self.subscripts = collector.subscripts  # (node, scope) for every ``x[...]``
         self.attribute_reads = collector.attribute_reads
         self.type_comparisons = collector.type_comparisons
+        self.if_tests = collector.if_tests
+        self.accelerator_literals = collector.accelerator_literals
         self.scopes = [self.module_scope, *collector.function_scopes]
         self.functions = {
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method

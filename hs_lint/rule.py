@@ -7,6 +7,7 @@ torch's own error, and bad/good examples that the test-suite executes) and one m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
     from hs_lint.fix import Fix
 
 REGISTRY: dict[str, type[Rule]] = {}
+SNIPPET_CHARS = 60  # source quoted in a message is one line of at most this many characters
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """Source as a message quotes it: on one line, cut with ``…`` past ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -61,4 +69,7 @@ class Rule:
         return None
 
     def violation(self, node: cst.CSTNode, data: dict[str, object] | None = None, **fields: object) -> Violation:
-        return Violation(self.code, self.name, node, self.message.format(**fields), data or {})
+        """Fill the message; a field quoted as code (`` `{name}` `` in the template) becomes a one-line snippet."""
+        quoted = set(re.findall(r"`\{(\w+)\}`", self.message))
+        filled = {k: snippet(v) if k in quoted and isinstance(v, str) else v for k, v in fields.items()}
+        return Violation(self.code, self.name, node, self.message.format(**filled), data or {})
