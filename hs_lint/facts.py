@@ -1097,8 +1097,10 @@ class FileFacts:
         ]
         return bool(toggles) and method_name(toggles[-1].node) == "eval" and not positional_args(toggles[-1].node)
 
-    def loader_of(self, loop: Loop) -> Binding | None:
-        """The ``DataLoader`` a ``for`` loop iterates (through ``enumerate``/``tqdm``), when it is bound here."""
+    @staticmethod
+    def iterated(loop: Loop) -> cst.BaseExpression | None:
+        """What a ``for`` loop iterates, through ``enumerate``/``tqdm``: ``train_loader`` in
+        ``for i, batch in enumerate(train_loader, 1)``."""
         node = loop.node
         if not isinstance(node, cst.For):
             return None
@@ -1108,7 +1110,11 @@ class FileFacts:
             if not args:
                 return None
             source = args[0]
-        key = key_of(source)
+        return source
+
+    def loader_of(self, loop: Loop) -> Binding | None:
+        """The ``DataLoader`` a ``for`` loop iterates (through ``enumerate``/``tqdm``), when it is bound here."""
+        key = key_of(self.iterated(loop))
         binding = self.lookup(key, loop.scope) if key is not None else None
         return binding if binding is not None and binding.kind == "loader" else None
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import TENSOR_FACTORIES, AssignSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope
-from hs_lint.names import key_of, method_name, receiver, root_key
+from hs_lint.names import flat_keys, key_of, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.graph import detach_fix
 
@@ -83,11 +83,33 @@ for epoch in range(10):
             if epoch is None or facts.resets(epoch, call.carried_keys, call):
                 continue
             created = facts.created_before(call.carried_keys, epoch)
-            if created is not None:
+            if created is not None and not _drawn_afresh(facts, batch, call):
                 yield self.violation(
                     created.node, state=facts.source(call.state_arg), epoch=facts.loop_header(epoch),
                     batch=facts.loop_header(batch), line=facts.source(created.node).strip(),
                 )
+
+
+_DRAWING = TENSOR_FACTORIES | {f"torch.{name}" for name in ("LongTensor", "randint", "randperm", "rand_like",
+                                                             "randn_like")}
+
+
+def _drawn_afresh(facts: FileFacts, batch: Loop, call: RecurrentCall) -> bool:
+    """The batches are made up on the spot (a same-file generator or the loop body drawing tensors from
+    ``torch.randn``/``torch.LongTensor``...): a demo, not one continuous stream cut into batches."""
+    source = facts.iterated(batch)
+    if isinstance(source, cst.Call):
+        function = facts.method_called(source, batch.scope) or next(
+            (f for f in facts.scopes if f.parent is batch.scope and f.name == key_of(source.func)), None)
+        if function is not None and any(s.scope is function and s.qualified in _DRAWING for s in facts.calls):
+            return True
+    inputs = [a.value for a in call.site.node.args[:1] if a.keyword is None]
+    keys = frozenset(flat_keys(inputs[0])) if inputs else frozenset()
+    return any(
+        keys.intersection(site.target_keys) and isinstance(site.value, cst.Call)
+        and facts.qualify(site.value.func) in _DRAWING
+        for site in facts.assignments_in(batch)
+    )
 
 
 class TrainEvalLeak(Rule):
@@ -377,7 +399,7 @@ for x, y in loader:
                             and a.keyword.value in ("shuffle", "sampler", "batch_sampler")), None)
             yield self.violation(
                 call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop),
-                loader=facts.source(loop.node.iter), how=facts.source(shuffle).strip(", ") if shuffle else "shuffle",
+                loader=facts.source(facts.iterated(loop)), how=facts.source(shuffle).strip(", ") if shuffle else "shuffle",
             )
 
 
@@ -446,6 +468,8 @@ model.hidden = model.init_hidden(4)
                 continue
             target, value = site.targets[0], site.value
             attr = target.attr.value
+            if site.scope.name == "__init__" and key_of(target.value) == "self":
+                continue  # set once and never read: dead code, not a reset that misses its target
             cls = _class_of(facts, site, target.value, value)
             if (cls is None or not cls.is_recurrent or "forward" not in cls.methods
                     or attr in facts.attribute_reads or not _creates_state(facts, site)):
