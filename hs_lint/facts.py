@@ -66,6 +66,10 @@ _AUTOGRAD_BACKWARD = frozenset(
 )
 _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 # Methods that return the module itself, so ``m = Model().to(device)`` still binds a Model.
+# nn.Module's own methods: on an object of unknown class, a call to one of them is torch's, not a same-file method.
+_MODULE_API = frozenset({"train", "eval", "to", "cuda", "cpu", "float", "double", "half", "parameters",
+                         "named_parameters", "zero_grad", "state_dict", "load_state_dict", "apply", "modules",
+                         "children", "requires_grad_", "step"})
 _SELF_RETURNING_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval"})
 # Methods that return a tensor still attached to the receiver's graph.
 _GRAPH_KEEPING_METHODS = frozenset(
@@ -989,6 +993,8 @@ class FileFacts:
         binding = self.lookup(owner, scope)
         if binding is not None:
             return self.classes[binding.detail].methods.get(name) if binding.kind == "instance" else None
+        if name in _MODULE_API:
+            return None  # ``self.model.train()`` is nn.Module.train (a mode switch), not the file's own ``train``
         owners = [cls.methods[name] for cls in self.classes.values() if name in cls.methods]
         return owners[0] if len(owners) == 1 and not name.startswith("__") else None
 

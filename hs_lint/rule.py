@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from hs_lint.fix import Fix
 
 REGISTRY: dict[str, type[Rule]] = {}
-SNIPPET_CHARS = 60  # source quoted in a message is one line of at most this many characters
+SNIPPET_CHARS = 48  # source quoted in a message is one line of at most this many characters
+FIX_CHARS = 110  # ... and the code a message suggests (a field named ``fix``)
+MESSAGE_CHARS = 200  # past this, quote less: one finding is one short line
+MAX_MESSAGE_CHARS = 240  # ... and past this, cut the suggested code too
+# (quoted code, suggested code, keep the optional ``note``), tried in order
+_LIMITS = ((SNIPPET_CHARS, FIX_CHARS, True), (32, FIX_CHARS, True), (32, FIX_CHARS, False), (20, 60, False))
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -71,5 +76,12 @@ class Rule:
     def violation(self, node: cst.CSTNode, data: dict[str, object] | None = None, **fields: object) -> Violation:
         """Fill the message; a field quoted as code (`` `{name}` `` in the template) becomes a one-line snippet."""
         quoted = set(re.findall(r"`\{(\w+)\}`", self.message))
-        filled = {k: snippet(v) if k in quoted and isinstance(v, str) else v for k, v in fields.items()}
-        return Violation(self.code, self.name, node, self.message.format(**filled), data or {})
+        for code_chars, fix_chars, with_note in _LIMITS:  # quote less until the message is short enough
+            filled = {k: snippet(v, fix_chars if k == "fix" else code_chars) if k in quoted and isinstance(v, str)
+                      else v for k, v in fields.items()}
+            if not with_note and "note" in filled:
+                filled["note"] = ""
+            message = self.message.format(**filled)
+            if len(message) <= (MESSAGE_CHARS if with_note else MAX_MESSAGE_CHARS):
+                break
+        return Violation(self.code, self.name, node, message, data or {})

@@ -34,10 +34,8 @@ class NoEpochReset(Rule):
     name = "no-epoch-reset"
     summary = "A state created once before the epoch loop is carried through every epoch without a reset"
     message = (
-        "`{state}` is created once here, before `{epoch}`, and then carried through every epoch's `{batch}` "
-        "without being re-created: the first batch of each epoch continues from the last batch of the previous "
-        "epoch (the end of the data), as if the corpus wrapped around. Create the state at the start of each "
-        "epoch: move `{line}` into the body of `{epoch}`, before `{batch}`"
+        "`{state}` is created once, before `{epoch}`, so each epoch's first batch continues from the previous "
+        "epoch's last: move `{line}` to the top of that loop"
     )
     rationale = (
         "Truncated BPTT carries the state from one batch to the next because consecutive batches continue the "
@@ -117,10 +115,8 @@ class TrainEvalLeak(Rule):
     name = "train-eval-leak"
     summary = "The training loop's last hidden state is the starting state of the evaluation loop"
     message = (
-        "`{state}` enters the evaluation loop `{loop}`{where} still holding the training loop's last state: "
-        "evaluation starts from the context of the last training batch, so its score depends on what was "
-        "trained last and is not comparable between runs. Start evaluation from a fresh state: re-create "
-        "`{state}` (zeros, `None` or the model's `init_hidden`) right before the loop"
+        "`{state}` enters the evaluation loop `{loop}`{where} holding training's last state: re-create `{state}` "
+        "(zeros, `None` or `init_hidden`) right before the loop"
     )
     rationale = (
         "The state carried through a training loop encodes the training stream. Handing it to the evaluation "
@@ -239,11 +235,8 @@ class ModuleHeldState(Rule):
     name = "module-held-state"
     summary = "forward() keeps its state on self, never detaches it, and nothing resets it per epoch or sequence"
     message = (
-        "`forward` keeps the recurrent state on the module (`{state}`) and feeds it back in on every call, but "
-        "never detaches it, and no loop in this file resets it: every batch continues the previous batch's "
-        "sequence and graph ('Trying to backward through the graph a second time'), and evaluation starts "
-        "from training's last state. Detach it in forward (`{fix}`) and reset it (`{attr} = None`) at the "
-        "start of every sequence or epoch"
+        "`forward` feeds `{state}` back on every call, never detached or reset: in forward write `{fix}`; "
+        "reset `{attr} = None` per sequence"
     )
     rationale = (
         "Storing the state on the module hides it from the training loop: the loop cannot see that every call "
@@ -349,10 +342,8 @@ class ShuffledCarry(Rule):
     name = "shuffled-carry"
     summary = "A hidden state is carried across the batches of a shuffling DataLoader"
     message = (
-        "`{state}` is carried from one batch of `{loop}` into the next, but `{loader}` shuffles ({how}): "
-        "consecutive batches are unrelated samples, so every batch starts from the state of some other "
-        "random batch. Start each batch from a fresh state (`{state} = None` or zeros inside the loop), or, for "
-        "a continuous stream, iterate in order (shuffle=False, drop_last=True)"
+        "`{state}` is carried from batch to batch of `{loader}`, which shuffles (`{how}`): start each batch "
+        "from a fresh state (`{state} = None` in the loop) or iterate in order"
     )
     rationale = (
         "Carrying a state across batches only makes sense when batch i+1 continues the sequences of batch i "
@@ -397,10 +388,9 @@ for x, y in loader:
                 continue
             shuffle = next((a for a in loader.construction.args if a.keyword is not None
                             and a.keyword.value in ("shuffle", "sampler", "batch_sampler")), None)
-            yield self.violation(
-                call.state_arg, state=facts.source(call.state_arg), loop=facts.loop_header(loop),
-                loader=facts.source(facts.iterated(loop)), how=facts.source(shuffle).strip(", ") if shuffle else "shuffle",
-            )
+            how = facts.source(shuffle).strip(", ") if shuffle else "shuffle"
+            yield self.violation(call.state_arg, state=facts.source(call.state_arg),
+                                 loader=facts.source(facts.iterated(loop)), how=how)
 
 
 class DeadReset(Rule):
@@ -408,9 +398,8 @@ class DeadReset(Rule):
     name = "dead-reset"
     summary = "A state is stored on the model (model.hidden = ...) but forward() never reads that attribute"
     message = (
-        "`{target}` is given a fresh state here, but `{cls}.forward` never reads `self.{attr}` (nothing in this "
-        "file reads `.{attr}`): this neither resets nor feeds the state that forward actually uses. Pass the "
-        "state in (`out, hidden = model(x, hidden)`) or make forward read `self.{attr}`"
+        "`{target}` gets a fresh state, but nothing in this file reads `.{attr}` (not `{cls}.forward`): pass the "
+        "state in (`out, h = model(x, h)`) or make forward read it"
     )
     rationale = (
         "`model.hidden = model.init_hidden(bsz)` looks like a reset. If forward takes its state from an argument "
