@@ -19,7 +19,7 @@ from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_c
 from hs_lint.docs import rule_page
 from hs_lint.engine import Finding
 from hs_lint.fix import Fixer
-from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
+from hs_lint.output import CHECKER_CODES, FORMATTERS, plural, progress, statistics, summary
 from hs_lint.rules import all_rules
 from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
 
@@ -122,23 +122,26 @@ def run_check(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             print(f"hs-lint: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+    unreadable = [f for f in report.findings if f.code in CHECKER_CODES]  # HS001/HS002: a file not checked
+    listed = False  # each of them is reported once: in the findings output, or else on stderr
     if fixer is not None and not fixer.write:
         output = "".join(fixer.diffs)
     elif args.statistics:
         output = statistics(report.findings, args.unsafe_fixes)
     else:
-        output = FORMATTERS[args.format](report.findings, args.unsafe_fixes)
+        output, listed = FORMATTERS[args.format](report.findings, args.unsafe_fixes), True
+    unreadable_lines = [] if listed else [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in unreadable]
     try:
         _write_output(output, args.output_file)
     except OSError as exc:
         report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
-    for error in report.errors:
+    for error in [*report.errors, *unreadable_lines]:
         print(f"hs-lint: error: {error}", file=sys.stderr)
     line = summary(report.findings, report.files, args.unsafe_fixes)
     if fixer is not None:
         line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"
     print(f"hs-lint: {line}", file=sys.stderr)
-    if report.errors:
+    if report.errors or unreadable:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
@@ -150,7 +153,8 @@ def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
     try:
         from hs_lint.runtime.confirm import confirm_findings
     except ImportError as exc:
-        raise RuntimeError(f"--confirm needs torch ({exc}): pip install 'hs-lint[runtime]'") from None
+        raise RuntimeError(f"--confirm needs torch ({exc}): pip install torch (the `runtime` extra of a checkout)") \
+            from None
 
     return confirm_findings(findings, show_refuted)
 
