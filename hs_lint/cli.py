@@ -16,10 +16,10 @@ from pathlib import Path
 
 from hs_lint import __version__
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
-from hs_lint.docs import rule_page
+from hs_lint.docs import CHECKER_CODES, checker_page, rule_page
 from hs_lint.engine import Finding
 from hs_lint.fix import Fixer
-from hs_lint.output import CHECKER_CODES, FORMATTERS, plural, progress, statistics, summary
+from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
 from hs_lint.rules import all_rules
 from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
 
@@ -175,7 +175,12 @@ def run_explain(args: argparse.Namespace) -> int:
     if rule is not None:
         sys.stdout.write(rule_page(rule))
         return EXIT_CLEAN
-    close = [c for c in rules if c.startswith(code)] or difflib.get_close_matches(code, rules, n=5, cutoff=0.6)
+    checker = {name: c for c, (name, _, _) in CHECKER_CODES.items()}
+    if code in CHECKER_CODES or args.code.strip().lower() in checker:
+        sys.stdout.write(checker_page(code if code in CHECKER_CODES else checker[args.code.strip().lower()]))
+        return EXIT_CLEAN
+    codes = [*rules, *CHECKER_CODES]
+    close = [c for c in codes if c.startswith(code)] or difflib.get_close_matches(code, codes, n=5, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `hs-lint rules` lists them all"
     print(f"hs-lint: error: unknown rule code '{args.code}'{hint}", file=sys.stderr)
     return EXIT_ERROR
