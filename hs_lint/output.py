@@ -20,6 +20,7 @@ from hs_lint import __version__
 from hs_lint.docs import CHECKER_CODES, checker_page, detail, rule_page
 from hs_lint.engine import Finding
 from hs_lint.fix import applies
+from hs_lint.rule import snippet
 from hs_lint.rules import all_rules
 
 T = TypeVar("T")
@@ -37,16 +38,19 @@ def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     )
 
 
-_VERDICTS = {"confirmed": "confirmed by torch", "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+_VERDICTS = {"confirmed": "confirmed by torch", "plausible": "plausible (torch, on an assumed module)",
+             "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+_VERDICT_CHARS = 160  # the verdict's detail on the finding's line; JSON and SARIF keep it whole
 
 
 def _verdict(finding: Finding) -> str:
-    """`` [confirmed by torch: <torch's message>]`` under --confirm."""
+    """`` [confirmed by torch: <torch's message>]`` under --confirm, on the same line."""
     verdict = finding.confirmation
     if verdict is None:
         return ""
-    assumed = f"; assumed {', '.join(f'{k}={v}' for k, v in verdict.assumed.items())}" if verdict.assumed else ""
-    return f" [{_VERDICTS[verdict.status]}: {verdict.detail}{assumed}]"
+    module = verdict.assumed.get("module")
+    assumed = f"; assumed {str(module).split(' (', 1)[0]}" if module else ""
+    return f" [{_VERDICTS[verdict.status]}: {snippet(verdict.detail, _VERDICT_CHARS)}{assumed}]"
 
 
 def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:

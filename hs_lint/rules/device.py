@@ -249,7 +249,8 @@ for x in batches:
                 site = sites.get(id(factory))
                 if site is not None and id(factory) not in reported and not _on_cpu_branch(facts, site):
                     reported.add(id(factory))
-                    yield self._report(facts, factory, evidence, _device_at(facts, site, candidates))
+                    device = _device_at(facts, site, candidates)
+                    yield self._report(facts, factory, evidence, device, call.callee.recurrent_kind)
         for cls in facts.classes.values():
             for method in cls.methods.values() if cls.is_recurrent else ():
                 if not facts.is_state_initialiser(method) or _moved_by_caller(facts, method):
@@ -260,9 +261,10 @@ for x in batches:
                         if site is not None and id(factory) not in reported and not _on_cpu_branch(facts, site):
                             reported.add(id(factory))
                             device = _device_at(facts, site, [_self_device(facts, method)])
-                            yield self._report(facts, factory, evidence, device)
+                            yield self._report(facts, factory, evidence, device, _class_kind(cls))
 
-    def _report(self, facts: FileFacts, factory: cst.Call, evidence: str, device: str | None) -> Violation:
+    def _report(self, facts: FileFacts, factory: cst.Call, evidence: str, device: str | None,
+                kind: str | None) -> Violation:
         suggestion = suggested_call(facts, factory, device) if device is not None else None
         if suggestion is None:
             fix = "pass `device=` the device of the model's parameters"
@@ -270,8 +272,16 @@ for x in batches:
             fix = f"write `{suggestion}`"
         else:
             fix = f"add `device={device}`"
-        data = {"suggestion": suggestion} if suggestion is not None else {}
+        data = {"kind": kind} if kind is not None else {}  # --confirm builds this module kind
+        if suggestion is not None:
+            data["suggestion"] = suggestion
         return self.violation(factory, data, call=f"{facts.source(factory.func)}(…)", evidence=evidence, fix=fix)
+
+
+def _class_kind(cls: ClassInfo) -> str | None:
+    """The torch module kind a recurrent class runs (its base, or its forward's recurrent call)."""
+    forward = cls.methods.get("forward")
+    return cls.recurrent_kind or (forward.state_kind if forward is not None else None)
 
 
 def _self_device(facts: FileFacts, scope: Scope) -> str | None:
