@@ -82,7 +82,13 @@ def test_readme_pre_commit_ci_and_ruff_snippets_fit_the_tools():
     assert hooks[0]["id"] in hook_ids and "flake8" in hook_ids
     hooks_used = [h for c in configs if "repos" in c for r in c["repos"] for h in r["hooks"]]
     flake8_hook = next(h for h in hooks_used if h["id"] == "flake8")
-    assert any(dep.startswith("hs-lint") for dep in flake8_hook["additional_dependencies"])
+    assert any(dep.endswith(".whl") and "hs_lint-" in dep for dep in flake8_hook["additional_dependencies"])
+    local = next(r for c in configs if "repos" in c for r in c["repos"] if r["repo"] == "local")
+    assert local["hooks"][0]["entry"] == hooks[0]["entry"]  # the same command as the published hook
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # not on the package index, no release tag, no public repository: promise none of them
+    assert "pip install hs-lint" not in readme and "rev: v0.1.0" not in readme
+    assert "github.com/hs-lint" not in readme
     job = next(c for c in configs if "jobs" in c)["jobs"]["hs-lint"]
     run = next(s["run"] for s in job["steps"] if "--format sarif" in s.get("run", ""))
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif"))
