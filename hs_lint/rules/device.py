@@ -239,7 +239,7 @@ for x in batches:
             scope = call.site.scope
             inputs = positional_args(call.site.node)
             given = f"{inputs[0].value}.device" if inputs and isinstance(inputs[0], cst.Name) else None
-            if scope.cls is not None and scope.cls.is_recurrent:
+            if scope.cls is not None and scope.cls.is_recurrent and _is_module_class(facts, scope.cls):
                 candidates = [given, _self_device(facts, scope)]
             elif (moved := _device_move(facts, scope)) is not None:
                 candidates = [moved, given]
