@@ -110,7 +110,8 @@ def _is_module_class(facts: FileFacts, cls: ClassInfo) -> bool:
         if current.recurrent_kind is not None:
             return True
         for base in current.base_keys:
-            qualified = facts.qualify(cst.parse_expression(base)) or ""
+            head, _, rest = base.partition(".")
+            qualified = ".".join(filter(None, (facts.imports.get(head, ""), rest)))
             if qualified.startswith("torch.nn."):
                 return True
             if base in facts.classes:
