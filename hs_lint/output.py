@@ -40,7 +40,7 @@ def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
 
 _VERDICTS = {"confirmed": "confirmed by torch", "plausible": "plausible (torch, on an assumed module)",
              "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
-_VERDICT_CHARS = 160  # the verdict's detail on the finding's line; JSON and SARIF keep it whole
+_VERDICT_CHARS = 100  # the verdict's detail on the finding's line; JSON and SARIF keep it whole
 
 
 def _verdict(finding: Finding) -> str:
