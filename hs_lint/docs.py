@@ -62,7 +62,8 @@ def checker_page_name(code: str) -> str:
 def checker_page(code: str) -> str:
     """The page of one of the checker's own codes (HS001, HS002): when it is reported, what to do."""
     name, summary, body = CHECKER_CODES[code]
-    return f"# {code} `{name}`\n\n**What:** {summary}. (reported for any file hs-lint sets out to analyse; not a rule)\n\n{body}"
+    scope = "reported for any file hs-lint sets out to analyse; not a rule"
+    return f"# {code} `{name}`\n\n**What:** {summary}. ({scope})\n\n{body}"
 
 
 def detail(code: str) -> str:

@@ -65,11 +65,11 @@ _AUTOGRAD_BACKWARD = frozenset(
     {"torch.autograd.backward", "torch.autograd.grad", "torch.autograd.grad_mode.grad"}
 )
 _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
-# Methods that return the module itself, so ``m = Model().to(device)`` still binds a Model.
 # nn.Module's own methods: on an object of unknown class, a call to one of them is torch's, not a same-file method.
 _MODULE_API = frozenset({"train", "eval", "to", "cuda", "cpu", "float", "double", "half", "parameters",
                          "named_parameters", "zero_grad", "state_dict", "load_state_dict", "apply", "modules",
                          "children", "requires_grad_", "step"})
+# Methods that return the module itself, so ``m = Model().to(device)`` still binds a Model.
 _SELF_RETURNING_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval"})
 # Methods that return a tensor still attached to the receiver's graph.
 _GRAPH_KEEPING_METHODS = frozenset(

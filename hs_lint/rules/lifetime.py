@@ -82,10 +82,8 @@ for epoch in range(10):
                 continue
             created = facts.created_before(call.carried_keys, epoch)
             if created is not None and not _drawn_afresh(facts, batch, call):
-                yield self.violation(
-                    created.node, state=facts.source(call.state_arg), epoch=facts.loop_header(epoch),
-                    batch=facts.loop_header(batch), line=facts.source(created.node).strip(),
-                )
+                yield self.violation(created.node, state=facts.source(call.state_arg), epoch=facts.loop_header(epoch),
+                                     line=facts.source(created.node).strip())
 
 
 _DRAWING = TENSOR_FACTORIES | {f"torch.{name}" for name in ("LongTensor", "randint", "randperm", "rand_like",
