@@ -18,7 +18,7 @@ from typing import TextIO
 
 from hs_lint import __version__, gitignore
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
-from hs_lint.docs import rule_page
+from hs_lint.docs import CHECKER_CODES, checker_page, rule_page
 from hs_lint.engine import Finding, SourceError, decode
 from hs_lint.fix import Fixer, encode_like
 from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
@@ -179,12 +179,15 @@ def run_check(args: argparse.Namespace) -> int:
     stream = sys.stderr if fix_stdin else sys.stdout
     color = use_color(args.color, None if args.output_file else stream)
     output = _rendered(args, report.findings, fixer, color, {name: source, str(Path(name)): source} if stdin else {})
+    unreadable = [f for f in report.findings if f.code in CHECKER_CODES]  # HS001/HS002: a file not checked
+    listed = not (args.statistics or (args.diff and fixer is not None))  # each is reported once: there, or on stderr
+    unreadable_lines = [] if listed else [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in unreadable]
     try:
         if args.quiet < 2 or args.output_file:
             _write_output(output, args.output_file, stream)
     except OSError as exc:
         report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
-    for error in report.errors:
+    for error in [*report.errors, *unreadable_lines]:
         print(f"hs-lint: error: {error}", file=sys.stderr)
     for warning in report.warnings if args.quiet < 2 else ():
         print(f"hs-lint: warning: {warning}", file=sys.stderr)
@@ -193,7 +196,7 @@ def run_check(args: argparse.Namespace) -> int:
         line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"
     if not args.quiet:
         print(f"hs-lint: {line}", file=sys.stderr)
-    if report.errors:
+    if report.errors or unreadable:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
@@ -234,7 +237,8 @@ def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
     try:
         from hs_lint.runtime.confirm import confirm_findings
     except ImportError as exc:
-        raise RuntimeError(f"--confirm needs torch ({exc}): pip install 'hs-lint[runtime]'") from None
+        raise RuntimeError(f"--confirm needs torch ({exc}): pip install torch (the `runtime` extra of a checkout)") \
+            from None
 
     return confirm_findings(findings, show_refuted)
 
@@ -255,7 +259,12 @@ def run_explain(args: argparse.Namespace) -> int:
     if rule is not None:
         sys.stdout.write(rule_page(rule))
         return EXIT_CLEAN
-    close = [c for c in rules if c.startswith(code)] or difflib.get_close_matches(code, rules, n=5, cutoff=0.6)
+    checker = {name: c for c, (name, _, _) in CHECKER_CODES.items()}
+    if code in CHECKER_CODES or args.code.strip().lower() in checker:
+        sys.stdout.write(checker_page(code if code in CHECKER_CODES else checker[args.code.strip().lower()]))
+        return EXIT_CLEAN
+    codes = [*rules, *CHECKER_CODES]
+    close = [c for c in codes if c.startswith(code)] or difflib.get_close_matches(code, codes, n=5, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `hs-lint rules` lists them all"
     print(f"hs-lint: error: unknown rule code '{args.code}'{hint}", file=sys.stderr)
     return EXIT_ERROR

@@ -125,9 +125,9 @@ class Linter:
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
-            line, col = _syntax_error_position(source, exc)
-            message = f"cannot parse: {exc.message.removeprefix('parser error: ')}"
-            raise SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", message)) from None
+            line, col, why = _syntax_error(source, exc)
+            raise SourceError(Finding(path, line, col, line, col, "HS002", "cannot-parse", f"cannot parse: {why}")) \
+                from None
         except RecursionError:
             raise _too_deep(path) from None
         try:
@@ -136,7 +136,11 @@ class Linter:
             if not found:
                 return Analysis(module, [])
             fixes: dict[Finding, Fix | None] = {}
+            seen: set[tuple[int, int, str]] = set()  # one finding per position and code
             for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
+                if (finding.line, finding.col, finding.code) in seen:
+                    continue
+                seen.add((finding.line, finding.col, finding.code))
                 fix = rule.fix(facts, violation)
                 if fix is not None:
                     finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
@@ -154,19 +158,22 @@ def _too_deep(path: str) -> SourceError:
     return _unanalysed(path, "expressions are nested too deeply for the analysis (Python's recursion limit)")
 
 
-def _syntax_error_position(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int]:
-    """Where the error is, 1-based. libcst's native parser points at the start of the line, so
-    ask CPython's compiler (only for files that failed to parse); fall back to libcst's own."""
+def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int, str]:
+    """Where the error is (1-based) and what it is, in one line. libcst's native parser points at the
+    start of the line and names a second position in its text, so ask CPython's compiler (only for
+    files that failed to parse) for both; fall back to libcst's own."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             compile(source, "<checked>", "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
     except SyntaxError as error:
         if error.lineno:
-            return error.lineno, max(error.offset or 1, 1)
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    return exc.editor_line, exc.editor_column
+            return error.lineno, max(error.offset or 1, 1), error.msg
+    except (ValueError, RecursionError, MemoryError) as error:
+        if isinstance(error, ValueError):  # e.g. a null byte, which CPython refuses before parsing
+            return exc.editor_line, exc.editor_column, str(error).splitlines()[0]
+    why = exc.message.removeprefix("parser error: ").splitlines()[0]
+    return exc.editor_line, exc.editor_column, why
 
 
 def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:

@@ -70,6 +70,10 @@ _AUTOGRAD_BACKWARD = frozenset(
     {"torch.autograd.backward", "torch.autograd.grad", "torch.autograd.grad_mode.grad"}
 )
 _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
+# nn.Module's own methods: on an object of unknown class, a call to one of them is torch's, not a same-file method.
+_MODULE_API = frozenset({"train", "eval", "to", "cuda", "cpu", "float", "double", "half", "parameters",
+                         "named_parameters", "zero_grad", "state_dict", "load_state_dict", "apply", "modules",
+                         "children", "requires_grad_", "step"})
 # Methods that return the module itself, so ``m = Model().to(device)`` still binds a Model.
 _SELF_RETURNING_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "train", "eval"})
 # Methods that return a tensor still attached to the receiver's graph.
@@ -95,6 +99,7 @@ VARIABLE_CLASSES = frozenset({"torch.autograd.Variable", "torch.autograd.variabl
 # Tensor methods people call on an LSTM's (h, c) tuple; a tuple has none of them.
 TUPLE_MISUSED_METHODS = frozenset({"detach", "detach_", "cuda", "cpu", "to", "contiguous", "size"})
 _STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
+_ACCELERATOR_LITERAL = re.compile(r"""(['"])(cuda|mps|xpu)(:\d+)?\1""")
 _INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
 _ITER_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
 # Calls that put samples in random order: a permutation, an in-place shuffle, a random pick of an index.
@@ -332,6 +337,8 @@ class _Collector(cst.CSTVisitor):
         self._stored: set[int] = set()  # attribute nodes written by an assignment
         self.attribute_reads: set[str] = set()  # attribute names read anywhere (``x.hidden`` -> "hidden")
         self.type_comparisons: list[tuple[cst.Comparison, Scope]] = []  # ``type(h) == X`` / ``type(h) is X``
+        self.if_tests: dict[int, cst.BaseExpression] = {}  # id of an ``if`` (as in CallSite.branches) -> its test
+        self.accelerator_literals: list[cst.SimpleString] = []  # "cuda", "cuda:0", "mps": a device this file names
 
     # -- imports ---------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> None:
@@ -503,6 +510,7 @@ class _Collector(cst.CSTVisitor):
             self.type_comparisons.append((node, self.scope))
 
     def visit_If_body(self, node: cst.If) -> None:
+        self.if_tests[id(node)] = node.test
         self._branches.append((id(node), "body"))
         self._if_tests[id(node)] = node.test
 
@@ -517,6 +525,10 @@ class _Collector(cst.CSTVisitor):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         self.subscripts.append((node, self.scope))
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if _ACCELERATOR_LITERAL.fullmatch(node.value.lstrip("rRbBuU")):
+            self.accelerator_literals.append(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         site = CallSite(
@@ -583,6 +595,8 @@ class FileFacts:
         self.subscripts = collector.subscripts  # (node, scope) for every ``x[...]``
         self.attribute_reads = collector.attribute_reads
         self.type_comparisons = collector.type_comparisons
+        self.if_tests = collector.if_tests
+        self.accelerator_literals = collector.accelerator_literals
         self.scopes = [self.module_scope, *collector.function_scopes]
         self.functions = {
             s.name: s for s in collector.function_scopes if s.parent is self.module_scope and not s.is_method
@@ -1241,6 +1255,8 @@ class FileFacts:
         binding = self.lookup(owner, scope)
         if binding is not None:
             return self.classes[binding.detail].methods.get(name) if binding.kind == "instance" else None
+        if name in _MODULE_API:
+            return None  # ``self.model.train()`` is nn.Module.train (a mode switch), not the file's own ``train``
         owners = [cls.methods[name] for cls in self.classes.values() if name in cls.methods]
         return owners[0] if len(owners) == 1 and not name.startswith("__") else None
 
@@ -1519,8 +1535,10 @@ class FileFacts:
         ]
         return bool(toggles) and method_name(toggles[-1].node) == "eval" and not positional_args(toggles[-1].node)
 
-    def loader_of(self, loop: Loop) -> Binding | None:
-        """The ``DataLoader`` a ``for`` loop iterates (through ``enumerate``/``tqdm``), when it is bound here."""
+    @staticmethod
+    def iterated(loop: Loop) -> cst.BaseExpression | None:
+        """What a ``for`` loop iterates, through ``enumerate``/``tqdm``: ``train_loader`` in
+        ``for i, batch in enumerate(train_loader, 1)``."""
         node = loop.node
         if not isinstance(node, cst.For):
             return None
@@ -1530,7 +1548,11 @@ class FileFacts:
             if not args:
                 return None
             source = args[0]
-        key = key_of(source)
+        return source
+
+    def loader_of(self, loop: Loop) -> Binding | None:
+        """The ``DataLoader`` a ``for`` loop iterates (through ``enumerate``/``tqdm``), when it is bound here."""
+        key = key_of(self.iterated(loop))
         binding = self.lookup(key, loop.scope) if key is not None else None
         return binding if binding is not None and binding.kind == "loader" else None
 

@@ -17,19 +17,14 @@ from typing import TextIO, TypeVar
 from urllib.parse import quote
 
 from hs_lint import __version__
-from hs_lint.docs import RULES_URL, page_name
+from hs_lint.docs import CHECKER_CODES, checker_page, detail, rule_page
 from hs_lint.engine import Finding
 from hs_lint.fix import applies
+from hs_lint.rule import snippet
 from hs_lint.rules import all_rules
 
 T = TypeVar("T")
-# Findings that are not a rule's: the checker's own reports, documented in the README.
-CHECKER_CODES = {
-    "HS001": ("internal-error", "hs-lint failed on this file; please report it with the file"),
-    "HS002": ("cannot-parse", "The file cannot be decoded or parsed as Python"),
-}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-PROJECT_URL = RULES_URL.rsplit("/blob/", 1)[0]
 
 
 def _mark(finding: Finding, unsafe_fixes: bool) -> str:
@@ -43,30 +38,36 @@ def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     )
 
 
-_VERDICTS = {"confirmed": "confirmed by torch", "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+_VERDICTS = {"confirmed": "confirmed by torch", "plausible": "plausible (torch, on an assumed module)",
+             "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+_VERDICT_CHARS = 100  # the verdict's detail on the finding's line; JSON and SARIF keep it whole
 
 
 def _verdict(finding: Finding) -> str:
-    """`` [confirmed by torch: <torch's message>]`` under --confirm."""
+    """`` [confirmed by torch: <torch's message>]`` under --confirm, on the same line."""
     verdict = finding.confirmation
     if verdict is None:
         return ""
-    assumed = f"; assumed {', '.join(f'{k}={v}' for k, v in verdict.assumed.items())}" if verdict.assumed else ""
-    return f" [{_VERDICTS[verdict.status]}: {verdict.detail}{assumed}]"
+    module = verdict.assumed.get("module")
+    assumed = f"; assumed {str(module).split(' (', 1)[0]}" if module else ""
+    return f" [{_VERDICTS[verdict.status]}: {snippet(verdict.detail, _VERDICT_CHARS)}{assumed}]"
 
 
 def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
-    return json.dumps([f.as_dict() for f in findings], indent=2) + "\n"
+    """The findings' fields, and ``detail``: the why behind the one-line message (the rule's rationale)."""
+    return json.dumps([{**f.as_dict(), "detail": detail(f.code)} for f in findings], indent=2) + "\n"
 
 
 def _sarif_rules() -> list[dict[str, object]]:
+    """Every code with its why (``fullDescription``) and its whole page (``help``): viewers show them
+    next to the one-line message."""
     rules: list[dict[str, object]] = [
         {
             "id": code,
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.rationale},
-            "helpUri": RULES_URL + page_name(rule),
+            "help": {"text": detail(code), "markdown": rule_page(rule)},
             "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
             "properties": {"fix": "none" if not rule.fix_summary else "safe" if rule.fix_safe else "unsafe"},
         }
@@ -74,8 +75,8 @@ def _sarif_rules() -> list[dict[str, object]]:
     ]
     rules += [
         {"id": code, "name": name, "shortDescription": {"text": text}, "fullDescription": {"text": text},
-         "helpUri": f"{PROJECT_URL}#command-line"}
-        for code, (name, text) in CHECKER_CODES.items()
+         "help": {"text": text, "markdown": checker_page(code)}}
+        for code, (name, text, _) in CHECKER_CODES.items()
     ]
     return rules
 
@@ -111,8 +112,7 @@ def as_sarif(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "hs-lint", "version": __version__, "informationUri": PROJECT_URL,
-                                    "rules": rules}},
+                "tool": {"driver": {"name": "hs-lint", "version": __version__, "rules": rules}},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
             }

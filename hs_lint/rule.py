@@ -7,6 +7,7 @@ torch's own error, and bad/good examples that the test-suite executes) and one m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
     from hs_lint.fix import Fix
 
 REGISTRY: dict[str, type[Rule]] = {}
+SNIPPET_CHARS = 48  # source quoted in a message is one line of at most this many characters
+FIX_CHARS = 110  # ... and the code a message suggests (a field named ``fix``)
+MESSAGE_CHARS = 200  # past this, quote less: one finding is one short line
+MAX_MESSAGE_CHARS = 240  # ... and past this, cut the suggested code too
+# (quoted code, suggested code, keep the optional ``note``), tried in order
+_LIMITS = ((SNIPPET_CHARS, FIX_CHARS, True), (32, FIX_CHARS, True), (32, FIX_CHARS, False), (20, 60, False))
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """Source as a message quotes it: on one line, cut with ``…`` past ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -61,4 +74,14 @@ class Rule:
         return None
 
     def violation(self, node: cst.CSTNode, data: dict[str, object] | None = None, **fields: object) -> Violation:
-        return Violation(self.code, self.name, node, self.message.format(**fields), data or {})
+        """Fill the message; a field quoted as code (`` `{name}` `` in the template) becomes a one-line snippet."""
+        quoted = set(re.findall(r"`\{(\w+)\}`", self.message))
+        for code_chars, fix_chars, with_note in _LIMITS:  # quote less until the message is short enough
+            filled = {k: snippet(v, fix_chars if k == "fix" else code_chars) if k in quoted and isinstance(v, str)
+                      else v for k, v in fields.items()}
+            if not with_note and "note" in filled:
+                filled["note"] = ""
+            message = self.message.format(**filled)
+            if len(message) <= (MESSAGE_CHARS if with_note else MAX_MESSAGE_CHARS):
+                break
+        return Violation(self.code, self.name, node, message, data or {})

@@ -71,8 +71,7 @@ class Checker:
         except FixError as exc:
             return Outcome(errors=[str(exc)])
         except SourceError as exc:
-            finding = exc.finding
-            return Outcome([finding], [f"{name}:{finding.line}:{finding.col}: {finding.message}"])
+            return Outcome([exc.finding])  # reported once, as a finding; the CLI exits 2 for it
         except MemoryError:
             return _internal_error(name, "MemoryError: the file is too large to analyse")
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
@@ -81,7 +80,7 @@ class Checker:
 
 def _internal_error(name: str, summary: str) -> Outcome:
     message = f"hs-lint internal error: {summary} (please report this with the file)"
-    return Outcome([Finding(name, 1, 1, 1, 1, "HS001", "internal-error", message)], [f"{name}: {message}"])
+    return Outcome([Finding(name, 1, 1, 1, 1, "HS001", "internal-error", message)])
 
 
 def read(path: Path) -> bytes | Outcome:

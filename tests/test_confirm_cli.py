@@ -118,7 +118,7 @@ def test_without_torch_confirm_exits_2_with_the_install_command(tmp_path, monkey
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{ROOT}")
     result = hs_lint("check", "--confirm", str(FIXTURES / "bad" / "shape_dropout.py"))
     assert result.returncode == 2
-    assert "pip install 'hs-lint[runtime]'" in result.stderr
+    assert "pip install torch" in result.stderr and "hs-lint[runtime]'" not in result.stderr  # not on PyPI
     assert result.stdout == ""
 
 
@@ -134,3 +134,23 @@ def test_confirm_never_runs_the_scanned_code(tmp_path):
     assert [f["code"] for f in findings] == ["HS209"]
     assert findings[0]["confirmation"]["status"] == "confirmed"
     assert not marker.exists()
+
+
+def test_a_verdict_on_an_assumed_module_is_plausible_never_confirmed(tmp_path):
+    """The model comes from elsewhere: torch can only run a stand-in, so nothing is confirmed."""
+    (tmp_path / "train.py").write_text(textwrap.dedent("""\
+        from project.models import build_model
+
+        model = build_model()
+        hidden = None
+        for x, y in batches:
+            out, hidden = model(x, hidden)
+            loss_fn(out, y).backward()
+        """))
+    (finding,) = confirmed(str(tmp_path / "train.py"))
+    verdict = finding["confirmation"]
+    assert finding["code"] == "HS101" and verdict["status"] == "plausible", verdict
+    assert "module" in verdict["assumed"]
+    text = hs_lint("check", "--confirm", str(tmp_path / "train.py")).stdout
+    assert "[plausible (torch, on an assumed module): RuntimeError" in text and "confirmed" not in text
+    assert len(text.splitlines()) == 1

@@ -40,7 +40,8 @@ def test_every_example_on_the_page_behaves_as_labelled(code):
 
 
 def test_no_page_without_a_rule():
-    assert {p.name for p in (ROOT / "rules").glob("HS*.md")} == {p.name for p in PAGES.values()}
+    checker_pages = {docs.checker_page_name(code).removeprefix("rules/") for code in docs.CHECKER_CODES}
+    assert {p.name for p in (ROOT / "rules").glob("HS*.md")} == {p.name for p in PAGES.values()} | checker_pages
 
 
 def test_readme_rule_table_is_current():
@@ -81,7 +82,13 @@ def test_readme_pre_commit_ci_and_ruff_snippets_fit_the_tools():
     assert hooks[0]["id"] in hook_ids and "flake8" in hook_ids
     hooks_used = [h for c in configs if "repos" in c for r in c["repos"] for h in r["hooks"]]
     flake8_hook = next(h for h in hooks_used if h["id"] == "flake8")
-    assert any(dep.startswith("hs-lint") for dep in flake8_hook["additional_dependencies"])
+    assert any(dep.endswith(".whl") and "hs_lint-" in dep for dep in flake8_hook["additional_dependencies"])
+    local = next(r for c in configs if "repos" in c for r in c["repos"] if r["repo"] == "local")
+    assert local["hooks"][0]["entry"] == hooks[0]["entry"]  # the same command as the published hook
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # not on the package index, no release tag, no public repository: promise none of them
+    assert "pip install hs-lint" not in readme and "rev: v0.1.0" not in readme
+    assert "github.com/hs-lint" not in readme
     job = next(c for c in configs if "jobs" in c)["jobs"]["hs-lint"]
     run = next(s["run"] for s in job["steps"] if "--format sarif" in s.get("run", ""))
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif"))

@@ -42,8 +42,11 @@ def test_sarif_is_valid_and_lists_every_rule_with_its_page(project, sarif_schema
         assert rule["name"] == rule_class.name
         assert rule["shortDescription"]["text"] == rule_class.summary
         assert rule["fullDescription"]["text"] == rule_class.rationale
-        assert rule["helpUri"] == docs.RULES_URL + docs.page_name(rule_class)
-        assert (ROOT / docs.page_name(rule_class)).is_file()
+        assert rule["help"]["markdown"] == docs.rule_page(rule_class)
+        assert rule_class.rationale in rule["help"]["text"]
+        assert (ROOT / docs.page_name(rule_class)).read_text(encoding="utf-8") == rule["help"]["markdown"]
+    for code in ("HS001", "HS002"):
+        assert rules[code]["help"]["markdown"] == (ROOT / docs.checker_page_name(code)).read_text(encoding="utf-8")
     results = [
         (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
          r["locations"][0]["physicalLocation"]["region"]["startLine"],
@@ -187,3 +190,22 @@ def test_sarif_absolute_path_is_a_file_uri(project, sarif_schema):
     sarif_schema.validate(log)
     location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location == {"uri": (project / "train.py").as_uri()}
+
+
+@pytest.mark.parametrize(("code", "name"), [("HS001", "internal-error"), ("HS002", "cannot-parse")])
+def test_explain_the_checkers_own_codes(code, name):
+    result = hs_lint("explain", code.lower())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == docs.checker_page(code) == (ROOT / docs.checker_page_name(code)).read_text(encoding="utf-8")
+    assert result.stdout.startswith(f"# {code} `{name}`") and "## What to do" in result.stdout
+    assert hs_lint("explain", name).stdout == result.stdout
+    assert f"]({docs.checker_page_name(code)})" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_json_gives_each_finding_the_why_behind_its_one_line_message(project):
+    result = hs_lint("check", "--format", "json", ".", cwd=project)
+    findings = json.loads(result.stdout)
+    assert findings
+    for finding in findings:
+        rule = all_rules()[finding["code"]]
+        assert rule.rationale in finding["detail"] and finding["detail"] != finding["message"]

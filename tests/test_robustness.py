@@ -70,12 +70,22 @@ def test_line_endings_encodings_and_tabs_are_read_like_python_and_flake8(tmp_pat
     ],
 )
 def test_undecodable_or_unparsable_file_is_one_hs002_line_and_exit_2(tmp_path, data, message):
+    """Reported once: one HS002 finding at one position on stdout, nothing more about it on stderr."""
     result = _check(_project(tmp_path, {"bad.py": data}), ".")
     assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if "bad.py" in line]
-    assert len(errors) == 1 and errors[0].startswith(f"hs-lint: error: {message}"), result.stderr
-    assert "HS002" in result.stdout
+    assert not [line for line in result.stderr.splitlines() if "bad.py" in line], result.stderr
+    reported = [line for line in result.stdout.splitlines() if "bad.py" in line]
+    where, why = message.split(": ", 1)
+    assert len(reported) == 1 and f"{where}: HS002 {why}" in reported[0], result.stdout
     _assert_rest_checked(result)
+
+
+def test_unparsable_file_under_statistics_is_reported_on_stderr_once(tmp_path):
+    """Where the output does not list findings (--statistics, --diff), the HS002 line goes to stderr."""
+    result = _check(_project(tmp_path, {"bad.py": b"lstm = nn.LSTM(:\n"}), "--statistics", ".")
+    assert result.returncode == 2
+    assert len([line for line in result.stderr.splitlines() if "bad.py:1:16: HS002 cannot parse" in line]) == 1
+    assert "bad.py" not in result.stdout
 
 
 def test_empty_and_comment_only_files_are_clean(tmp_path):
@@ -89,7 +99,7 @@ def test_empty_and_comment_only_files_are_clean(tmp_path):
 def test_deeply_nested_expression_is_reported_not_crashed_in_cli_engine_and_plugin(tmp_path):
     result = _check(_project(tmp_path, {"deep.py": (CARRY + DEEP_SUM).encode()}), ".")
     assert result.returncode == 2
-    assert "deep.py:1:1: not analysed: expressions are nested too deeply" in result.stderr
+    assert "deep.py:1:1: HS002 not analysed: expressions are nested too deeply" in result.stdout
     _assert_rest_checked(result)
     with pytest.raises(Exception, match="nested too deeply") as raised:
         lint(CARRY + DEEP_SUM)
@@ -117,7 +127,7 @@ def test_two_megabyte_files(tmp_path):
     result = _check(_project(tmp_path, {}), ".")
     assert result.returncode == 2
     assert "plain.py" not in result.stdout + result.stderr
-    assert "model.py:1:1: not analysed: 2.1 MB is more than the 1 MB hs-lint analyses per file" in result.stderr
+    assert "model.py:1:1: HS002 not analysed: 2.1 MB is more than the 1 MB hs-lint analyses per file" in result.stdout
     _assert_rest_checked(result)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, FileFacts, Scope
-from hs_lint.names import flat_keys, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.facts import TENSOR_FACTORIES, CallSite, ClassInfo, FileFacts, Scope
+from hs_lint.names import flat_keys, key_of, keyword_arg, mentions, method_name, positional_args, receiver
 from hs_lint.rule import Rule, Violation
 
 _MOVES = frozenset({"to", "cuda", "type_as"})
+_MOVE_CALL = re.compile(r"\.(to|cuda|type_as)\(")
+_GPU_WORDS = ("cuda", "gpu", "mps")
+_SHAPED_FACTORIES = frozenset(f"torch.{name}" for name in ("zeros", "ones", "empty", "randn", "rand", "full"))
 
 
 def _factories(facts: FileFacts, value: cst.BaseExpression | None) -> list[cst.Call]:
@@ -21,6 +25,27 @@ def _factories(facts: FileFacts, value: cst.BaseExpression | None) -> list[cst.C
         v for v in values
         if isinstance(v, cst.Call) and facts.qualify(v.func) in TENSOR_FACTORIES and keyword_arg(v, "device") is None
     ]
+
+
+def accelerator_evidence(facts: FileFacts) -> str | None:
+    """How this file puts something on an accelerator (a ``.cuda()`` call, a ``"cuda"``/``"mps"`` device),
+    or None: without it a CPU state is what the code runs with (project-wide evidence is not followed)."""
+    for site in facts.calls:
+        if method_name(site.node) == "cuda":
+            return facts.source(site.node)
+    return facts.source(facts.accelerator_literals[0]) if facts.accelerator_literals else None
+
+
+def _on_cpu_branch(facts: FileFacts, site: CallSite) -> bool:
+    """The site is in the CPU branch of ``if torch.cuda.is_available():`` / ``if not use_gpu:``."""
+    for node, branch in site.branches:
+        test = facts.if_tests.get(node)
+        if test is None or not any(word in facts.source(test).lower() for word in _GPU_WORDS):
+            continue
+        negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+        if (branch == "orelse") != negated:
+            return True
+    return False
 
 
 def _device_move(facts: FileFacts, scope: Scope) -> str | None:
@@ -34,7 +59,7 @@ def _device_move(facts: FileFacts, scope: Scope) -> str | None:
         args = positional_args(site.node) or [keyword_arg(site.node, "device")]
         if name == "to" and args[0] is not None:
             text = facts.source(args[0])
-            if any(word in text.lower() for word in ("device", "cuda", "gpu")):
+            if any(word in text.lower() for word in ("device", *_GPU_WORDS)):
                 return text
     return None
 
@@ -54,20 +79,92 @@ def _state_factories(facts: FileFacts, scope: Scope, state: cst.BaseExpression |
     return found
 
 
+def _moved_by_caller(facts: FileFacts, method: Scope) -> bool:
+    """Some caller moves what the initialiser returns: ``model.init_hidden(n).to(device)``, or
+    ``hidden = model.init_hidden(n)`` followed by ``hidden = tuple(h.to(device) for h in hidden)``."""
+    receivers = {id(receiver(site.node)) for site in facts.calls if method_name(site.node) in _MOVES}
+    for site in facts.calls:
+        if method_name(site.node) != method.name or facts.method_called(site.node, site.scope) is not method:
+            continue
+        if id(site.node) in receivers:
+            return True
+        keys = frozenset(flat_keys(site.target))
+        if keys and any(
+            later.scope is site.scope and later.index > site.index and later.value is not None
+            and mentions(later.value, keys) and _MOVE_CALL.search(facts.source(later.value))
+            for later in facts.assignments
+        ):
+            return True
+    return False
+
+
+def _is_module_class(facts: FileFacts, cls: ClassInfo) -> bool:
+    """A subclass of ``nn.Module`` (directly, through a torch module, or a same-file class that is one)."""
+    seen: set[str] = set()
+    todo = [cls]
+    while todo:
+        current = todo.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if current.recurrent_kind is not None:
+            return True
+        for base in current.base_keys:
+            head, _, rest = base.partition(".")
+            qualified = ".".join(filter(None, (facts.imports.get(head, ""), rest)))
+            if qualified.startswith("torch.nn."):
+                return True
+            if base in facts.classes:
+                todo.append(facts.classes[base])
+    return False
+
+
+def _defined_at(facts: FileFacts, root: str, site: CallSite) -> bool:
+    """``root`` names something that exists when ``site`` runs: a parameter, an import, an earlier
+    assignment in the same scope, a module-level name (read from a function), or an enclosing loop's target."""
+    scope = site.scope
+    if root in scope.params or root in facts.imports:
+        return True
+    for assign in facts.assignments:
+        if root in assign.target_keys and (
+            (assign.scope is scope and assign.index < site.index)
+            or (assign.scope is facts.module_scope and scope is not facts.module_scope)
+        ):
+            return True
+    loop = site.loop
+    while loop is not None:
+        if isinstance(loop.node, cst.For) and root in flat_keys(loop.node.target):
+            return True
+        loop = loop.parent
+    return False
+
+
+def _device_at(facts: FileFacts, site: CallSite, candidates: list[str | None]) -> str | None:
+    """The first candidate device expression whose names all exist at the factory's line."""
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        if candidate.startswith(("'", '"')):
+            return candidate
+        roots = set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)", candidate)) - {"next", "iter"}
+        if all(_defined_at(facts, root, site) for root in roots):
+            return candidate
+    return None
+
+
 class HiddenDevice(Rule):
     code = "HS401"
     name = "hidden-device"
-    summary = "An initial hidden state is created without device= where the model or its input may be on a GPU"
-    message = (
-        "`{call}` creates the initial state on the CPU (no `device=`), {where}: once the model runs on a GPU "
-        "the recurrent layer raises 'Input and hidden tensors are not at the same device'. Create it on the "
-        "input's device: `{fix}` (or `weight.new_zeros(...)` / `torch.zeros_like(...)`)"
-    )
+    summary = ("An initial hidden state is created without device= in a file that runs its model or inputs on "
+               "an accelerator")
+    message = "`{call}` builds the state on the CPU while this file runs on a GPU (`{evidence}`): {fix}"
     rationale = (
         "`torch.zeros(...)` without `device=` always allocates on the CPU. A module whose forward (or "
         "`init_hidden`) builds its h0/c0 this way works in CPU tests and fails the first time the model is "
         "moved to a GPU; a script that moves the model and the batches with `.to(device)` but not the state "
-        "fails the same way."
+        "fails the same way. Reported only where the file itself puts something on an accelerator (`.cuda()`, "
+        "a `\"cuda\"`/`\"mps\"` device), outside the CPU branch of `if torch.cuda.is_available():`, and when "
+        "no caller moves the state afterwards."
     )
     torch_error = (
         "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cuda:0 and "
@@ -88,6 +185,9 @@ class Encoder(nn.Module):
         h0 = torch.zeros(1, x.size(1), 16)
         out, h = self.gru(x, h0)
         return out
+
+
+encoder = Encoder().to("cuda")
 """,
         """\
 import torch
@@ -115,6 +215,9 @@ class Encoder(nn.Module):
         h0 = torch.zeros(1, x.size(1), 16, device=x.device)
         out, h = self.gru(x, h0)
         return out
+
+
+encoder = Encoder().to("cuda")
 """,
         """\
 import torch
@@ -128,27 +231,70 @@ for x in batches:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
+        evidence = accelerator_evidence(facts)
+        if evidence is None:
+            return
+        sites = {id(site.node): site for site in facts.calls}
+        reported: set[int] = set()
         for call in facts.recurrent_calls:
             scope = call.site.scope
             inputs = positional_args(call.site.node)
-            device = f"{facts.source(inputs[0])}.device" if inputs and key_of(inputs[0]) else "x.device"
-            if scope.cls is not None and scope.cls.is_recurrent:
-                where = f"inside `{scope.cls.name}.{scope.name}`, which feeds it to its recurrent layer"
+            given = f"{inputs[0].value}.device" if inputs and isinstance(inputs[0], cst.Name) else None
+            if scope.cls is not None and scope.cls.is_recurrent and _is_module_class(facts, scope.cls):
+                candidates = [given, _self_device(facts, scope)]
             elif (moved := _device_move(facts, scope)) is not None:
-                where, device = f"while this code moves the model or its inputs with `.to({moved})`", moved
+                candidates = [moved, given]
             else:
                 continue
             for factory in _state_factories(facts, scope, call.state_arg):
-                yield self._report(facts, factory, where, device)
+                site = sites.get(id(factory))
+                if site is not None and id(factory) not in reported and not _on_cpu_branch(facts, site):
+                    reported.add(id(factory))
+                    device = _device_at(facts, site, candidates)
+                    yield self._report(facts, factory, evidence, device, call.callee.recurrent_kind)
         for cls in facts.classes.values():
             for method in cls.methods.values() if cls.is_recurrent else ():
-                if facts.is_state_initialiser(method):
-                    where = f"in `{cls.name}.{method.name}`, the state its recurrent layer starts from"
-                    for value in method.returns:
-                        for factory in _state_factories(facts, method, value):
-                            yield self._report(facts, factory, where, "next(self.parameters()).device")
+                if not facts.is_state_initialiser(method) or _moved_by_caller(facts, method):
+                    continue
+                for value in method.returns:
+                    for factory in _state_factories(facts, method, value):
+                        site = sites.get(id(factory))
+                        if site is not None and id(factory) not in reported and not _on_cpu_branch(facts, site):
+                            reported.add(id(factory))
+                            device = _device_at(facts, site, [_self_device(facts, method)])
+                            yield self._report(facts, factory, evidence, device, _class_kind(cls))
 
-    def _report(self, facts: FileFacts, factory: cst.Call, where: str, device: str) -> Violation:
-        args = ", ".join(facts.source(a.value) for a in factory.args)
-        fix = f"{facts.source(factory.func)}({args}, device={device})"
-        return self.violation(factory, call=facts.source(factory), where=where, fix=fix)
+    def _report(self, facts: FileFacts, factory: cst.Call, evidence: str, device: str | None,
+                kind: str | None) -> Violation:
+        suggestion = suggested_call(facts, factory, device) if device is not None else None
+        if suggestion is None:
+            fix = "pass `device=` the device of the model's parameters"
+        elif len(suggestion) <= 110:
+            fix = f"write `{suggestion}`"
+        else:
+            fix = f"add `device={device}`"
+        data = {"kind": kind} if kind is not None else {}  # --confirm builds this module kind
+        if suggestion is not None:
+            data["suggestion"] = suggestion
+        return self.violation(factory, data, call=f"{facts.source(factory.func)}(…)", evidence=evidence, fix=fix)
+
+
+def _class_kind(cls: ClassInfo) -> str | None:
+    """The torch module kind a recurrent class runs (its base, or its forward's recurrent call)."""
+    forward = cls.methods.get("forward")
+    return cls.recurrent_kind or (forward.state_kind if forward is not None else None)
+
+
+def _self_device(facts: FileFacts, scope: Scope) -> str | None:
+    """``next(self.parameters()).device`` inside a method of an ``nn.Module``."""
+    if scope.cls is not None and scope.params[:1] == ["self"] and _is_module_class(facts, scope.cls):
+        return "next(self.parameters()).device"
+    return None
+
+
+def suggested_call(facts: FileFacts, factory: cst.Call, device: str) -> str | None:
+    """The factory call with ``device=`` added, every other argument as written (keywords stay keywords)."""
+    if facts.qualify(factory.func) not in _SHAPED_FACTORIES:
+        return None  # ``torch.Tensor(...)`` / ``FloatTensor(...)``: legacy constructors take no other device
+    args = [f"{a.star}{a.keyword.value + '=' if a.keyword else ''}{facts.source(a.value)}" for a in factory.args]
+    return f"{facts.source(factory.func)}({', '.join([*args, f'device={device}'])})"

@@ -68,8 +68,8 @@ class GenerationDropsState(Rule):
     name = "generation-drops-state"
     summary = "A generation loop feeds one new token per step but throws the returned state away"
     message = (
-        "`{call}` drops the returned state: each step of `{loop}` starts from the same `{state}` while `{input}` "
-        "holds only the newest token, so earlier tokens are forgotten. Carry it: `{fix}`"
+        "`{call}` drops the returned state: every step starts from the same `{state}` while `{input}` holds only "
+        "the newest token. Carry it: `{fix}`"
     )
     rationale = (
         "When a model generates one token at a time, the recurrent state is its only memory of the tokens "

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from hs_lint.facts import CallSite, FileFacts, GradEvent, Loop, Scope
 from hs_lint.fix import Fix, move_statement
-from hs_lint.rule import Rule, Violation
+from hs_lint.rule import Rule, Violation, snippet
 
 _BACKWARD = ("backward", "scaled-backward")
 
@@ -44,18 +44,16 @@ def _home(facts: FileFacts, site: CallSite, complete: set[tuple[int, int]]) -> t
 
 _PROBLEMS = {
     "after-step": (
-        "runs after `{other}` in the same iteration: the step has already used the unclipped gradients, and "
-        "the clipped ones are zeroed before the next backward(), so clipping does nothing. Move it between "
-        "backward() and `{other}`"
+        "runs after `{other}`, which already used the unclipped gradients: move it between backward() and "
+        "`{other}`"
     ),
     "before-backward": (
-        "runs before `{other}` in the same iteration: it clips the previous (already used) gradients, and "
-        "this iteration's step uses unclipped ones. Move it after `{other}`, right before the optimizer step"
+        "runs before `{other}`, so it clips the previous gradients: move it after `{other}`, right before the "
+        "optimizer step"
     ),
     "scaled": (
-        "clips the gradients of `{other}` while they are still multiplied by the GradScaler's scale factor "
-        "(2**16 at first): the threshold is compared with scaled norms, so it clips almost every step. Call "
-        "`scaler.unscale_(optimizer)` right before clipping"
+        "clips the still-scaled gradients of `{other}` (AMP), so it clips almost every step: call "
+        "`scaler.unscale_(optimizer)` right before it"
     ),
 }
 
@@ -131,7 +129,7 @@ for x, y in loader:
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for clip, problem, other, _ in _misplaced_clips(facts):
-            text = _PROBLEMS[problem].format(other=facts.source(other.at.node))
+            text = _PROBLEMS[problem].format(other=snippet(facts.source(other.at.node)))
             yield self.violation(clip.at.node, clip=facts.source(clip.at.node), problem=text)
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
@@ -170,8 +168,7 @@ class NoClipping(Rule):
     name = "no-clipping"
     summary = "A recurrent training loop with backward() and step() never clips gradients (advisory)"
     message = (
-        "this recurrent training step (`{step}`) never clips gradients, and nothing in this file does: RNNs "
-        "are prone to exploding gradients (a loss spike, then NaN). Add "
+        "this recurrent training step (`{step}`) never clips gradients: add "
         "`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` between backward() and `{step}`"
     )
     rationale = (

@@ -88,7 +88,7 @@ def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
     ]
     note = ""
     if call.callee.recurrent_kind is None and len(keys) == 1:
-        note = f" (if it is an LSTM's (h, c) tuple: `{keys[0]} = tuple(s.detach() for s in {keys[0]})`)"
+        note = f" (for an LSTM tuple: `{keys[0]} = tuple(s.detach() for s in {keys[0]})`)"
     # A wrapper class or helper may hand back its own structure (a list of per-layer states, ...).
     callee = call.callee
     certain = callee.module_kind is not None or (callee.cls is not None and callee.cls.recurrent_kind is not None)
@@ -100,10 +100,8 @@ class CarriedWithoutDetach(Rule):
     name = "hidden-state-carried-without-detach"
     summary = "A hidden state is fed into the next iteration of a loop that calls backward() without .detach()"
     message = (
-        "hidden state `{state}` is fed back into the next iteration of `{loop}` without .detach(), and that "
-        "loop calls backward() every iteration: the next backward() runs into the previous step's freed graph "
-        "('Trying to backward through the graph a second time'), or the graph and memory grow every step. "
-        "Detach it at the top of the loop body: `{fix}`{note}"
+        "hidden state `{state}` is carried across iterations of `{loop}` (which calls backward()) undetached: "
+        "write `{fix}` at the top of the loop{note}"
     )
     rationale = (
         "A recurrent module's returned state is the end of this step's autograd graph. Fed back as the next "
@@ -214,8 +212,8 @@ class DiscardedResult(Rule):
     name = "discarded-result"
     summary = "A non-in-place tensor method is called on a hidden state and its result is dropped"
     message = (
-        "`{call}` returns a new tensor and the result is dropped here, so `{target}` is unchanged ({effect}): "
-        "write `{target} = {call}`"
+        "`{call}` returns a new tensor that is dropped here, so `{target}` is unchanged ({effect}): write "
+        "`{fix}`"
     )
     rationale = (
         "`Tensor.detach()`, `.to()`, `.cuda()`, `.cpu()`, `.contiguous()` and the dtype casts return a new tensor; "
@@ -291,6 +289,7 @@ class MLP(nn.Module):
                     call=facts.source(site.node),
                     target=facts.source(target),
                     effect=_DROPPED_EFFECT[name],
+                    fix=f"{facts.source(target)} = {facts.source(site.node)}",
                 )
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
@@ -320,8 +319,8 @@ class MethodOnStateTuple(Rule):
     name = "method-on-state-tuple"
     summary = "A tensor method (.detach(), .to(), .size(), ...) is called on an LSTM's (h, c) state tuple"
     message = (
-        "`{state}` holds the LSTM's `(h, c)` tuple{when}, and a tuple has no `.{method}()`: this line raises "
-        "AttributeError: 'tuple' object has no attribute '{method}'. Apply it to each tensor: `{fix}`"
+        "`{state}` holds the LSTM's `(h, c)` tuple{when}, which has no `.{method}()` (AttributeError): apply it "
+        "to each tensor: `{fix}`"
     )
     rationale = (
         "`nn.LSTM` and `nn.LSTMCell` take and return their state as a tuple `(h, c)`, unlike RNN and GRU whose "
@@ -443,9 +442,8 @@ class PartialDetach(Rule):
     name = "partial-detach"
     summary = "Only one tensor of a carried LSTM (h, c) state is detached; the other keeps the graph"
     message = (
-        "only `{cut}` is detached in `{loop}`; `{kept}` still carries the previous step's graph into the next "
-        "iteration, so the next backward() walks into the freed graph ('Trying to backward through the graph a "
-        "second time'). Detach both: `{fix}`"
+        "only `{cut}` is detached in `{loop}`; `{kept}` still carries the previous step's graph: detach both: "
+        "`{fix}`"
     )
     rationale = (
         "An LSTM's state is two tensors, and the cell state `c` carries the long-range history. Detaching `h` "
@@ -543,14 +541,12 @@ class RetainGraphWorkaround(Rule):
     name = "retain-graph-workaround"
     summary = "backward(retain_graph=True) in a loop that carries an undetached recurrent state"
     message = (
-        "`{call}` keeps every step's graph alive while `{state}` is carried undetached from one iteration of "
-        "`{loop}` into the next: each backward() walks back through all previous batches, so step time and "
-        "memory grow every batch (or an optimizer step breaks it with 'modified by an inplace operation'). "
-        "Drop retain_graph=True and detach the state at the top of the loop body: `{fix}`"
+        "`{call}` keeps every batch's graph alive while `{state}` is carried undetached through `{loop}`: "
+        "drop retain_graph=True, write `{fix}` at the loop's top"
     )
     old_spelling_message = (
-        "`{call}`: `retain_variables` is the pre-0.4 spelling of retain_graph and raises TypeError on current torch; "
-        "inside `{loop}` it is the retain-graph workaround: detach the carried state at each step instead"
+        "`{call}`: `retain_variables` is the pre-0.4 retain_graph (a TypeError on current torch) and works around "
+        "a carried graph: drop it and detach the carried state at each step"
     )
     rationale = (
         "`retain_graph=True` (spelled `retain_variables=True` before torch 0.4, a TypeError since) is the usual way to silence 'Trying to backward through the graph a second time' "
@@ -615,15 +611,58 @@ for x in batches:
                                      fix=detach_fix(facts, call).text)
 
 
+_OLD_TORCH_KEYWORDS = frozenset({"volatile", "retain_variables"})  # removed in 0.4: a file for torch 0.3
+_NEW_TORCH_METHODS = frozenset({"item", "detach", "detach_", "to"})  # added in 0.4
+
+
+def _targets_old_torch(facts: FileFacts) -> bool:
+    """The file is written for torch < 0.4, where ``type(h) == Variable`` was right: it passes
+    ``volatile=``/``retain_variables=``, reads a loss as ``loss.data[0]``, or wraps tensors in
+    ``Variable(...)`` outside the type-testing helper; and it uses none of 0.4's ``.item()``,
+    ``.detach()``, ``.to()``, ``torch.no_grad()``, ``torch.device()``."""
+    testers = {id(scope) for _, scope in facts.type_comparisons}
+    old = any(
+        any(arg.keyword is not None and arg.keyword.value in _OLD_TORCH_KEYWORDS for arg in site.node.args)
+        or (site.qualified in VARIABLE_CLASSES and id(site.scope) not in testers)
+        for site in facts.calls
+    ) or any(_reads_first_element_of_data(node) for node, _ in facts.subscripts)
+    new = any(
+        method_name(site.node) in _NEW_TORCH_METHODS or site.qualified in ("torch.no_grad", "torch.device")
+        for site in facts.calls
+    )
+    return old and not new
+
+
+def _reads_first_element_of_data(node: cst.Subscript) -> bool:
+    """``loss.data[0]`` or ``loss.data.cpu().numpy()[0]``: a scalar read that fails on 0-d tensors."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return False
+    index = node.slice[0].slice.value
+    if not (isinstance(index, cst.Integer) and index.value == "0"):
+        return False
+    value = node.value
+    if isinstance(value, cst.Call) and method_name(value) == "numpy":
+        return "data" in {n.attr.value for n in _attribute_chain(value)}
+    return isinstance(value, cst.Attribute) and value.attr.value == "data"
+
+
+def _attribute_chain(node: cst.BaseExpression) -> Iterator[cst.Attribute]:
+    """The attributes of a chain such as ``loss.data.cpu().numpy``, outermost first."""
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Attribute):
+            yield node
+            node = node.value
+        else:
+            node = node.func
+
+
 class BrokenVariableIdiom(Rule):
     code = "HS106"
     name = "broken-variable-idiom"
     summary = "type(h) == Variable: always False since torch 0.4, so the repackage helper takes the wrong branch"
     message = (
-        "`{test}` is always {value} on torch >= 0.4: Variable and Tensor were merged, and `type(h)` is "
-        "`torch.Tensor`, never `Variable`. A repackage helper then treats every tensor as a tuple and iterates "
-        "over it ('iteration over a 0-d tensor', or a silently sliced state). Write `isinstance({operand}, "
-        "torch.Tensor)`"
+        "`{test}` is always {value} on torch >= 0.4 (Variable and Tensor were merged), so the state is never "
+        "detached: write `isinstance({operand}, torch.Tensor)`"
     )
     rationale = (
         "The pre-0.4 `repackage_hidden` helper tested `type(h) == Variable` to tell a state tensor from a tuple "
@@ -665,6 +704,8 @@ def describe(x):
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
+        if _targets_old_torch(facts):
+            return
         for node, _ in facts.type_comparisons:
             for target in node.comparisons:
                 equal = isinstance(target.operator, (cst.Equal, cst.Is))

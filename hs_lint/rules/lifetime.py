@@ -34,10 +34,8 @@ class NoEpochReset(Rule):
     name = "no-epoch-reset"
     summary = "A state created once before the epoch loop is carried through every epoch without a reset"
     message = (
-        "`{state}` is created once here, before `{epoch}`, and then carried through every epoch's `{batch}` "
-        "without being re-created: the first batch of each epoch continues from the last batch of the previous "
-        "epoch (the end of the data), as if the corpus wrapped around. Create the state at the start of each "
-        "epoch: move `{line}` into the body of `{epoch}`, before `{batch}`"
+        "`{state}` is created once, before `{epoch}`, so each epoch's first batch continues from the previous "
+        "epoch's last: move `{line}` to the top of that loop"
     )
     rationale = (
         "Truncated BPTT carries the state from one batch to the next because consecutive batches continue the "
@@ -83,11 +81,31 @@ for epoch in range(10):
             if epoch is None or facts.resets(epoch, call.carried_keys, call) or random_order(facts, batch):
                 continue  # (a carry across shuffled batches is HS304's finding, whatever the epochs do)
             created = facts.created_before(call.carried_keys, epoch)
-            if created is not None:
-                yield self.violation(
-                    created.node, state=facts.source(call.state_arg), epoch=facts.loop_header(epoch),
-                    batch=facts.loop_header(batch), line=facts.source(created.node).strip(),
-                )
+            if created is not None and not _drawn_afresh(facts, batch, call):
+                yield self.violation(created.node, state=facts.source(call.state_arg), epoch=facts.loop_header(epoch),
+                                     line=facts.source(created.node).strip())
+
+
+_DRAWING = TENSOR_FACTORIES | {f"torch.{name}" for name in ("LongTensor", "randint", "randperm", "rand_like",
+                                                             "randn_like")}
+
+
+def _drawn_afresh(facts: FileFacts, batch: Loop, call: RecurrentCall) -> bool:
+    """The batches are made up on the spot (a same-file generator or the loop body drawing tensors from
+    ``torch.randn``/``torch.LongTensor``...): a demo, not one continuous stream cut into batches."""
+    source = facts.iterated(batch)
+    if isinstance(source, cst.Call):
+        function = facts.method_called(source, batch.scope) or next(
+            (f for f in facts.scopes if f.parent is batch.scope and f.name == key_of(source.func)), None)
+        if function is not None and any(s.scope is function and s.qualified in _DRAWING for s in facts.calls):
+            return True
+    inputs = [a.value for a in call.site.node.args[:1] if a.keyword is None]
+    keys = frozenset(flat_keys(inputs[0])) if inputs else frozenset()
+    return any(
+        keys.intersection(site.target_keys) and isinstance(site.value, cst.Call)
+        and facts.qualify(site.value.func) in _DRAWING
+        for site in facts.assignments_in(batch)
+    )
 
 
 class TrainEvalLeak(Rule):
@@ -95,10 +113,8 @@ class TrainEvalLeak(Rule):
     name = "train-eval-leak"
     summary = "The training loop's last hidden state is the starting state of the evaluation loop"
     message = (
-        "`{state}` enters the evaluation loop `{loop}`{where} still holding the training loop's last state: "
-        "evaluation starts from the context of the last training batch, so its score depends on what was "
-        "trained last and is not comparable between runs. Start evaluation from a fresh state: re-create "
-        "`{state}` (zeros, `None` or the model's `init_hidden`) right before the loop"
+        "`{state}` enters the evaluation loop `{loop}`{where} holding training's last state: re-create `{state}` "
+        "(zeros, `None` or `init_hidden`) right before the loop"
     )
     rationale = (
         "The state carried through a training loop encodes the training stream. Handing it to the evaluation "
@@ -217,11 +233,8 @@ class ModuleHeldState(Rule):
     name = "module-held-state"
     summary = "forward() keeps its state on self, never detaches it, and nothing resets it per epoch or sequence"
     message = (
-        "`forward` keeps the recurrent state on the module (`{state}`) and feeds it back in on every call, but "
-        "never detaches it, and no loop in this file resets it: every batch continues the previous batch's "
-        "sequence and graph ('Trying to backward through the graph a second time'), and evaluation starts "
-        "from training's last state. Detach it in forward (`{fix}`) and reset it (`{attr} = None`) at the "
-        "start of every sequence or epoch"
+        "`forward` feeds `{state}` back on every call, never detached or reset: in forward write `{fix}`; "
+        "reset `{attr} = None` per sequence"
     )
     rationale = (
         "Storing the state on the module hides it from the training loop: the loop cannot see that every call "
@@ -358,20 +371,12 @@ def random_order(facts: FileFacts, loop: Loop) -> str | None:
         built = loader.construction.args if loader.construction is not None else ()  # None: built in another file
         shuffle = next((a for a in built if a.keyword is not None
                         and a.keyword.value in ("shuffle", "sampler", "batch_sampler")), None)
-        name = facts.source(loader_expression(loop))
+        name = facts.source(facts.iterated(loop))
         if loader.construction is None:
-            return f"`{name}` shuffles (its DataLoader is built with shuffle in another module)"
+            return f"`{name}` shuffles (built in another module)"
         return f"`{name}` shuffles ({facts.source(shuffle).strip(', ') if shuffle else 'shuffle'})"
     drawn = facts.random_order(loop)
     return None if drawn is None else f"its samples come in random order (`{facts.source(drawn.func)}`)"
-
-
-def loader_expression(loop: Loop) -> cst.BaseExpression:
-    """``enumerate(train_loader, 1)`` -> ``train_loader``: the iterable a message should name."""
-    source = loop.node.iter
-    while isinstance(source, cst.Call) and source.args and isinstance(source.func, cst.Name):
-        source = source.args[0].value
-    return source
 
 
 class ShuffledCarry(Rule):
@@ -379,10 +384,8 @@ class ShuffledCarry(Rule):
     name = "shuffled-carry"
     summary = "A hidden state is carried across the batches of a shuffling DataLoader"
     message = (
-        "`{state}` is carried from one batch of `{loop}` into the next, but {order}: "
-        "consecutive batches are unrelated samples, so every batch starts from the state of some other "
-        "random batch. Start each batch from a fresh state (`{state} = None` or zeros inside the loop), or, for "
-        "a continuous stream, iterate in order (shuffle=False, drop_last=True)"
+        "`{state}` is carried from batch to batch, but {order}: start each batch from a fresh state "
+        "(`{state} = None` in the loop) or iterate in order"
     )
     rationale = (
         "Carrying a state across batches only makes sense when batch i+1 continues the sequences of batch i "
@@ -433,9 +436,8 @@ class SequenceCarry(Rule):
     name = "state-across-sequences"
     summary = "A sequence classifier's state is carried from one independent sequence into the next"
     message = (
-        "`{state}` is carried from one call of `{model}` into the next in `{loop}`, but `{cls}.forward` reads "
-        "only its last step: each call is a separate sequence, which starts from the previous one's final "
-        "state. Re-create the state before each call: `{fix}`"
+        "`{state}` is carried from one `{model}(...)` call to the next, but `{cls}.forward` reads only the last "
+        "step: each call is a separate sequence. Re-create the state before each call: `{fix}`"
     )
     rationale = (
         "A model that reads its recurrent layer only at the last step (`out[-1]`, `out[:, -1]`) turns each input "
@@ -506,8 +508,7 @@ for clip, label in clips:
             if facts.resets(loop, keys, call) or _reported_elsewhere(facts, call, loop) or _windows(facts, call, loop):
                 continue
             yield self.violation(call.state_arg, state=state_name(facts, call), cls=cls.name,
-                                 model=key_of(call.site.node.func) or cls.name, loop=facts.loop_header(loop),
-                                 fix=_fresh_state(facts, call, cls))
+                                 model=key_of(call.site.node.func) or cls.name, fix=_fresh_state(facts, call, cls))
 
 
 def _windows(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
@@ -552,9 +553,8 @@ class DeadReset(Rule):
     name = "dead-reset"
     summary = "A state is stored on the model (model.hidden = ...) but forward() never reads that attribute"
     message = (
-        "`{target}` is given a fresh state here, but `{cls}.forward` never reads `self.{attr}` (nothing in this "
-        "file reads `.{attr}`): this neither resets nor feeds the state that forward actually uses. Pass the "
-        "state in (`out, hidden = model(x, hidden)`) or make forward read `self.{attr}`"
+        "`{target}` gets a fresh state, but nothing in this file reads `.{attr}` (not `{cls}.forward`): pass the "
+        "state in (`out, h = model(x, h)`) or make forward read it"
     )
     rationale = (
         "`model.hidden = model.init_hidden(bsz)` looks like a reset. If forward takes its state from an argument "
@@ -615,6 +615,8 @@ model.hidden = model.init_hidden(4)
                 continue
             target, value = site.targets[0], site.value
             attr = target.attr.value
+            if site.scope.name == "__init__" and key_of(target.value) == "self":
+                continue  # set once and never read: dead code, not a reset that misses its target
             cls = _class_of(facts, site, target.value, value)
             if (cls is None or not cls.is_recurrent or "forward" not in cls.methods
                     or attr in facts.attribute_reads or (cls.summary is not None and attr in cls.summary.read_attrs)

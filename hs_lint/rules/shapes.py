@@ -29,17 +29,17 @@ def module_name(module: ModuleConfig, key: str | None = None) -> str:
 
 
 def expected_layout(module: ModuleConfig, part: int, batch: str) -> str:
-    """``(num_layers * num_directions, batch, hidden_size) = (2*2, batch, 128)`` in the module's terms."""
+    """``(2*2, batch, 128)``: (num_layers * num_directions, batch, hidden_size) in the module's values."""
     size_name = "proj_size" if module.kind == "LSTM" and part == 0 and module.dim("proj_size") != Dim(0) else (
         "hidden_size")
     size = module.state_size(part)
     size_text = str(size) if size is not None else size_name
     if module.is_cell:
-        return f"(batch, {size_name}) = ({batch}, {size_text})"
+        return f"({batch}, {size_text})"
     layers = module.dim("num_layers")
     directions = "2" if module.flag("bidirectional") else "1"
-    layers_text = f"{layers}*{directions}" if layers is not None else "num_layers*num_directions"
-    return f"(num_layers * num_directions, batch, {size_name}) = ({layers_text}, {batch}, {size_text})"
+    layers_text = f"{layers}*{directions}" if layers is not None else "layers*directions"
+    return f"({layers_text}, {batch}, {size_text})"
 
 
 def found_layout(shape: TensorShape) -> str:
@@ -120,8 +120,7 @@ class BatchFirstHidden(_StateRule):
     name = "batch-first-hidden"
     summary = "h0/c0 is laid out (batch, layers, hidden): hidden states are never batch-first"
     message = (
-        "{state} is ({found}) = (batch, num_layers, hidden), but {module} wants {expected}{note}: hidden states "
-        "keep the layers first even when the input is batch-first. Build it as `{fix}`"
+        "{state} is ({found}), batch first; {module} wants {expected}{note}: build it as `{fix}`"
     )
     rationale = (
         "`batch_first=True` changes the layout of the input and the output only. The initial and final states "
@@ -170,7 +169,7 @@ class Tagger(nn.Module):
         self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int, shape: TensorShape
     ) -> dict[str, object]:
         texts = shape.texts
-        note = " even though it is batch_first=True" if use.module.flag("batch_first") else ""
+        note = " (even with batch_first=True)" if use.module.flag("batch_first") else ""
         return {
             "state": state_name(form, part), "found": ", ".join(texts), "module": module_name(use.module, use.key),
             "expected": expected_layout(use.module, part, texts[0]), "note": note,
@@ -183,7 +182,7 @@ class HiddenLayersMismatch(_StateRule):
     name = "hidden-layers-mismatch"
     summary = "h0/c0's first dimension is not num_layers * num_directions (often the forgotten x2 of bidirectional)"
     message = (
-        "{state} is {found}, but {module} wants {expected}: its first dimension must be {layers}{why}, not "
+        "{state} is {found}, but {module} wants {expected}: make its first dimension {layers}{why}, not "
         "{first}"
     )
     rationale = (
@@ -229,7 +228,7 @@ out, h_n = rnn(x, h0)
         batch = shape.texts[1] if shape.rank == 3 else "batch"
         why = ""
         if module.flag("bidirectional"):
-            why = f" ({module.dim('num_layers')} layers x 2 directions: bidirectional=True doubles it)"
+            why = f" ({module.dim('num_layers')} layers x 2: bidirectional=True doubles it)"
         return {
             "state": state_name(form, part), "found": found_layout(shape), "module": module_name(module, use.key),
             "expected": expected_layout(module, part, batch), "layers": module.state_layers, "why": why,
@@ -241,7 +240,7 @@ class HiddenSizeMismatch(_StateRule):
     code = "HS203"
     name = "hidden-size-mismatch"
     summary = "h0/c0's last dimension is not hidden_size (proj_size for an LSTM's h when it projects)"
-    message = "{state} is {found}, but {module} wants {expected}: its last dimension must be {size}, not {last}{note}"
+    message = "{state} is {found}, but {module} wants {expected}: make its last dimension {size}, not {last}{note}"
     rationale = (
         "The last dimension of every state tensor is the module's hidden_size, except for an LSTM built with "
         "proj_size > 0: its h (and h_n, and the output) are projected to proj_size while its c keeps "
@@ -287,7 +286,7 @@ out, (h, c) = lstm(x, (h0, c0))
         batch = batch_dim(use, shape)
         note = ""
         if module.kind == "LSTM" and module.dim("proj_size") not in (None, Dim(0)):
-            note = " (with proj_size > 0, h is proj_size wide and c hidden_size wide)"
+            note = " (h is proj_size wide)"
         return {
             "state": state_name(form, part), "found": found_layout(shape), "module": module_name(module, use.key),
             "expected": expected_layout(module, part, str(batch) if batch is not None else "batch"),
@@ -299,7 +298,7 @@ class HiddenBatchMismatch(_StateRule):
     code = "HS204"
     name = "hidden-batch-mismatch"
     summary = "h0/c0's batch dimension is not the input's batch dimension (or is fixed while the last batch is smaller)"
-    message = "{state} is {found}, but {module} wants {expected}: its batch dimension {batch} {problem}. {fix}"
+    message = "{state} is {found} for {module}: its batch dimension {batch} {problem}. {fix}"
     rationale = (
         "The state's batch dimension (dim 1 of h0 for a full module, dim 0 for a cell) must equal the input's "
         "batch, which is dim 0 of the input only when the module is batch_first=True and dim 1 otherwise. "
@@ -354,17 +353,14 @@ class Encoder(nn.Module):
                 name = sym.text.split(".", 1)[0].split("(", 1)[-1]
                 layout = "" if use.module.is_cell else f" with batch_first={use.module.flag('batch_first')}"
                 fixed = sym.text.replace(f"({sym.axis})", f"({axis})").replace(f"[{sym.axis}]", f"[{axis}]")
-                return (f"is axis {sym.axis} of the input `{name}`, but{layout} the batch is axis {axis} of "
-                        f"the input", f"Size it by the batch: `{fixed}`")
+                return (f"is axis {sym.axis} of `{name}`, but{layout} the batch is axis {axis}",
+                        f"Size it by the batch: `{fixed}`")
         for loader, where in shapes.loaders(use):
             size = shapes.value(_loader_batch(loader), where)
             drop_last = shapes.value(keyword_arg(loader, "drop_last"), where)
             if size == batch and drop_last is not True and not any(a.star for a in loader.args):
-                return (f"is a fixed batch size ({batch}), and the DataLoader feeding it (batch_size={size}) has no "
-                        "drop_last=True: its last batch is smaller whenever the dataset size is not a multiple "
-                        f"of {size}, and the call fails there",
-                        f"Size it by the input's batch (`{_input_text(shapes, use)}.size({axis})`), or pass "
-                        "drop_last=True to the DataLoader.")
+                return (f"is fixed, but the DataLoader (batch_size={size}) has no drop_last=True",
+                        f"Size it by `{_input_text(shapes, use)}.size({axis})` or pass drop_last=True.")
         given = use.input
         if given is not None and given.dims is not None and len(given.dims) == rank:
             other = given.dims[1 - axis] if rank == 3 else None
@@ -622,17 +618,15 @@ class Classifier(nn.Module):
             len(elements) == 2 or _is_full(elements[2]))
         out = key_of(node.value)
         if last_first and batch_first:
-            return ("takes the last batch item, not the last time step: the output is batch_first "
-                    "(batch, seq, features)", f"use `{out}[:, -1]`")
+            return ("takes the last batch item, not the last time step (the output is batch_first)",
+                    f"use `{out}[:, -1]`")
         if last_second and batch_first is False:
-            return ("takes the last batch item at every time step, not the last time step: the output is "
-                    "(seq, batch, features)", f"use `{out}[-1]`")
+            return ("takes the last batch item at every step, not the last time step (the output is "
+                    "(seq, batch, features))", f"use `{out}[-1]`")
         if (last_first and batch_first is False) or (last_second and batch_first):
             if bidirectional:
-                return ("is not a summary of a bidirectional module: at the last step the backward direction "
-                        "has processed only the last time step (its summary is at step 0)",
-                        f"concatenate h_n[-2] and h_n[-1], or the forward half of the last step with the "
-                        f"backward half of step 0 of `{out}`")
+                return ("is not a summary of a bidirectional module (the backward direction's is at step 0)",
+                        "concatenate h_n[-2] and h_n[-1]")
         return None
 
 
@@ -646,7 +640,7 @@ class HiddenViewWithoutTranspose(Rule):
     summary = "h_n (layers*dirs, batch, hidden) reshaped straight to a batch-leading shape, scrambling batch items"
     message = (
         "`{expr}` reshapes h_n of {module}, laid out ({layers}, batch, {size}), straight to a batch-leading "
-        "shape: rows now mix different batch items. Move the batch first: `{fix}`"
+        "shape, mixing batch items: move the batch first: `{fix}`"
     )
     rationale = (
         "h_n is (num_layers * num_directions, batch, hidden). `view`/`reshape` only re-reads memory in order, so "
@@ -742,9 +736,8 @@ class DropoutSingleLayer(Rule):
     name = "dropout-single-layer"
     summary = "dropout > 0 on a recurrent module with num_layers == 1: torch applies no dropout at all"
     message = (
-        "{module} is built with dropout={dropout} and num_layers={layers}: a recurrent module applies dropout only "
-        "between its stacked layers, so this dropout does nothing. Use num_layers >= 2, or apply nn.Dropout to "
-        "the input/output yourself"
+        "{module} has dropout={dropout} but num_layers={layers}, and dropout applies only between stacked layers: "
+        "use num_layers >= 2, or an nn.Dropout on the input/output"
     )
     rationale = (
         "The `dropout` argument of nn.RNN/LSTM/GRU adds dropout on the outputs of each layer except the last. "

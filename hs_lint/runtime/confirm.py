@@ -5,8 +5,10 @@ out of it (a finding's ``data``), this builds the real ``torch.nn`` module -- on
 device for shape checks, so any size costs nothing -- runs the forward (or, for graph findings,
 a minimal two-step training loop with a tiny CPU module) and reports what torch did:
 
-- ``confirmed``: torch raised, or did the silent wrong thing the rule claims; ``detail`` is
-  torch's own message or the measured effect;
+- ``confirmed``: torch raised, or did the silent wrong thing the rule claims, running the module
+  the code builds; ``detail`` is torch's own message or the measured effect;
+- ``plausible``: the same, but on a module the checker had to assume (the one behind the call is
+  not visible in this file): torch's verdict on a stand-in, not on the code;
 - ``refuted``: torch accepted the code as written; the finding is dropped unless asked for;
 - ``unconfirmable``: the finding is not of a kind torch can judge (lifetime, leakage) or the
   module behind it is not visible; ``detail`` says why.
@@ -29,8 +31,8 @@ from hs_lint.engine import Finding
 from hs_lint.facts import CELL_KINDS
 from hs_lint.runtime import effects
 
-CONFIRMED, REFUTED, UNCONFIRMABLE = "confirmed", "refuted", "unconfirmable"
-INSTALL_HINT = "pip install 'hs-lint[runtime]'"
+CONFIRMED, PLAUSIBLE, REFUTED, UNCONFIRMABLE = "confirmed", "plausible", "refuted", "unconfirmable"
+INSTALL_HINT = "pip install torch (the `runtime` extra of hs-lint)"
 # A configuration beyond these is not built: torch would spend seconds creating parameter objects.
 MAX_LAYERS = 64
 MAX_SIZE = 1 << 20
@@ -75,7 +77,8 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
             result = check(torch, data)
     except _Unconfirmable as exc:
         result = Confirmation(UNCONFIRMABLE, str(exc))
-    return Confirmation(result.status, result.detail, result.assumed, time.perf_counter() - started)
+    status = PLAUSIBLE if result.status == CONFIRMED and "module" in result.assumed else result.status
+    return Confirmation(status, result.detail, result.assumed, time.perf_counter() - started)
 
 
 class _Unconfirmable(Exception):
