@@ -333,7 +333,6 @@ class _Collector(cst.CSTVisitor):
         self._discarded: set[int] = set()
         self._order = itertools.count()
         self._branches: list[tuple[int, str]] = []
-        self._if_tests: dict[int, cst.BaseExpression] = {}
         self._stored: set[int] = set()  # attribute nodes written by an assignment
         self.attribute_reads: set[str] = set()  # attribute names read anywhere (``x.hidden`` -> "hidden")
         self.type_comparisons: list[tuple[cst.Comparison, Scope]] = []  # ``type(h) == X`` / ``type(h) is X``
@@ -495,7 +494,7 @@ class _Collector(cst.CSTVisitor):
         if node.value is not None:
             self.scope.returns.append(node.value)
             branch = self._branches[-1] if self._branches else None
-            test = self._if_tests.get(branch[0]) if branch is not None and branch[1] == "body" else None
+            test = self.if_tests.get(branch[0]) if branch is not None and branch[1] == "body" else None
             self.scope.return_tests.append(test)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -512,7 +511,6 @@ class _Collector(cst.CSTVisitor):
     def visit_If_body(self, node: cst.If) -> None:
         self.if_tests[id(node)] = node.test
         self._branches.append((id(node), "body"))
-        self._if_tests[id(node)] = node.test
 
     def leave_If_body(self, node: cst.If) -> None:
         self._branches.pop()
@@ -929,6 +927,7 @@ class FileFacts:
                 if not scope.is_recurrent_step and scope.parent is not None and call.result_keys & returned:
                     scope.is_recurrent_step = changed = True
                     scope.state_kind = call.callee.recurrent_kind
+                    scope.detaches |= call.callee.detaches_input  # it hands back the model's detached state
         return [found[id(site.node)] for site in self.calls if id(site.node) in found]
 
     def _recurrent_call(self, site: CallSite) -> RecurrentCall | None:

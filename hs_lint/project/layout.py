@@ -55,8 +55,11 @@ def absolute_import(importer: str, is_package: bool, level: int, module: str | N
 
 
 def search_folders(root: Path, importer: Path) -> tuple[Path, ...]:
-    """Where ``import name`` is looked for: the importer's folder, the root, ``root/src``."""
-    folders = [importer.resolve().parent, root]
+    """Where ``import name`` is looked for: the importer's folder, the folders between it and the root (a
+    script may be run from any of them, and the root may be only the folder the user named), the root, and
+    ``root/src``."""
+    folder = importer.resolve().parent
+    folders = [folder, *(p for p in folder.parents if root in p.parents), root]
     if (root / "src").is_dir():
         folders.append(root / "src")
     return tuple(dict.fromkeys(folders))
