@@ -75,3 +75,16 @@ def test_commit_without_python_files_passes(tmp_path, environ):
     result = _try_repo(_repo(tmp_path, {"notes.txt": "h.detach()\n"}), environ)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no files to check" in result.stdout and "Skipped" in result.stdout
+
+
+def test_a_staged_file_is_checked_with_the_facts_of_its_project(tmp_path, environ):
+    """Only train.py is staged; the model it imports is already committed, and decides the finding."""
+    project = FIXTURES / "projects" / "stream_detach"
+    repo = _repo(tmp_path, {"net.py": (project / "net.py").read_text(encoding="utf-8")})
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "model"], cwd=repo, check=True)
+    (repo / "train.py").write_text((project / "train.py").read_text(encoding="utf-8"), encoding="utf-8")
+    subprocess.run(["git", "add", "train.py"], cwd=repo, check=True)
+    result = _try_repo(repo, environ)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "train.py:11:47: HS101" in result.stdout, result.stdout
+    assert "net.py" not in result.stdout.replace("from net", "")
