@@ -691,6 +691,9 @@ class FileFacts:
         qualified = self.qualify(call.func) or ""
         if qualified in _TORCH_RECURRENT:
             return Binding("module", _TORCH_RECURRENT[qualified], call)
+        aliased = self._recurrent_alias(call.func)
+        if aliased is not None:
+            return Binding("module", aliased, call)
         if isinstance(call.func, cst.Name) and call.func.value in self.classes:
             return Binding("instance", call.func.value, call)
         if isinstance(call.func, cst.Attribute) and (key := key_of(call.func)) and self.imported_class(key):
@@ -700,6 +703,28 @@ class FileFacts:
         if qualified in _DATA_LOADERS:
             return Binding("loader", "shuffled" if self._shuffles(call) else "ordered", call)
         return None
+
+    def _recurrent_alias(self, func: cst.BaseExpression) -> str | None:
+        """``Cell = nn.LSTM; Cell(...)``, ``self.cell_class = nn.GRU``, ``getattr(nn, "LSTM")(...)``: the torch
+        recurrent class a callee stands for, when every assignment of it names the same one."""
+        if isinstance(func, cst.Call) and _is_builtin_call(func, "getattr") and len(func.args) == 2:
+            name = values.literal(func.args[1].value)
+            module = self.qualify(func.args[0].value)
+            return _TORCH_RECURRENT.get(f"{module}.{name}") if module and name else None
+        key = key_of(func)
+        return self._aliases.get(key) if key is not None else None
+
+    @functools.cached_property
+    def _aliases(self) -> dict[str, str]:
+        kinds: dict[str, set[str | None]] = {}
+        for site in self.assignments:
+            for target in site.targets:
+                key = key_of(target)
+                if key is not None and site.value is not None and not isinstance(site.value, cst.Call):
+                    kinds.setdefault(key, set()).add(_TORCH_RECURRENT.get(self.qualify(site.value) or ""))
+                elif key is not None:
+                    kinds.setdefault(key, set()).add(None)
+        return {key: found.pop() for key, found in kinds.items() if len(found) == 1 and None not in found}
 
     def _shuffles(self, loader: cst.Call) -> bool:
         """``DataLoader(..., shuffle=True)`` or a random sampler: consecutive batches are unrelated."""

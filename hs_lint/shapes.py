@@ -277,6 +277,9 @@ class ShapeFacts:
             kind = _TORCH_RECURRENT.get(site.qualified or "")
             if kind is not None and id(site.node) not in self.modules:
                 self.modules[id(site.node)] = self._config(kind, site.node, site.scope)
+        for module in facts.recurrent_modules:  # built through an alias: ``Cell = nn.LSTM; Cell(...)``
+            if id(module.node) not in self.modules:
+                self.modules[id(module.node)] = self._config(module.kind, module.node, module.scope)
         for call in facts.recurrent_calls:
             self._record_output(call)
         self.uses = [use for call in facts.recurrent_calls if (use := self._use(call)) is not None]
