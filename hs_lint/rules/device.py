@@ -25,9 +25,7 @@ def _factories(facts: FileFacts, value: cst.BaseExpression | None) -> list[cst.C
 
 def _device_move(facts: FileFacts, scope: Scope) -> str | None:
     """The device the scope moves its model or inputs to (``.to(device)`` / ``.cuda()``), if it does."""
-    for site in facts.calls:
-        if site.scope is not scope:
-            continue
+    for site in facts.calls_in(scope):
         name = method_name(site.node)
         if name == "cuda":
             return "'cuda'"
@@ -128,13 +126,15 @@ for x in batches:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
+        moves: dict[int, str | None] = {}  # _device_move by scope: once each, not once per call
         for call in facts.recurrent_calls:
             scope = call.site.scope
             inputs = positional_args(call.site.node)
             device = f"{facts.source(inputs[0])}.device" if inputs and key_of(inputs[0]) else "x.device"
             if scope.cls is not None and scope.cls.is_recurrent:
                 where = f"inside `{scope.cls.name}.{scope.name}`, which feeds it to its recurrent layer"
-            elif (moved := _device_move(facts, scope)) is not None:
+            elif (moved := moves[id(scope)] if id(scope) in moves
+                  else moves.setdefault(id(scope), _device_move(facts, scope))) is not None:
                 where, device = f"while this code moves the model or its inputs with `.to({moved})`", moved
             else:
                 continue
