@@ -1,6 +1,6 @@
 """The ``hs-lint`` command: ``check`` (and ``--fix``) files, list ``rules``, ``explain`` one.
 
-Exit 0 clean, 1 findings, 2 errors.
+Exit 0 clean, 1 findings, 2 errors, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hs_lint import __version__
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
-from hs_lint.docs import rule_page
-from hs_lint.engine import Finding
-from hs_lint.fix import Fixer
 from hs_lint.output import FORMATTERS, plural, progress, statistics, summary
-from hs_lint.rules import all_rules
+from hs_lint.budget import DEFAULT_SECONDS
 from hs_lint.scan import CACHE_DIR_NAME, Cache, default_jobs, scan
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+if TYPE_CHECKING:
+    from hs_lint.engine import Finding
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
 SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".tox", ".nox", ".eggs", "__pycache__", "build", "dist", "node_modules",
@@ -97,6 +98,16 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 for no limit), got {value!r}")
+    return seconds
+
+
 def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
@@ -108,10 +119,15 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"hs-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = Report()
-    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff) if args.fix or args.diff else None
+    fixer = None
+    if args.fix or args.diff:
+        from hs_lint.fix import Fixer  # libcst: only when fixing
+
+        fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff)
     cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
     paths = progress(discover(args.paths, config, report))
-    for outcome in scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer):
+    budget = args.budget or None
+    for outcome in scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, budget=budget):
         report.files += 1
         report.findings.extend(outcome.findings)
         report.errors.extend(outcome.errors)
@@ -164,6 +180,9 @@ def _write_output(text: str, output_file: str | None) -> None:
 
 def run_explain(args: argparse.Namespace) -> int:
     """Print a rule's page; for an unknown code, the codes it is closest to."""
+    from hs_lint.docs import rule_page
+    from hs_lint.rules import all_rules
+
     rules = all_rules()
     code = args.code.strip().upper()
     by_name = {rule.name: rule for rule in rules.values()}
@@ -178,6 +197,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from hs_lint.rules import all_rules
+
     for code, rule in all_rules().items():
         state = "on " if rule.default_enabled else "off"
         print(f"{code}  {rule.name:<40} {state}  {rule.summary}")
@@ -217,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-j", "--jobs", type=_positive, default=default_jobs(), metavar="N",
                        help="processes to analyse files with (default: the number of CPUs); --fix runs in one")
     check.add_argument("--no-cache", action="store_true", help=f"neither read nor write {CACHE_DIR_NAME}/")
+    check.add_argument("--budget", type=_seconds, default=DEFAULT_SECONDS, metavar="SECONDS",
+                       help=f"CPU seconds one file may take before it is reported not analysed (HS002); "
+                            f"default {DEFAULT_SECONDS:g}, 0 for no limit")
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")
@@ -230,7 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("hs-lint: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

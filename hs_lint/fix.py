@@ -84,11 +84,6 @@ class Fix:
     safe: bool = True  # False: may change behaviour; applied only with --unsafe-fixes
 
 
-def applies(fix: str, unsafe: bool) -> bool:
-    """Whether a finding's fix ("safe", "unsafe" or "") is applied under the current flags."""
-    return fix == "safe" or (fix == "unsafe" and unsafe)
-
-
 _LINES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 

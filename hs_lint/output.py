@@ -18,9 +18,7 @@ from urllib.parse import quote
 
 from hs_lint import __version__
 from hs_lint.docs import RULES_URL, page_name
-from hs_lint.engine import Finding
-from hs_lint.fix import applies
-from hs_lint.rules import all_rules
+from hs_lint.engine import Finding, applies
 
 T = TypeVar("T")
 # Findings that are not a rule's: the checker's own reports, documented in the README.
@@ -60,6 +58,8 @@ def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
 
 
 def _sarif_rules() -> list[dict[str, object]]:
+    from hs_lint.rules import all_rules  # the rules' texts: loaded for SARIF output only
+
     rules: list[dict[str, object]] = [
         {
             "id": code,

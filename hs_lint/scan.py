@@ -8,27 +8,41 @@ number of processes, so output is deterministic.
 The cache maps the hash of (hs-lint's own code, the rules selected for the file, the file's
 bytes) to its outcome, one small JSON file per entry under ``.hs_lint_cache``; entries are written
 atomically, so parallel runs can share the directory. Crashes (``HS001``) are never cached.
+
+A file is screened (``hs_lint.prefilter``) before libcst is loaded or run, and given a CPU budget
+(``hs_lint.budget``). Worker processes ignore Ctrl-C (the parent stops them at once), die with
+their parent (Linux), and each may use at most ``WORKER_MEMORY`` bytes of address space.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hs_lint import __version__
+from hs_lint.budget import DEFAULT_SECONDS, Budget
 from hs_lint.config import Config
 from hs_lint.engine import Finding, Linter, SourceError, decode
-from hs_lint.fix import Fixer, FixError
 from hs_lint.noqa import unsuppressed
+from hs_lint.prefilter import Elsewhere, may_have_findings
+
+if TYPE_CHECKING:
+    from hs_lint.fix import Fixer
 
 CACHE_DIR_NAME = ".hs_lint_cache"
 _CACHE_FORMAT = "2"
+WORKER_MEMORY = 4 << 30  # libcst needs about 100 MB per 10,000 lines; files are at most 1 MB
 
 
 @dataclass
@@ -45,26 +59,31 @@ class Checker:
     """Checks files with the rules the configuration enables for each (one Linter per selection);
     with a ``Fixer`` (``--fix``/``--diff``) it repairs what it can and reports the rest."""
 
-    def __init__(self, config: Config, fixer: Fixer | None = None) -> None:
+    def __init__(self, config: Config, fixer: Fixer | None = None, *, budget: float | None = DEFAULT_SECONDS,
+                 elsewhere: Elsewhere | None = None) -> None:
         self.config = config
         self.fixer = fixer
+        self.budget = budget  # CPU seconds per file; None: unlimited
+        self.elsewhere = elsewhere  # what the project index knows of other files, for the screen
         self._linters: dict[frozenset[str], Linter] = {}
 
     def linter_for(self, path: str) -> Linter:
+        """The Linter for the file's rules; it does not screen again (``check_bytes`` has)."""
         codes = self.config.enabled_codes(path)
         if codes not in self._linters:
-            self._linters[codes] = Linter(codes)
+            budget = Budget(self.budget) if self.budget is not None else None
+            self._linters[codes] = Linter(codes, prefilter=False, budget=budget)
         return self._linters[codes]
 
     def check_bytes(self, name: str, data: bytes) -> Outcome:
         """The outcome for one file's contents; never raises."""
         try:
             source = decode(data, name)
+            if not may_have_findings(source, self.config.enabled_codes(name), elsewhere=self.elsewhere):
+                return Outcome()
             if self.fixer is not None:
-                return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name)))
+                return self._fixed(name, data, source)
             return Outcome(unsuppressed(self.linter_for(name).check_source(source, name), source))
-        except FixError as exc:
-            return Outcome(errors=[str(exc)])
         except SourceError as exc:
             finding = exc.finding
             return Outcome([finding], [f"{name}:{finding.line}:{finding.col}: {finding.message}"])
@@ -72,6 +91,16 @@ class Checker:
             return _internal_error(name, "MemoryError: the file is too large to analyse")
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
             return _internal_error(name, f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+
+
+    def _fixed(self, name: str, data: bytes, source: str) -> Outcome:
+        from hs_lint.fix import FixError
+
+        assert self.fixer is not None
+        try:
+            return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name)))
+        except FixError as exc:
+            return Outcome(errors=[str(exc)])
 
 
 def _internal_error(name: str, summary: str) -> Outcome:
@@ -151,9 +180,31 @@ def _code_fingerprint() -> str:
 _WORKER: Checker | None = None
 
 
-def _start_worker(config: Config) -> None:
+def _start_worker(config: Config, budget: float | None, parent: int) -> None:
     global _WORKER
-    _WORKER = Checker(config)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
+    _die_with_parent(parent)
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (ImportError, ValueError, OSError):
+        pass  # not on this platform, or a lower hard limit already applies
+    _WORKER = Checker(config, budget=budget)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the parent dies, however it dies (``PR_SET_PDEATHSIG``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 == PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 def _analyse(item: tuple[str, bytes]) -> Outcome:
@@ -166,14 +217,16 @@ def default_jobs() -> int:
 
 
 def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cache: Cache | None = None,
-         fixer: Fixer | None = None) -> list[Outcome]:
+         fixer: Fixer | None = None, budget: float | None = DEFAULT_SECONDS) -> list[Outcome]:
     """One outcome per path, in order; cached outcomes are reused and fresh ones stored.
 
     Fixing runs in this process (the fixer collects diffs and counts) and never uses the cache.
+    ``budget``: CPU seconds per file (None: unlimited). Ctrl-C raises KeyboardInterrupt here once
+    the workers are stopped.
     """
     outcomes: list[Outcome | None] = []
     pending: list[tuple[int, str, bytes, str | None]] = []  # (index, name, bytes, cache key)
-    checker = Checker(config, fixer)
+    checker = Checker(config, fixer, budget=budget)
     if fixer is not None:
         cache, jobs = None, 1
     for path in paths:
@@ -187,7 +240,7 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
         outcomes.append(hit)
         if hit is None:
             pending.append((len(outcomes) - 1, name, data, key))
-    fresh = _analyse_all([(name, data) for _, name, data, _ in pending], config, checker, jobs or default_jobs())
+    fresh = _analyse_all([(name, data) for _, name, data, _ in pending], checker, jobs or default_jobs())
     for (index, name, _, key), outcome in zip(pending, fresh):
         outcomes[index] = outcome
         if cache is not None and key is not None and outcome.cacheable:
@@ -195,10 +248,33 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _analyse_all(items: Sequence[tuple[str, bytes]], config: Config, checker: Checker, jobs: int) -> list[Outcome]:
+def _analyse_all(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int) -> list[Outcome]:
     workers = min(jobs, len(items))
     if workers <= 1:
         return [checker.check_bytes(*item) for item in items]
     chunksize = max(1, min(16, len(items) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(config,)) as pool:
-        return list(pool.map(_analyse, items, chunksize=chunksize))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                               initargs=(checker.config, checker.budget, os.getpid()))
+    try:
+        with _interrupts_ignored():  # the workers start while ``map`` submits: born deaf to Ctrl-C
+            results = pool.map(_analyse, items, chunksize=chunksize)
+        outcomes = list(results)
+    except BaseException:  # Ctrl-C, or anything else: stop the workers now rather than after their files
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return outcomes
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
