@@ -183,6 +183,8 @@ _WORKER: Checker | None = None
 def _start_worker(config: Config, budget: float | None, parent: int) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the fork, see _interrupts_held
     _die_with_parent(parent)
     try:
         import resource
@@ -256,7 +258,7 @@ def _analyse_all(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                initargs=(checker.config, checker.budget, os.getpid()))
     try:
-        with _interrupts_ignored():  # the workers start while ``map`` submits: born deaf to Ctrl-C
+        with _interrupts_held():  # the workers start while ``map`` submits
             results = pool.map(_analyse, items, chunksize=chunksize)
         outcomes = list(results)
     except BaseException:  # Ctrl-C, or anything else: stop the workers now rather than after their files
@@ -269,12 +271,14 @@ def _analyse_all(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int
 
 
 @contextlib.contextmanager
-def _interrupts_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
+def _interrupts_held() -> Iterator[None]:
+    """Block Ctrl-C while workers are forked: they are born with it blocked (until they ignore it), and
+    the parent receives one that came meanwhile as soon as the block ends."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -68,6 +68,19 @@ CARRY = textwrap.dedent(
 )
 
 
+def recurrent_source(size: int) -> str:
+    """A generated recurrent file of about ``size`` characters: the fixtures, renamed and repeated."""
+    sources = [path.read_text(encoding="utf-8") for path in fixture_files()]
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        i = len(parts)
+        text = re.sub(r"\b(hidden|model|rnn|lstm|train|evaluate|Model|Net)\b", rf"\g<1>_{i}", sources[i % len(sources)])
+        parts.append(text)
+        length += len(text) + 1
+    return "\n".join(parts)
+
+
 @pytest.fixture
 def project(tmp_path):
     """A directory with that script (train.py) and a clean one (clean.py)."""
