@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from hs_lint.engine import applies
 from hs_lint.noqa import unsuppressed
 
 if TYPE_CHECKING:

@@ -42,12 +42,13 @@ def lint(source: str, codes=None) -> list:
     return Linter(codes).check_source(source, "example.py")
 
 
-def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=600)
+def run(*args: str, cwd: Path = ROOT, stdin: str | None = None, timeout: float | None = 600) -> subprocess.CompletedProcess:
+    """``timeout`` only keeps a hung build from blocking the suite; the long sweeps pass None."""
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=timeout)
 
 
-def hs_lint(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd)
+def hs_lint(*args: str, cwd: Path = ROOT, timeout: float | None = 600) -> subprocess.CompletedProcess:
+    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd, timeout=timeout)
 
 
 def flake8(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
