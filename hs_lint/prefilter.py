@@ -38,6 +38,9 @@ Elsewhere = Callable[[str], bool] | Collection[str]
 RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 TORCH_RECURRENT = frozenset(f"{prefix}.{kind}" for kind in RECURRENT_KINDS
                             for prefix in ("torch.nn", "torch.nn.modules.rnn"))
+TENSOR_FACTORIES = frozenset(
+    f"torch.{name}" for name in ("zeros", "ones", "empty", "randn", "rand", "full", "Tensor", "FloatTensor")
+)
 DROPPED_METHODS = frozenset({"detach", "to", "cuda", "cpu", "contiguous", "float", "half", "double", "bfloat16"})
 STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
 
@@ -120,6 +123,16 @@ class Evidence:
                 return True
         return self.from_elsewhere
 
+    @functools.cached_property
+    def factory_without_device(self) -> bool:
+        """``torch.zeros(...)`` (any torch tensor factory) without ``device=``: a state built where it may not run."""
+        imports = self._statements.imports
+        return any(
+            isinstance(node, ast.Call) and not any(k.arg == "device" for k in node.keywords)
+            and any(name in TENSOR_FACTORIES for name in _qualified(_key(node.func) or "", imports))
+            for node in ast.walk(self.tree)
+        )
+
     @property
     def recurrent(self) -> bool:
         """A recurrent call may exist: the carried shape, a name from elsewhere or a torch module."""
@@ -184,13 +197,22 @@ class _Statements:
 
 
 def _carries(node: ast.Assign) -> bool:
-    """``a, h = f(..., h, ...)``: a superset of ``FileFacts``'s heuristic recurrent call."""
-    target = node.targets[0]
-    if not (isinstance(node.value, ast.Call) and isinstance(target, ast.Tuple) and len(target.elts) == 2):
+    """``a, h = f(x, h)``: ``FileFacts``'s heuristic recurrent call (``_matched_call``), whatever ``f`` is.
+
+    The state is an argument other than a leading positional one (the input), not starred.
+    """
+    target, call = node.targets[0], node.value
+    if not (isinstance(call, ast.Call) and isinstance(target, ast.Tuple) and len(target.elts) == 2):
         return False
     results = set(_flat_keys(target.elts[1]))
-    arguments = [*node.value.args, *(k.value for k in node.value.keywords if k.arg is not None)]
-    return any(results.intersection(_flat_keys(arg)) for arg in arguments)
+    if not results:
+        return False
+    arguments = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))  # source order
+    candidates = [a.value if isinstance(a, ast.keyword) else a for a in arguments
+                  if not isinstance(a, ast.Starred) and not (isinstance(a, ast.keyword) and a.arg is None)]
+    if arguments and not (isinstance(arguments[0], ast.keyword) and arguments[0].arg is not None):
+        candidates = candidates[1:]  # libcst's ``args[0].keyword is None``: a positional, ``*a`` or ``**kw``
+    return any(results.intersection(_flat_keys(arg)) for arg in candidates)
 
 
 def _flat_keys(node: ast.expr) -> list[str]:
@@ -234,13 +256,24 @@ def _training_carry(e: Evidence) -> bool:
     return e.trains and e.loops and e.recurrent
 
 
+def _device_of_state(e: Evidence) -> bool:
+    """HS401: a recurrent class's state, or one built by a torch factory where the code moves to a device."""
+    if not e.has("torch"):
+        return False
+    lowered = e.text.lower()
+    moves = any(word in lowered for word in ("cuda", "device", "gpu"))  # ``rules.device._device_move``
+    factory = e.has("zeros", "ones", "empty", "rand", "full", "Tensor")  # ``facts.TENSOR_FACTORIES``
+    return e.torch_module or (moves and factory and e.recurrent and e.factory_without_device)
+
+
 _Screen = Callable[[Evidence], bool]
 
 # Code -> its precondition, text checks first. Only the codes listed here are ever skipped.
 _SCREENS: dict[str, _Screen] = {
     "HS101": _training_carry,
     "HS102": lambda e: e.drops_a_result and e.recurrent,
-    "HS103": lambda e: e.state_initialiser or e.recurrent,  # the tuple may come from a same-file init_hidden()
+    # the (h, c) tuple comes from a torch LSTM (or a class running one) or a same-file init_hidden()
+    "HS103": lambda e: e.state_initialiser or e.torch_module,
     "HS104": _training_carry,
     "HS105": lambda e: e.has("retain_graph") and _training_carry(e),
     "HS106": lambda e: e.has("Variable") and e.has("type") and e.type_comparison,
@@ -248,7 +281,7 @@ _SCREENS: dict[str, _Screen] = {
     **{f"HS20{n}": (lambda e: e.torch_module) for n in range(1, 10)},
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
     "HS305": lambda e: e.has("forward") and e.torch_module,  # a recurrent class with a forward
-    "HS401": lambda e: e.has("torch") and e.recurrent,  # a torch tensor factory builds the state
+    "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),
     "HS502": lambda e: e.has("step") and e.has("backward", "autograd") and e.recurrent,
 }

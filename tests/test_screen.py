@@ -41,6 +41,7 @@ def test_the_screen_knows_torch_as_the_facts_do():
     assert prefilter.RECURRENT_KINDS == facts.RECURRENT_KINDS
     assert prefilter.TORCH_RECURRENT == frozenset(facts._TORCH_RECURRENT)
     assert prefilter.DROPPED_METHODS == frozenset(_DROPPED_EFFECT)
+    assert prefilter.TENSOR_FACTORIES == facts.TENSOR_FACTORIES
     assert prefilter.STATE_INIT_NAME.pattern == facts._STATE_INIT_NAME.pattern
 
 
@@ -198,3 +199,19 @@ for x in xs:
     out, h = rnn(x, h)
     out.sum().backward()
 """
+
+
+SPELLINGS = ["f(x, h)", "f(h)", "f(*h)", "f(x, *rest, h)", "f(**kw)", "f(x, hx=h)", "f(hx=h)", "f(h, x)",
+             "f(x, h=h)", "f(x, *h)", "f(x, **h)", "f(hx=h, *xs)", "self.f(x, self.h)", "f(x, (h, c))"]
+
+
+@pytest.mark.parametrize("call", SPELLINGS)
+@pytest.mark.parametrize("target", ["out, h", "out, (h, c)", "out, self.h", "(out, h)", "out, *h"])
+def test_the_carried_shape_is_screened_as_the_facts_read_it(call, target):
+    source = f"def train(f, xs, h, c):\n    for x in xs:\n        {target} = {call}\n        out.backward()\n"
+    from hs_lint.engine import Linter
+
+    found = [f.code for f in Linter(["HS101"], prefilter=False).check_source(source, "x.py")]
+    assert may_have_findings(source, ["HS101"]) or not found
+    if call in ("f(h)", "f(*h)", "f(**kw)", "f(h, x)"):  # the state is never the first, nor starred, argument
+        assert not may_have_findings(source, ["HS101"])
