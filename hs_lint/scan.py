@@ -7,7 +7,8 @@ number of processes, so output is deterministic.
 
 The cache maps the hash of (hs-lint's own code, the rules selected for the file, the file's
 bytes) to its outcome, one small JSON file per entry under ``.hs_lint_cache``; entries are written
-atomically, so parallel runs can share the directory. Crashes (``HS001``) are never cached.
+atomically, so parallel runs can share the directory. Crashes (``HS001``) and files over their budget are
+never cached.
 
 A file is screened (``hs_lint.prefilter``) before libcst is loaded or run, and given a CPU budget
 (``hs_lint.budget``). Worker processes ignore Ctrl-C (the parent stops them at once), die with
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 from hs_lint import __version__
 from hs_lint.budget import DEFAULT_SECONDS, Budget
 from hs_lint.config import Config
-from hs_lint.engine import Finding, Linter, SourceError, decode
+from hs_lint.engine import Finding, Linter, SourceError, TimedOut, decode
 from hs_lint.noqa import unsuppressed
 from hs_lint.prefilter import Elsewhere, may_have_findings
 
@@ -49,10 +50,11 @@ WORKER_MEMORY = 4 << 30  # libcst needs about 100 MB per 10,000 lines; files are
 class Outcome:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, starting with the path
+    timed_out: bool = False  # over its budget: another run (or a larger budget) may analyse it
 
     @property
     def cacheable(self) -> bool:
-        return not any(f.code == "HS001" for f in self.findings)
+        return not self.timed_out and not any(f.code == "HS001" for f in self.findings)
 
 
 class Checker:
@@ -86,7 +88,8 @@ class Checker:
             return Outcome(unsuppressed(self.linter_for(name).check_source(source, name), source))
         except SourceError as exc:
             finding = exc.finding
-            return Outcome([finding], [f"{name}:{finding.line}:{finding.col}: {finding.message}"])
+            return Outcome([finding], [f"{name}:{finding.line}:{finding.col}: {finding.message}"],
+                           timed_out=isinstance(exc, TimedOut))
         except MemoryError:
             return _internal_error(name, "MemoryError: the file is too large to analyse")
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run

@@ -129,3 +129,9 @@ def test_no_worker_outlives_a_killed_parent(busy_check):
     process.kill()
     process.wait(timeout=120)
     assert _wait(lambda: not any(_alive(worker) for worker in workers), 60)
+
+
+def test_a_file_over_its_budget_is_not_cached(project):
+    hs_lint("check", "-j", "1", "--budget", "0.001", ".", cwd=project)
+    again = hs_lint("check", "-j", "1", ".", cwd=project)
+    assert "HS101" in again.stdout and "not analysed" not in again.stderr
