@@ -258,7 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         print("hs-lint: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Now, not after the interpreter's exit handlers: they would wait for the pool's queue feeder,
+        # which may be stuck writing a file to a worker that is gone.
+        os._exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover
