@@ -85,8 +85,9 @@ def flake8_pairs(trees: list[Path], pairs: int) -> None:
     for variant, runs in rows.items():
         cpu = [c for c, _ in runs]
         ratios = [c / p for c, p in zip(cpu, plain)]
-        print(f"{variant:18} CPU median {statistics.median(cpu):6.2f} s (wall {statistics.median(w for _, w in runs):6.2f} s)"
-              f"  ratio median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+        wall = statistics.median(w for _, w in runs)
+        print(f"{variant:18} CPU median {statistics.median(cpu):6.2f} s (wall {wall:6.2f} s)  "
+              f"ratio median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
 
 
 def check_cold_and_warm(trees: list[Path], files: int, repeat: int) -> None:
@@ -98,7 +99,8 @@ def check_cold_and_warm(trees: list[Path], files: int, repeat: int) -> None:
         warm = [measured([*command, *map(str, trees)], Path(work)) for _ in range(repeat)]
     for label, runs in (("cold, --no-cache", cold), ("warm (cache)", warm)):
         cpu, wall = statistics.median(c for c, _ in runs), statistics.median(w for _, w in runs)
-        print(f"{label:17} wall {wall:5.2f} s = {files / wall:5.0f} files/s;  CPU {cpu:5.2f} s = {files / cpu:5.0f} files/CPU-s")
+        print(f"{label:17} wall {wall:5.2f} s = {files / wall:5.0f} files/s;  "
+              f"CPU {cpu:5.2f} s = {files / cpu:5.0f} files/CPU-s")
     cold_wall, warm_wall = (statistics.median(w for _, w in runs) for runs in (cold, warm))
     print(f"warm is {cold_wall / warm_wall:.1f}x faster than cold (wall)")
 
@@ -111,8 +113,9 @@ def one_file(path: Path, pairs: int) -> None:
         without.append(measured(flake8("plain flake8", str(path)))[0])
         with_plugin.append(measured(flake8("flake8 + hs-lint", str(path)))[0])
     extra = [w - p for w, p in zip(with_plugin, without)]
-    print(f"plain {statistics.median(without) * 1000:.0f} ms, with hs-lint {statistics.median(with_plugin) * 1000:.0f} ms:"
-          f" {statistics.median(extra) * 1000:+.0f} ms (median of the differences)")
+    print(f"plain {statistics.median(without) * 1000:.0f} ms, "
+          f"with hs-lint {statistics.median(with_plugin) * 1000:.0f} ms: "
+          f"{statistics.median(extra) * 1000:+.0f} ms (median of the differences)")
 
 
 def growth(sizes: list[int]) -> None:
@@ -133,7 +136,8 @@ def growth(sizes: list[int]) -> None:
         except TimedOut as exc:
             outcome = exc.finding.message
         cpu = time.process_time() - started
-        print(f"{len(source) / 1000:6.0f} KB: {cpu:6.2f} CPU s = {cpu * 1000 / (len(source) / 1000):6.1f} ms/KB  ({outcome})")
+        kb = len(source) / 1000
+        print(f"{kb:6.0f} KB: {cpu:6.2f} CPU s = {cpu * 1000 / kb:6.1f} ms/KB  ({outcome})")
 
 
 def main() -> int:

@@ -136,6 +136,8 @@ class Linter:
         """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
         if not self.rules or (self.prefilter and not may_have_findings(source, self.codes, tree, elsewhere)):
             return Analysis(None, [])
+        import hs_lint.facts  # noqa: F401 - loads libcst outside the budget, which is the file's own time
+
         if self.budget is None:
             return self._analyse(source, path)
         try:

@@ -90,7 +90,9 @@ class Evidence:
     def state_initialiser(self) -> bool:
         """A function named like ``init_hidden`` (``facts.is_state_initialiser``)."""
         lowered = self.text.lower()
-        return ("hidden" in lowered or "state" in lowered) and any(STATE_INIT_NAME.search(name) for name in self._statements.functions)
+        if "hidden" not in lowered and "state" not in lowered:
+            return False
+        return any(STATE_INIT_NAME.search(name) for name in self._statements.functions)
 
     @property
     def drops_a_result(self) -> bool:

@@ -95,7 +95,6 @@ class Checker:
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
             return _internal_error(name, f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
 
-
     def _fixed(self, name: str, data: bytes, source: str) -> Outcome:
         from hs_lint.fix import FixError
 
