@@ -1,6 +1,6 @@
 """The ``hs-lint`` command: ``check`` (and ``--fix``) files, list ``rules``, ``explain`` one.
 
-Exit 0 clean, 1 findings, 2 errors.
+Exit 0 clean, 1 findings, 2 errors, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -14,20 +14,23 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hs_lint import __version__, gitignore
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
-from hs_lint.docs import CHECKER_CODES, checker_page, rule_page
-from hs_lint.engine import Finding, SourceError, decode
-from hs_lint.fix import Fixer, encode_like
+from hs_lint.budget import DEFAULT_SECONDS
+from hs_lint.docs import CHECKER_CODES, checker_page
+from hs_lint.engine import SourceError, decode
 from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
 from hs_lint.pretty import COLOR_CHOICES, as_pretty_text, use_color
-from hs_lint.rules import all_rules
 from hs_lint.project.index import Projects
 from hs_lint.scan import CACHE_DIR_NAME, Cache, Checker, default_jobs, scan
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+if TYPE_CHECKING:
+    from hs_lint.engine import Finding
+    from hs_lint.fix import Fixer
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line ends, by which findings count lines
 # Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
 SKIPPED_DIRS = frozenset(
@@ -121,6 +124,16 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 for no limit), got {value!r}")
+    return seconds
+
+
 def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
@@ -149,17 +162,22 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"hs-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = Report()
-    fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff and not stdin) if args.fix or args.diff else None
+    fixer = None
+    if args.fix or args.diff:
+        from hs_lint.fix import Fixer  # libcst: only when fixing
+
+        fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff and not stdin)
     fix_stdin = stdin and args.fix and not args.diff  # as ruff: the fixed file on stdout, the report on stderr
     cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
     named = [Path(p) for p in args.paths if p != "-" and Path(p).is_dir()]
     projects = Projects(fallback=named[0] if named else Path.cwd(), store_dir=cache.directory if cache else None)
+    budget = args.budget or None
     if stdin:  # never cached: an editor sends a new buffer on every change
         source = sys.stdin.buffer.read()
-        outcomes = [Checker(config, fixer, projects).check_bytes(name, source)]
+        outcomes = [Checker(config, fixer, projects, budget=budget).check_bytes(name, source)]
     else:
         paths = progress(discover(args.paths or ["."], config, report))
-        outcomes = scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, projects=projects)
+        outcomes = scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, projects=projects, budget=budget)
     for outcome in outcomes:
         report.files += 1
         report.findings.extend(outcome.findings)
@@ -173,6 +191,8 @@ def run_check(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     if fix_stdin:
         fixed = next(iter(fixer.texts.values()), None)  # the one file's, if anything was fixed
+        from hs_lint.fix import encode_like
+
         source = source if fixed is None else encode_like(source, fixed)
         sys.stdout.buffer.write(source)
         sys.stdout.flush()
@@ -252,6 +272,9 @@ def _write_output(text: str, output_file: str | None, stream: TextIO) -> None:
 
 def run_explain(args: argparse.Namespace) -> int:
     """Print a rule's page; for an unknown code, the codes it is closest to."""
+    from hs_lint.docs import rule_page
+    from hs_lint.rules import all_rules
+
     rules = all_rules()
     code = args.code.strip().upper()
     by_name = {rule.name: rule for rule in rules.values()}
@@ -271,6 +294,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from hs_lint.rules import all_rules
+
     for code, rule in all_rules().items():
         state = "on " if rule.default_enabled else "off"
         print(f"{code}  {rule.name:<40} {state}  {rule.summary}")
@@ -321,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-j", "--jobs", type=_positive, default=default_jobs(), metavar="N",
                        help="processes to analyse files with (default: the number of CPUs); --fix runs in one")
     check.add_argument("--no-cache", action="store_true", help=f"neither read nor write {CACHE_DIR_NAME}/")
+    check.add_argument("--budget", type=_seconds, default=DEFAULT_SECONDS, metavar="SECONDS",
+                       help=f"CPU seconds one file may take before it is reported not analysed (HS002); "
+                            f"default {DEFAULT_SECONDS:g}, 0 for no limit")
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")
@@ -334,7 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("hs-lint: interrupted", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Now, not after the interpreter's exit handlers: they would wait for the pool's queue feeder,
+        # which may be stuck writing a file to a worker that is gone.
+        os._exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from hs_lint.rules import all_rules
+from hs_lint.catalogue import rule_codes
 
 # Each key with an example of a right value, shown when a value is wrong.
 EXAMPLES = {
@@ -55,7 +55,7 @@ class Config:
         if path is not None:
             ignore += tuple(code for pattern, codes in self.per_file_ignores if self._matches(path, pattern)
                             for code in codes)
-        return frozenset(code for code in all_rules() if self._decide(code, ignore))
+        return frozenset(code for code in rule_codes() if self._decide(code, ignore))
 
     def _decide(self, code: str, ignore: tuple[str, ...]) -> bool:
         explicit = [p for p in (*(self.select or ()), *self.extend_select) if code.startswith(p)]
@@ -64,7 +64,7 @@ class Config:
             return len(max(explicit, key=len)) > len(max(ignored, key=len))
         if explicit or ignored:
             return bool(explicit)
-        return self.select is None and all_rules()[code].default_enabled
+        return self.select is None and rule_codes()[code]
 
     def is_excluded(self, path: Path) -> bool:
         return any(self._matches(str(path), pattern) for pattern in self.exclude)
@@ -167,7 +167,7 @@ def _codes(table: dict, key: str, where: str) -> tuple[str, ...]:
 
 def validate_codes(codes: tuple[str, ...], where: str) -> tuple[str, ...]:
     """Each entry must be a prefix of at least one rule code (``HS``, ``HS1``, ``HS101``)."""
-    known = all_rules()
+    known = rule_codes()
     for code in codes:
         if not any(k.startswith(code.strip()) for k in known) or not code.strip():
             close = ", ".join(k for k in known if k[:3] == code[:3]) or ", ".join(known)

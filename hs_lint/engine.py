@@ -1,4 +1,8 @@
-"""source -> parse -> facts -> rules -> findings. One parse and one facts pass per file."""
+"""source -> screen -> parse -> facts -> rules -> findings. One parse and one facts pass per file.
+
+libcst, the facts and the rule modules are imported on first use: a run in which no file passes
+the screen (``hs_lint.prefilter``) never loads them.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,15 @@ from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
-from hs_lint.facts import FileFacts
+from hs_lint.budget import Budget, OverBudget
 from hs_lint.prefilter import may_have_findings
-from hs_lint.rule import Rule, Violation
-from hs_lint.rules import all_rules
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from hs_lint.fix import Fix
     from hs_lint.project.index import ModuleView
+    from hs_lint.rule import Rule, Violation
     from hs_lint.runtime.confirm import Confirmation
 
 # libcst needs about a second and 100 MB per 10,000 lines; past this the file is reported, not analysed.
@@ -55,12 +57,21 @@ class Finding:
 _UNLISTED = frozenset({"data", "confirmation"})
 
 
+def applies(fix: str, unsafe: bool) -> bool:
+    """Whether a finding's fix ("safe", "unsafe" or "") is applied under the current flags."""
+    return fix == "safe" or (fix == "unsafe" and unsafe)
+
+
 class SourceError(Exception):
     """The file could not be decoded or parsed; ``finding`` says where and why."""
 
     def __init__(self, finding: Finding) -> None:
         super().__init__(finding.message)
         self.finding = finding
+
+
+class TimedOut(SourceError):
+    """The file took longer than the Linter's budget."""
 
 
 def decode(data: bytes, path: str) -> str:
@@ -99,26 +110,48 @@ class Analysis:
 class Linter:
     """Runs a fixed selection of rules; build it once per process and reuse it for every file."""
 
-    def __init__(self, codes: Iterable[str] | None = None, *, prefilter: bool = True) -> None:
+    def __init__(self, codes: Iterable[str] | None = None, *, prefilter: bool = True,
+                 budget: Budget | None = None) -> None:
+        from hs_lint.rules import all_rules
+
         catalogue = all_rules()
         selected = catalogue if codes is None else {c: catalogue[c] for c in codes if c in catalogue}
         self.rules: Sequence[Rule] = [rule_class() for rule_class in selected.values()]
         self.prefilter = prefilter
+        self.budget = budget  # None: no limit on the time one file may take
 
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(rule.code for rule in self.rules)
 
-    def check_source(self, source: str, path: str, project: ModuleView | None = None) -> list[Finding]:
-        """Findings for one file's text; raises SourceError when it cannot be analysed."""
-        return self.analyse(source, path, project).findings
+    def check_source(self, source: str, path: str, project: ModuleView | None = None,
+                     tree: ast.AST | None = None) -> list[Finding]:
+        """Findings for one file's text, read with what ``project`` knows of the other modules; raises
+        SourceError when it cannot be analysed. ``tree`` (CPython's, when the caller has it) goes to the screen.
+        """
+        return self.analyse(source, path, project, tree).findings
 
-    def analyse(self, source: str, path: str, project: ModuleView | None = None) -> Analysis:
-        """Parse, gather facts (with what ``project`` knows of the other modules), run the rules, and ask each
-        rule for its fix; raises SourceError."""
-        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes) and not (
-                project is not None and project.imports_recurrent_code(source))):
+    def analyse(self, source: str, path: str, project: ModuleView | None = None,
+                tree: ast.AST | None = None) -> Analysis:
+        """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
+        elsewhere = project.holds_recurrent if project is not None else None
+        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes, tree, elsewhere)):
             return Analysis(None, [])
+        import hs_lint.facts  # noqa: F401 - loads libcst outside the budget, which is the file's own time
+
+        if self.budget is None:
+            return self._analyse(source, path, project)
+        try:
+            with self.budget:
+                return self._analyse(source, path, project)
+        except OverBudget:
+            raise TimedOut(_unanalysed(path, f"took longer than {self.budget.seconds:g} s").finding) from None
+
+    def _analyse(self, source: str, path: str, project: ModuleView | None) -> Analysis:
+        import libcst as cst
+
+        from hs_lint.facts import FileFacts
+
         if len(source) > MAX_SOURCE_CHARS:
             raise _unanalysed(path, f"{len(source) / 1e6:.1f} MB is more than the {MAX_SOURCE_CHARS / 1e6:g} MB "
                                     "hs-lint analyses per file; exclude it or split it")
@@ -130,9 +163,13 @@ class Linter:
                 from None
         except RecursionError:
             raise _too_deep(path) from None
+        self._checkpoint()
         try:
             facts = FileFacts(module, project)
-            found = [(rule, v) for rule in self.rules for v in rule.check(facts)]
+            found = []
+            for rule in self.rules:
+                self._checkpoint()
+                found.extend((rule, v) for v in rule.check(facts))
             if not found:
                 return Analysis(module, [])
             fixes: dict[Finding, Fix | None] = {}
@@ -148,6 +185,10 @@ class Linter:
         except RecursionError:
             raise _too_deep(path) from None
         return Analysis(module, sorted(fixes), {f: fix for f, fix in fixes.items() if fix is not None})
+
+    def _checkpoint(self) -> None:
+        if self.budget is not None:
+            self.budget.check()
 
 
 def _unanalysed(path: str, why: str) -> SourceError:
@@ -178,6 +219,8 @@ def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int, st
 
 def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:
     """Give violations positions, in order; the position pass runs only for files that have findings."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     findings = []
     for violation in violations:

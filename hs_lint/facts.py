@@ -15,6 +15,7 @@ parse itself (measured in the README), and the analysis only needs to know what 
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import itertools
@@ -1243,23 +1244,45 @@ class FileFacts:
             for site in self.assignments_in(loop)
             if site.value is not call.site.node and keys.intersection(site.target_keys)
         ]
-        for site in self.detach_calls:
-            if (method_name(site.node) == "detach_" and site.loop is not None and loop.encloses(site.loop)
-                    and keys.intersection(referenced_keys(receiver(site.node)))):
+        for site in self._sites_in_loop[id(loop)][1]:
+            if method_name(site.node) == "detach_" and keys.intersection(referenced_keys(receiver(site.node))):
                 found.append((site.node, Flow.DETACHED))
         return found
 
     def assignments_in(self, loop: Loop) -> Iterator[AssignSite]:
+        yield from self._sites_in_loop[id(loop)][0]
+
+    @functools.cached_property
+    def _sites_in_loop(self) -> dict[int, tuple[list[AssignSite], list[CallSite]]]:
+        """The assignments and calls inside each loop (nested loops too), in visiting order: an index, so
+        that asking about every loop costs the file's size times its nesting, not its size squared."""
+        inside: dict[int, tuple[list[AssignSite], list[CallSite]]] = {id(loop): ([], []) for loop in self.loops}
+        for part, sites in ((0, self.assignments), (1, self.calls)):
+            for site in sites:
+                loop = site.loop
+                while loop is not None:
+                    inside[id(loop)][part].append(site)  # type: ignore[arg-type]
+                    loop = loop.parent
+        return inside
+
+    @functools.cached_property
+    def _assignments_by_scope(self) -> dict[int, list[AssignSite]]:
+        by_scope: dict[int, list[AssignSite]] = {}
         for site in self.assignments:
-            if site.loop is not None and loop.encloses(site.loop):
-                yield site
+            by_scope.setdefault(id(site.scope), []).append(site)
+        return by_scope
+
+    def assignments_between(self, scope: Scope, start: int, end: int) -> Iterator[AssignSite]:
+        """The assignments of ``scope`` strictly between the points ``start`` and ``end``, in visiting order."""
+        sites = self._assignments_by_scope.get(id(scope), [])
+        first = bisect.bisect_right(sites, start, key=_index_of)
+        return (sites[i] for i in range(first, bisect.bisect_left(sites, end, lo=first, key=_index_of)))
 
     def assigns_none(self, key: str, scope: Scope) -> bool:
         """``h = None`` somewhere in ``scope``: the state starts (or restarts) as None."""
         return any(
             isinstance(site.value, cst.Name) and site.value.value == "None" and key in site.target_keys
-            for site in self.assignments
-            if site.scope is scope
+            for site in self._assignments_by_scope.get(id(scope), ())
         )
 
     # -- state lifetime (HS103, HS104, HS3xx) ----------------------------------------------
@@ -1491,9 +1514,8 @@ class FileFacts:
         if call.held and self._resets_held(loop, keys, call):
             return True
         return any(
-            site.loop is not None and loop.encloses(site.loop) and method_name(site.node) in _INPLACE_RESETS
-            and root_key(receiver(site.node)) in keys
-            for site in self.calls
+            method_name(site.node) in _INPLACE_RESETS and root_key(receiver(site.node)) in keys
+            for site in self._sites_in_loop[id(loop)][1]
         )
 
     def _resets_held(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> bool:
@@ -1543,21 +1565,26 @@ class FileFacts:
 
     def created_before(self, keys: frozenset[str], loop: Loop) -> AssignSite | None:
         """The last assignment to the state in ``loop``'s scope before the loop starts."""
-        before = [
-            site for site in self.assignments
-            if site.scope is loop.scope and site.index < loop.index and keys.intersection(site.target_keys)
-        ]
-        return before[-1] if before else None
+        sites = self._assignments_by_scope.get(id(loop.scope), [])
+        before = range(bisect.bisect_left(sites, loop.index, key=_index_of) - 1, -1, -1)
+        return next((sites[i] for i in before if keys.intersection(sites[i].target_keys)), None)
 
     def in_eval_mode(self, loop: Loop) -> bool:
         """The loop runs under ``no_grad`` or after a ``model.eval()`` (not undone by ``.train()``)."""
         if loop.no_grad:
             return True
-        toggles = [
-            site for site in self.calls
-            if site.scope is loop.scope and site.index < loop.index and method_name(site.node) in ("eval", "train")
-        ]
+        toggles = self._mode_toggles.get(id(loop.scope), [])
+        toggles = toggles[:bisect.bisect_left(toggles, loop.index, key=_index_of)]
         return bool(toggles) and method_name(toggles[-1].node) == "eval" and not positional_args(toggles[-1].node)
+
+    @functools.cached_property
+    def _mode_toggles(self) -> dict[int, list[CallSite]]:
+        """The ``.eval()`` / ``.train()`` calls of each scope, in visiting order."""
+        toggles: dict[int, list[CallSite]] = {}
+        for site in self.calls:
+            if method_name(site.node) in ("eval", "train"):
+                toggles.setdefault(id(site.scope), []).append(site)
+        return toggles
 
     @staticmethod
     def iterated(loop: Loop) -> cst.BaseExpression | None:
@@ -1603,6 +1630,10 @@ class FileFacts:
             by_scope.setdefault(id(site.scope), []).append(site)
         return by_scope
 
+    def calls_in(self, scope: Scope) -> list[CallSite]:
+        """The calls made directly in ``scope``'s body, in visiting order."""
+        return self._sites_by_scope.get(id(scope), [])
+
     def grad_events(self, scope: Scope, loop: Loop | None = None) -> list[GradEvent]:
         """The gradient events of one iteration of ``loop`` (or of ``scope``'s body), in order.
 
@@ -1610,8 +1641,9 @@ class FileFacts:
         ``clip_and_step(model)`` between backward() and the next batch is seen as clip, then step.
         """
         events: list[GradEvent] = []
-        for site in self._sites_by_scope.get(id(scope), []):
-            if loop is not None and (site.loop is None or not loop.encloses(site.loop)):
+        sites = self.calls_in(scope) if loop is None else self._sites_in_loop[id(loop)][1]
+        for site in sites:
+            if site.scope is not scope:
                 continue
             events.extend(GradEvent(e.kind, e.site, site) for e in self._events_of(site))
         return events
@@ -1707,6 +1739,10 @@ def _value_children(expr: cst.CSTNode) -> Iterable[cst.CSTNode]:
         return ()
     return [c for c in expr.children if isinstance(c, (cst.BaseExpression, cst.Element, cst.Arg, cst.SubscriptElement,
                                                        cst.Index, cst.Slice, cst.DictElement))]
+
+
+def _index_of(site: AssignSite | CallSite) -> int:
+    return site.index
 
 
 def _combine(flows: Iterable[Flow]) -> Flow:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from hs_lint.engine import applies
 from hs_lint.noqa import unsuppressed
 
 if TYPE_CHECKING:
@@ -83,11 +84,6 @@ def move_statement(node: cst.CSTNode, before: cst.CSTNode) -> Edit:
 class Fix:
     edits: tuple[Edit, ...]
     safe: bool = True  # False: may change behaviour; applied only with --unsafe-fixes
-
-
-def applies(fix: str, unsafe: bool) -> bool:
-    """Whether a finding's fix ("safe", "unsafe" or "") is applied under the current flags."""
-    return fix == "safe" or (fix == "unsafe" and unsafe)
 
 
 _LINES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)

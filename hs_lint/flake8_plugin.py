@@ -1,7 +1,9 @@
 """The flake8 adapter: the same engine on the lines flake8 already read.
 
-It never raises. A file that libcst cannot parse is left to flake8 (E999); anything else that
-goes wrong becomes a single HS001 finding so that the user's other plugins still run.
+It never raises. A file that libcst cannot parse is left to flake8 (E999); a file that takes
+longer than its budget is one HS002; anything else that goes wrong becomes a single HS001 finding
+so that the user's other plugins still run. Each file is screened first on the tree flake8 already
+parsed; libcst and the rules are imported only when some file passes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from hs_lint import __version__
+from hs_lint.catalogue import rule_codes
+from hs_lint.prefilter import may_have_findings
 
 Result = tuple[int, int, str, type]
 
@@ -23,15 +27,14 @@ class HiddenStatePlugin:
     enabled_codes: ClassVar[frozenset[str] | None] = None  # None until flake8 hands us its options
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str = "") -> None:
-        # ``tree`` is how flake8 knows this is a whole-file plugin; the engine parses with libcst.
+        # ``tree`` is how flake8 knows this is a whole-file plugin; the screen reads it, the engine uses libcst.
+        self.tree = tree if isinstance(tree, ast.AST) else None
         self.lines = lines
         self.filename = filename
 
     @classmethod
     def add_options(cls, option_manager: object) -> None:
-        from hs_lint.rules import all_rules
-
-        advisory = [code for code, rule in all_rules().items() if not rule.default_enabled]
+        advisory = [code for code, default in rule_codes().items() if not default]
         option_manager.extend_default_ignore(advisory)  # type: ignore[attr-defined]
 
     @classmethod
@@ -39,11 +42,9 @@ class HiddenStatePlugin:
         """Ask flake8's own decision engine which HS rules are selected, so the others never run."""
         from flake8.style_guide import Decision, DecisionEngine
 
-        from hs_lint.rules import all_rules
-
         decider = DecisionEngine(options)
         cls.enabled_codes = frozenset(
-            code for code in all_rules() if decider.decision_for(code) is Decision.Selected
+            code for code in rule_codes() if decider.decision_for(code) is Decision.Selected
         )
 
     def run(self) -> Iterator[Result]:
@@ -57,11 +58,17 @@ class HiddenStatePlugin:
             yield finding.line, finding.col - 1, f"{finding.code} {finding.message}", type(self)
 
     def _findings(self) -> list:
-        from hs_lint.engine import SourceError
+        source = "".join(self.lines)
+        codes = rule_codes() if self.enabled_codes is None else self.enabled_codes
+        view = _projects().view(Path(self.filename)) if self.filename not in ("", "-", "stdin") else None
+        if not may_have_findings(source, codes, self.tree, view.holds_recurrent if view is not None else None):
+            return []
+        from hs_lint.engine import SourceError, TimedOut
 
         try:
-            view = _projects().view(Path(self.filename)) if self.filename not in ("", "-", "stdin") else None
-            return _linter(self.enabled_codes).check_source("".join(self.lines), self.filename, view)
+            return _linter(self.enabled_codes).check_source(source, self.filename, view)
+        except TimedOut as exc:
+            return [exc.finding]
         except SourceError:
             return []  # flake8 reports the syntax error itself (E999)
         except RecursionError:
@@ -84,9 +91,10 @@ def _projects():
 
 
 def _linter(codes: frozenset[str] | None):
-    """One Linter per selection per process: rule objects are built once, not per file."""
+    """One Linter per selection per process: rule objects are built once, not per file (screened already)."""
+    from hs_lint.budget import DEFAULT_SECONDS, Budget
     from hs_lint.engine import Linter
 
     if codes not in _LINTERS:
-        _LINTERS[codes] = Linter(codes)
+        _LINTERS[codes] = Linter(codes, prefilter=False, budget=Budget(DEFAULT_SECONDS))
     return _LINTERS[codes]

@@ -18,10 +18,7 @@ from urllib.parse import quote
 
 from hs_lint import __version__
 from hs_lint.docs import CHECKER_CODES, checker_page, detail, rule_page
-from hs_lint.engine import Finding
-from hs_lint.fix import applies
-from hs_lint.rule import snippet
-from hs_lint.rules import all_rules
+from hs_lint.engine import Finding, applies
 
 T = TypeVar("T")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -50,6 +47,8 @@ def _verdict(finding: Finding) -> str:
         return ""
     module = verdict.assumed.get("module")
     assumed = f"; assumed {str(module).split(' (', 1)[0]}" if module else ""
+    from hs_lint.rule import snippet  # (libcst is loaded already: --confirm ran the analysis)
+
     return f" [{_VERDICTS[verdict.status]}: {snippet(verdict.detail, _VERDICT_CHARS)}{assumed}]"
 
 
@@ -61,6 +60,8 @@ def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
 def _sarif_rules() -> list[dict[str, object]]:
     """Every code with its why (``fullDescription``) and its whole page (``help``): viewers show them
     next to the one-line message."""
+    from hs_lint.rules import all_rules  # the rules' texts: loaded for SARIF output only
+
     rules: list[dict[str, object]] = [
         {
             "id": code,

@@ -1,130 +1,225 @@
-"""A cheap text check that skips the libcst parse for files in which no selected rule can fire.
+"""The screen before libcst: does any selected rule's precondition hold in this file?
 
-Every rule reads the recurrent calls of a file (or the state keys they define). A recurrent call
-exists only if the file names a torch recurrent module (``RNN``, ``LSTM``, ``GRU`` and their
-cells: the import table resolves dotted spellings, so the class name is always in the text), or
-if it has the heuristic shape ``out, h = f(x, h)``: an assignment whose first target is a
-two-element tuple whose second element is also passed to the call that is assigned. Without a recurrent module, a finding also needs the
-rule's own trigger in the text:
+libcst costs far more than everything else, and most Python files have nothing recurrent in
+them. Each rule's ``check`` reads facts that exist only under a precondition, and this module
+tests those preconditions on CPython's ``ast`` (the tree flake8 already holds, or one parsed here
+only for files that pass the cheap text checks first). The preconditions, shared by the rules:
 
-- HS101 needs a loop that runs a backward call: ``.backward()``/``.manual_backward()``,
-  ``torch.autograd.backward/grad`` (always spelled through ``autograd``), or an optimizer's
-  ``.step()``;
-- HS102 needs a method call ``.detach()``, ``.to()``, ``.cuda()``, ... whose result is dropped;
-- the other rules' needs are listed with them in ``_TRIGGERS`` (HS103's tuple may come from a
-  same-file ``init_hidden``; HS106 needs the name ``Variable``; the shape rules, HS305 and HS401
-  need a named module).
+- *a torch recurrent module*: a call or a class base that the import table resolves to
+  ``torch.nn.RNN/LSTM/GRU`` or a cell (as ``facts._TORCH_RECURRENT``); every recurrent class,
+  wrapper, step function and module binding of a file starts from one;
+- *the carried shape* ``out, h = f(x, h)``: the heuristic recurrent call, looser here (any
+  argument counts);
+- *a name from elsewhere*: with the project index, an import of a name or module that holds
+  recurrent code in another file of the project (``elsewhere``);
+- a recurrent call is one of those three; loops, ``backward``/``step``, an ``init_hidden``-like
+  function, ``type(x) == Variable``, a ``clip_grad`` call are the rules' own needs (``_SCREENS``).
 
-Only when a trigger is present is the heuristic shape looked for, with CPython's own parser (much
-cheaper than libcst, and run on few files). A rule missing from ``_TRIGGERS`` is not proven safe to
-skip, so selecting it makes every file go through the full analysis. A consequence: a file
-skipped here is not parsed, so its syntax errors are left to Python (and flake8's E999).
+Each screen is a superset of what its rule reports, so a skipped file is one in which the rule
+finds nothing (the tests compare screened and unscreened findings on every fixture, rule example
+and fuzz case). A code missing from ``_SCREENS`` is not known to be safe to skip: selecting it
+makes every file go through the full analysis. A file the screen skips is not parsed, so its
+syntax errors are left to Python (and flake8's E999); one that CPython cannot parse is passed on.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 
-RECURRENT_NAMES = ("RNN", "LSTM", "GRU")
+# One name or module path imported by the file ("pkg.models.Encoder", ".models.Encoder") -> whether
+# it holds recurrent code elsewhere in the project; or the collection of such names and modules.
+Elsewhere = Callable[[str], bool] | Collection[str]
 
-# Whitespace, backslash continuations and whole comments that may sit between ``.`` and a name.
-_GAP = r"[\s\\]*(?:#[^\n]*\n[\s\\]*)*"
-_DROPPED_METHOD = re.compile(
-    r"\." + _GAP + r"(?:detach|to|cuda|cpu|contiguous|float|half|double|bfloat16)\b"
+# The torch knowledge the screen needs (tests/test_screen.py checks it against hs_lint.facts).
+RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
+TORCH_RECURRENT = frozenset(f"{prefix}.{kind}" for kind in RECURRENT_KINDS
+                            for prefix in ("torch.nn", "torch.nn.modules.rnn"))
+TENSOR_FACTORIES = frozenset(
+    f"torch.{name}" for name in ("zeros", "ones", "empty", "randn", "rand", "full", "Tensor", "FloatTensor")
 )
+DROPPED_METHODS = frozenset({"detach", "to", "cuda", "cpu", "contiguous", "float", "half", "double", "bfloat16"})
+STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
 
 
-def _calls_backward(text: str) -> bool:
-    return "backward" in text or "step" in text or "autograd" in text
+class _Unparsable(Exception):
+    """CPython cannot read the file: pass it on, so that the analysis reports why."""
 
 
-def _drops_a_result(text: str) -> bool:
-    return _DROPPED_METHOD.search(text) is not None
+class Evidence:
+    """What one file holds, each part computed on first use: text checks, then statements, then expressions."""
 
+    def __init__(self, text: str, tree: ast.AST | None = None, elsewhere: Elsewhere | None = None) -> None:
+        self.text = text
+        self._tree = tree
+        self._elsewhere = elsewhere
 
-def _names_a_state_initialiser(text: str) -> bool:
-    """``init_hidden``-style functions (``facts._STATE_INIT_NAME``) all contain "hidden" or "state"."""
-    lowered = text.lower()
-    return "hidden" in lowered or "state" in lowered
+    # -- text ----------------------------------------------------------------------------------
+    def has(self, *words: str) -> bool:
+        return any(word in self.text for word in words)
 
+    @functools.cached_property
+    def trains(self) -> bool:
+        """A backward pass or an optimizer step is spelled somewhere (``facts.is_backward_call``)."""
+        return self.has("backward", "step", "autograd")
 
-def _never(text: str) -> bool:
-    return False
+    # -- statements ----------------------------------------------------------------------------
+    @functools.cached_property
+    def tree(self) -> ast.AST:
+        if self._tree is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not ours to print
+                    self._tree = ast.parse(self.text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                raise _Unparsable from None
+        return self._tree
 
+    @functools.cached_property
+    def _statements(self) -> _Statements:
+        return _Statements(self.tree)
 
-def _has_a_loop(text: str) -> bool:
-    """Carrying a state (HS301-HS304) takes a loop."""
-    return "for" in text or "while" in text
+    @property
+    def loops(self) -> bool:
+        return self._statements.loops
 
+    @property
+    def state_initialiser(self) -> bool:
+        """A function named like ``init_hidden`` (``facts.is_state_initialiser``)."""
+        lowered = self.text.lower()
+        if "hidden" not in lowered and "state" not in lowered:
+            return False
+        return any(STATE_INIT_NAME.search(name) for name in self._statements.functions)
 
-# What each rule needs in a file that names no torch recurrent module: a trigger in the text, and
-# whether the heuristic ``out, h = f(x, h)`` shape must be there too (rules built on recurrent calls).
-_TRIGGERS: dict[str, tuple[Callable[[str], bool], bool]] = {
-    "HS101": (_calls_backward, True),
-    "HS102": (_drops_a_result, True),
-    "HS103": (_names_a_state_initialiser, False),  # the tuple may come from a same-file init_hidden()
-    "HS104": (_calls_backward, True),
-    "HS105": (_calls_backward, True),
-    "HS106": (lambda text: "Variable" in text, False),
-    # configurations and shapes exist only for constructions of a named module
-    **{f"HS20{n}": (_never, False) for n in range(1, 10)},
-    **{code: (_has_a_loop, True) for code in ("HS301", "HS302", "HS303", "HS304")},
-    "HS305": (_never, False),  # needs a same-file recurrent class
-    "HS401": (_never, False),  # needs the state argument of a named module (or a class wrapping one)
-    "HS501": (lambda text: "clip_grad" in text, False),  # any training loop; the clip is named (aliases too)
-    "HS502": (_calls_backward, True),
-    "HS107": (lambda text: "numpy" in text or "tolist" in text, True),  # the round trip leaves torch by name
-    "HS306": (_never, False),  # a named module, or a recurrent class of the file, is dropped
-    "HS307": (_has_a_loop, True),
-    "HS308": (_has_a_loop, True),
-    "HS402": (_never, False),  # needs a recurrent class of the file
-    "HS601": (lambda text: "pack_padded_sequence" in text, False),
-    "HS602": (lambda text: "pack_padded_sequence" in text, False),
-    "HS603": (_never, False),  # compares with a named module's batch_first
-    "HS604": (lambda text: "pack_padded_sequence" in text, False),
-    "HS605": (lambda text: "pad_packed_sequence" in text, False),
-}
+    @property
+    def drops_a_result(self) -> bool:
+        """``h.detach()`` as a statement: a tensor method whose result is dropped."""
+        return self.has(*DROPPED_METHODS) and bool(self._statements.dropped & DROPPED_METHODS)
 
+    @functools.cached_property
+    def from_elsewhere(self) -> bool:
+        """An imported name or module that the project index says holds recurrent code."""
+        if self._elsewhere is None:
+            return False
+        known = self._elsewhere if callable(self._elsewhere) else self._elsewhere.__contains__
+        return any(known(name) for origin in self._statements.origins for name in _spellings(origin))
 
-def may_have_findings(text: str, codes: Iterable[str]) -> bool:
-    """False only when none of ``codes`` can report anything in ``text``: safe to skip the parse."""
-    codes = list(codes)
-    if not codes:
-        return False
-    if any(code not in _TRIGGERS for code in codes) or any(name in text for name in RECURRENT_NAMES):
-        return True
-    triggered = [_TRIGGERS[code] for code in codes if _TRIGGERS[code][0](text)]
-    if any(not needs_shape for _, needs_shape in triggered):
-        return True
-    return bool(triggered) and _has_heuristic_shape(text)
-
-
-def _has_heuristic_shape(text: str) -> bool:
-    """``a, h = f(..., h, ...)`` anywhere; True too when CPython cannot read the file.
-
-    A superset of what ``FileFacts`` takes for a heuristic recurrent call: a two-element tuple target
-    whose second element names a key that is also passed to the call (here any argument counts,
-    the first too).
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not ours to print
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
-            continue
-        target = node.targets[0]
-        if isinstance(target, ast.Tuple) and len(target.elts) == 2:
-            results = set(_flat_keys(target.elts[1]))
-            arguments = [*node.value.args, *(k.value for k in node.value.keywords if k.arg is not None)]
-            if any(results.intersection(_flat_keys(arg)) for arg in arguments):
+    # -- expressions ---------------------------------------------------------------------------
+    @functools.cached_property
+    def torch_module(self) -> bool:
+        """A call or class base that resolves to a torch recurrent module (or a name from elsewhere)."""
+        if not self.has("RNN", "LSTM", "GRU"):
+            return self.from_elsewhere
+        imports = self._statements.imports
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+                keys = [f"{_key(node.args[0])}.{node.args[1].value}" for _ in [0] if len(node.args) == 2
+                        and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)]
+            elif isinstance(node, ast.Call):
+                keys = [_key(node.func)]
+            elif isinstance(node, ast.Assign):  # ``Cell = nn.LSTM``: built through the alias (``facts._aliases``)
+                keys = [_key(node.value)]
+            elif isinstance(node, ast.ClassDef):
+                keys = [_key(base) for base in node.bases]
+            else:
+                continue
+            if any(name in TORCH_RECURRENT for key in keys if key for name in _qualified(key, imports)):
                 return True
-    return False
+        return self.from_elsewhere
+
+    @functools.cached_property
+    def factory_without_device(self) -> bool:
+        """``torch.zeros(...)`` (any torch tensor factory) without ``device=``: a state built where it may not run."""
+        imports = self._statements.imports
+        return any(
+            isinstance(node, ast.Call) and not any(k.arg == "device" for k in node.keywords)
+            and any(name in TENSOR_FACTORIES for name in _qualified(_key(node.func) or "", imports))
+            for node in ast.walk(self.tree)
+        )
+
+    @property
+    def recurrent(self) -> bool:
+        """A recurrent call may exist: the carried shape, a name from elsewhere or a torch module."""
+        carried = self.has(",") and self.has("=") and self._statements.carried_shape
+        return carried or self.from_elsewhere or self.torch_module
+
+    @property
+    def type_comparison(self) -> bool:
+        """``type(x) == ...`` / ``type(x) is ...`` (``facts.type_comparisons``)."""
+        return any(
+            isinstance(node, ast.Compare) and isinstance(node.left, ast.Call) and isinstance(node.left.func, ast.Name)
+            and node.left.func.id == "type" and len(node.left.args) + len(node.left.keywords) == 1
+            for node in ast.walk(self.tree)
+        )
+
+
+class _Statements:
+    """One pass over the statements (not the expressions) of a tree."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.imports: dict[str, set[str]] = {}  # local name -> every origin it is imported from
+        self.origins: list[str] = []  # every imported name, relative ones with their leading dots
+        self.functions: list[str] = []
+        self.dropped: set[str] = set()  # methods called as a statement
+        self.loops = False
+        self.carried_shape = False
+        stack = list(getattr(tree, "body", ()))
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Assign:
+                self.carried_shape = self.carried_shape or _carries(node)
+            elif kind is ast.Expr:
+                call = node.value
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+                    self.dropped.add(call.func.attr)
+            elif kind in (ast.For, ast.AsyncFor, ast.While):
+                self.loops = True
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                self.functions.append(node.name)
+            elif kind is ast.Import:
+                self._import(node)
+            elif kind is ast.ImportFrom:
+                self._import_from(node)
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                children = getattr(node, field, None)
+                if isinstance(children, list):
+                    stack.extend(children)
+
+    def _import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.origins.append(alias.name)
+            local, origin = (alias.asname, alias.name) if alias.asname else ((top := alias.name.split(".")[0]), top)
+            self.imports.setdefault(local, set()).add(origin)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            self.origins.append(f"{module}.{alias.name}" if node.module else f"{module}{alias.name}")
+            if node.level == 0 and node.module is not None and alias.name != "*":
+                self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+
+
+def _carries(node: ast.Assign) -> bool:
+    """``a, h = f(x, h)``: ``FileFacts``'s heuristic recurrent call (``_matched_call``), whatever ``f`` is.
+
+    The state is an argument other than a leading positional one (the input), not starred.
+    """
+    target, call = node.targets[0], node.value
+    if not (isinstance(call, ast.Call) and isinstance(target, ast.Tuple) and len(target.elts) == 2):
+        return False
+    results = set(_flat_keys(target.elts[1]))
+    if not results:
+        return False
+    arguments = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))  # source order
+    candidates = [a.value if isinstance(a, ast.keyword) else a for a in arguments
+                  if not isinstance(a, ast.Starred) and not (isinstance(a, ast.keyword) and a.arg is None)]
+    if arguments and not (isinstance(arguments[0], ast.keyword) and arguments[0].arg is not None):
+        candidates = candidates[1:]  # libcst's ``args[0].keyword is None``: a positional, ``*a`` or ``**kw``
+    return any(results.intersection(_flat_keys(arg)) for arg in candidates)
 
 
 def _flat_keys(node: ast.expr) -> list[str]:
@@ -133,8 +228,92 @@ def _flat_keys(node: ast.expr) -> list[str]:
         node = node.value
     if isinstance(node, (ast.Tuple, ast.List)):
         return [key for element in node.elts for key in _flat_keys(element)]
+    key = _key(node)
+    return [key] if key else []
+
+
+def _key(node: ast.expr) -> str | None:
+    """``names.key_of``: ``self.rnn`` -> "self.rnn"."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    return [".".join([node.id, *reversed(parts)])] if isinstance(node, ast.Name) else []
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else None
+
+
+def _qualified(key: str, imports: dict[str, set[str]]) -> Iterator[str]:
+    """Every name ``key`` may stand for through the import table (``facts._Collector.qualify``)."""
+    head, _, rest = key.partition(".")
+    for origin in imports.get(head, ()):
+        yield f"{origin}.{rest}" if rest else origin
+
+
+def _spellings(origin: str) -> Iterator[str]:
+    """"pkg.models.Encoder" -> itself, its modules "pkg.models" and "pkg", and its name "Encoder"."""
+    yield origin
+    head = origin
+    while "." in head.lstrip("."):
+        head = head.rsplit(".", 1)[0]
+        yield head
+    yield origin.rsplit(".", 1)[-1]
+
+
+def _training_carry(e: Evidence) -> bool:
+    """A state carried from one iteration into a backward: HS101, HS104, HS3xx's batch loop."""
+    return e.trains and e.loops and e.recurrent
+
+
+def _device_of_state(e: Evidence) -> bool:
+    """HS401: a recurrent class's state, or one built by a torch factory where the code moves to a device."""
+    if not e.has("torch"):
+        return False
+    lowered = e.text.lower()
+    moves = any(word in lowered for word in ("cuda", "device", "gpu"))  # ``rules.device._device_move``
+    factory = e.has("zeros", "ones", "empty", "rand", "full", "Tensor")  # ``facts.TENSOR_FACTORIES``
+    return e.torch_module or (moves and factory and e.recurrent and e.factory_without_device)
+
+
+_Screen = Callable[[Evidence], bool]
+
+# Code -> its precondition, text checks first. Only the codes listed here are ever skipped.
+_SCREENS: dict[str, _Screen] = {
+    "HS101": _training_carry,
+    "HS102": lambda e: e.drops_a_result and e.recurrent,
+    # the (h, c) tuple comes from a torch LSTM (or a class running one) or a same-file init_hidden()
+    "HS103": lambda e: e.state_initialiser or e.torch_module,
+    "HS104": _training_carry,
+    "HS105": lambda e: e.has("retain_graph", "retain_variables") and _training_carry(e),
+    "HS107": lambda e: e.has("numpy", "tolist") and e.torch_module,  # the round trip leaves torch by name
+    "HS106": lambda e: e.has("Variable") and e.has("type") and e.type_comparison,
+    # configurations and shapes exist only for constructions of a torch module
+    **{f"HS20{n}": (lambda e: e.torch_module) for n in range(1, 10)},
+    **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
+    "HS305": lambda e: (e.has("forward") or e.from_elsewhere) and e.torch_module,  # a recurrent class's forward
+    # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward)
+    **{code: (lambda e: e.loops and e.recurrent) for code in ("HS306", "HS307", "HS308")},
+    "HS402": lambda e: e.has("cuda") and e.torch_module,  # a recurrent class puts its state on CUDA
+    "HS401": _device_of_state,
+    "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),
+    "HS502": lambda e: e.has("step") and e.has("backward", "autograd") and e.recurrent,
+    **{code: (lambda e: e.has("pack_padded_sequence")) for code in ("HS601", "HS602", "HS604")},
+    "HS603": lambda e: e.has("pack_padded_sequence") and e.torch_module,
+    "HS605": lambda e: e.has("pad_packed_sequence"),
+}
+
+
+def may_have_findings(text: str, codes: Iterable[str], tree: ast.AST | None = None,
+                      elsewhere: Elsewhere | None = None) -> bool:
+    """False only when none of ``codes`` can report anything in ``text``: safe to skip libcst.
+
+    ``tree`` is CPython's tree of ``text`` when the caller has one (flake8 does); ``elsewhere``
+    tells which imported names hold recurrent code in other files of the project (None: judge
+    the file on its own).
+    """
+    codes = list(codes)
+    if any(code not in _SCREENS for code in codes):
+        return True
+    evidence = Evidence(text, tree, elsewhere)
+    try:
+        return any(_SCREENS[code](evidence) for code in codes)
+    except _Unparsable:
+        return True

@@ -271,6 +271,10 @@ class ShapeFacts:
         self._trust_defaults = True
         self._outputs: dict[tuple[int, str], cst.Call] = {}  # ``out`` of ``out, h = lstm(x)``: lstm's construction
         self._callers: dict[int, list] | None = None
+        # Traces already made, by (expression, scope, depth): a name assigned many times in one scope would
+        # otherwise be re-traced through every path to the depth limit (exponential in the depth).
+        self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
+        self._shaped: dict[tuple[int, int, int], TensorShape | None] = {}
         self._index()
         self.modules: dict[int, ModuleConfig] = {}
         for site in facts.calls:
@@ -634,6 +638,12 @@ class ShapeFacts:
 
     def states(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> list[StateForm]:
         """Every traced way ``expr`` (a state argument) is built: tuples, factories, helpers."""
+        marker = (id(expr), id(scope), depth)
+        if marker not in self._traced:
+            self._traced[marker] = self._states(expr, scope, depth)
+        return list(self._traced[marker])
+
+    def _states(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> list[StateForm]:
         if depth > 8:
             return []
         if isinstance(expr, (cst.Tuple, cst.List)):
@@ -690,6 +700,14 @@ class ShapeFacts:
 
     def tensor(self, expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> TensorShape | None:
         """The shape of a tensor whose construction (or layout change) is visible."""
+        if self._active or not self._trust_defaults:  # inside a value being resolved: depends on that
+            return self._tensor(expr, scope, depth)
+        marker = (id(expr), id(scope), depth)
+        if marker not in self._shaped:
+            self._shaped[marker] = self._tensor(expr, scope, depth)
+        return self._shaped[marker]
+
+    def _tensor(self, expr: cst.BaseExpression | None, scope: Scope, depth: int) -> TensorShape | None:
         if expr is None or depth > 8:
             return None
         key = key_of(expr)

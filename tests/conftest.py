@@ -46,12 +46,13 @@ def lint(source: str, codes=None, path: Path | None = None) -> list:
     return Linter(codes).check_source(source, "example.py")
 
 
-def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=600)
+def run(*args: str, cwd: Path = ROOT, stdin: str | None = None, timeout: float | None = 600) -> subprocess.CompletedProcess:
+    """``timeout`` only keeps a hung build from blocking the suite; the long sweeps pass None."""
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=timeout)
 
 
-def hs_lint(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd)
+def hs_lint(*args: str, cwd: Path = ROOT, timeout: float | None = 600) -> subprocess.CompletedProcess:
+    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd, timeout=timeout)
 
 
 def flake8(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -70,6 +71,19 @@ CARRY = textwrap.dedent(
         h.cpu()
     """
 )
+
+
+def recurrent_source(size: int) -> str:
+    """A generated recurrent file of about ``size`` characters: the fixtures, renamed and repeated."""
+    sources = [path.read_text(encoding="utf-8") for path in fixture_files()]
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        i = len(parts)
+        text = re.sub(r"\b(hidden|model|rnn|lstm|train|evaluate|Model|Net)\b", rf"\g<1>_{i}", sources[i % len(sources)])
+        parts.append(text)
+        length += len(text) + 1
+    return "\n".join(parts)
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ def _try_repo(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # installs the hook's environment with pip
 def test_bad_commit_fails_with_the_findings(tmp_path, environ):
     bad = (FIXTURES / "bad" / "forecaster_while_loop.py").read_text(encoding="utf-8")
     result = _try_repo(_repo(tmp_path, {"train.py": bad}), environ)
@@ -64,6 +65,7 @@ def test_bad_commit_fails_with_the_findings(tmp_path, environ):
     assert "train.py:27:28: HS101" in result.stdout and "train.py:32:9: HS102" in result.stdout
 
 
+@pytest.mark.slow  # installs the hook's environment with pip
 def test_good_commit_passes(tmp_path, environ):
     good = (FIXTURES / "good" / "word_language_model.py").read_text(encoding="utf-8")
     result = _try_repo(_repo(tmp_path, {"train.py": good}), environ)
@@ -71,6 +73,7 @@ def test_good_commit_passes(tmp_path, environ):
     assert "Passed" in result.stdout
 
 
+@pytest.mark.slow  # installs the hook's environment with pip
 def test_commit_without_python_files_passes(tmp_path, environ):
     result = _try_repo(_repo(tmp_path, {"notes.txt": "h.detach()\n"}), environ)
     assert result.returncode == 0, result.stdout + result.stderr

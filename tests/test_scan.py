@@ -86,9 +86,9 @@ def test_a_rule_the_filter_does_not_know_makes_every_file_analysed():
 
 
 @pytest.mark.parametrize("line", ["out, (h, c) = f(x, (h, c))", "y, *self.s = step(x, state=self.s)",
-                                  "out, h = f(*h)"])
+                                  "out, h = f(x, *rest, h)"])
 def test_every_spelling_of_the_heuristic_shape_passes_the_filter(line):
-    assert may_have_findings(f"{line}\nloss.backward()\n", ["HS101"])
+    assert may_have_findings(f"for x in xs:\n    {line}\n    loss.backward()\n", ["HS101"])
 
 
 def test_unparsable_text_with_a_trigger_is_analysed_so_the_parse_error_is_reported():

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import replace
 from pathlib import Path
 
-import libcst as cst
+from typing import TYPE_CHECKING
 
-from hs_lint.facts import FileFacts
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, digest
-from hs_lint.project.summarise import summarise
 from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
-from hs_lint.values import Choice
+
+if TYPE_CHECKING:
+    from hs_lint.values import Choice
 
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
 _MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
 
 
 class ProjectIndex:
@@ -38,6 +36,17 @@ class ProjectIndex:
         self._summaries: dict[tuple[str, str], ModuleSummary | None] = {}  # (path, digest) -> summary
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
+        self._recurrent_text: dict[Path, bool] = {}
+
+    def names_recurrent(self, path: Path) -> bool:
+        """The module's text names a torch recurrent class: only then can its summary hold recurrent code."""
+        if path not in self._recurrent_text:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._recurrent_text[path] = any(name in text for name in ("RNN", "LSTM", "GRU"))
+        return self._recurrent_text[path]
 
     def view(self, path: Path) -> ModuleView:
         return ModuleView(self, path.resolve())
@@ -88,6 +97,11 @@ class ProjectIndex:
         return found, content
 
     def _build(self, path: Path, name: str, data: bytes) -> ModuleSummary | None:
+        import libcst as cst  # the analysis loads only for modules that a question needs
+
+        from hs_lint.facts import FileFacts
+        from hs_lint.project.summarise import summarise
+
         try:
             source = data.decode("utf-8")
             if len(source) > MAX_SUMMARY_CHARS:
@@ -238,9 +252,31 @@ class ModuleView:
             )
         return cls
 
+    def holds_recurrent(self, spelling: str) -> bool:
+        """For the screen: an imported module or name (``pkg.model``, ``.model.Tagger``, ``Tagger``) that is
+        recurrent code of this project. Modules whose text names no recurrent class are not parsed."""
+        dots = len(spelling) - len(spelling.lstrip("."))
+        absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
+        if not absolute or self.local:
+            return False
+        path = self.index.module_file(absolute, self.path)
+        if path is not None:
+            if path == self.path or not self.index.names_recurrent(path):
+                return False
+            summary = self._summary(absolute)
+            return summary is not None and _recurrent(summary)
+        module = self.index.module_file(absolute.rpartition(".")[0], self.path) if "." in absolute else None
+        if module is None:
+            return False
+        found = self.resolve(absolute)
+        return (isinstance(found, ClassSummary) and (found.is_recurrent or bool(found.held_attrs))) or (
+            isinstance(found, FunctionSummary) and found.is_recurrent_step)
+
     def constructions(self, qualified: str, param: str, default: str | None) -> list[Choice | None]:
         """What every construction of the class ``qualified`` in the project passes for ``param`` (its default
         where a call leaves it out). Only modules whose text names the class are read."""
+        from hs_lint.values import Choice
+
         located = self.locate(qualified)
         target = located[0] if located is not None else None
         if self.local or not isinstance(target, ClassSummary) or "__init__" not in target.methods:
@@ -302,24 +338,7 @@ class ModuleView:
         found = self.locate(qualified)
         return found is not None and found[1] == path
 
-    def imports_recurrent_code(self, source: str) -> bool:
-        """Some import of ``source`` names a project module with a recurrent class or step function: the
-        file may carry that module's state although its own text shows nothing recurrent."""
-        for match in _IMPORT.finditer(source):
-            dots, module, plain = match.groups()
-            names = [module] if plain is None else [n.strip().split(" ")[0] for n in plain.split(",")]
-            for name in names:
-                absolute = self.absolute(len(dots or ""), name or None) if plain is None else name
-                summary = self._summary(absolute) if absolute else None
-                if summary is not None and _recurrent(summary):
-                    return True
-                if summary is not None and any(  # a package that re-exports (``from .model import G``)
-                        (s := self._summary(origin)) is not None and _recurrent(s)
-                        for origin in {*summary.star_imports, *(q.rsplit(".", 1)[0] for q in summary.imports.values())}):
-                    return True
-        return False
-
 
 def _recurrent(summary: ModuleSummary) -> bool:
     return any(c.is_recurrent or c.held_attrs for c in summary.classes.values()) or any(
-        f.is_recurrent_step or f.returns is not None for f in summary.functions.values())
+        f.is_recurrent_step for f in summary.functions.values())

@@ -50,9 +50,7 @@ def _on_cpu_branch(facts: FileFacts, site: CallSite) -> bool:
 
 def _device_move(facts: FileFacts, scope: Scope) -> str | None:
     """The device the scope moves its model or inputs to (``.to(device)`` / ``.cuda()``), if it does."""
-    for site in facts.calls:
-        if site.scope is not scope:
-            continue
+    for site in facts.calls_in(scope):
         name = method_name(site.node)
         if name == "cuda":
             return "'cuda'"

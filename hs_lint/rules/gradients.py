@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from hs_lint.facts import CallSite, FileFacts, GradEvent, Loop, Scope
@@ -25,9 +26,11 @@ def _exclusive(a: GradEvent, b: GradEvent) -> bool:
 
 def iterations(facts: FileFacts) -> Iterator[tuple[Scope, Loop | None, list[GradEvent]]]:
     """Each loop body and each function body with its gradient events; innermost loops first."""
+    by_scope: dict[int, list[Loop]] = {}
+    for loop in facts.loops:
+        by_scope.setdefault(id(loop.scope), []).append(loop)
     for scope in facts.scopes:
-        loops = [loop for loop in facts.loops if loop.scope is scope]
-        for loop in reversed(loops):
+        for loop in reversed(by_scope.get(id(scope), [])):
             yield scope, loop, facts.grad_events(scope, loop)
         yield scope, None, facts.grad_events(scope)
 
@@ -145,8 +148,13 @@ for x, y in loader:
         return None
 
 
-def _misplaced_clips(facts: FileFacts) -> Iterator[tuple[GradEvent, str, GradEvent, list[GradEvent]]]:
+@functools.lru_cache(maxsize=1)  # check() and then fix() for each finding ask about the same file
+def _misplaced_clips(facts: FileFacts) -> list[tuple[GradEvent, str, GradEvent, list[GradEvent]]]:
     """Every clip in the wrong place: (the clip, the problem, the event it is misplaced against, its iteration)."""
+    return list(_find_misplaced_clips(facts))
+
+
+def _find_misplaced_clips(facts: FileFacts) -> Iterator[tuple[GradEvent, str, GradEvent, list[GradEvent]]]:
     if not facts.clips_gradients:
         return
     units = [(scope, loop, events) for scope, loop, events in iterations(facts) if _complete(events)]

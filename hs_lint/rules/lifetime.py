@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, AssignSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope
+from hs_lint.facts import (
+    TENSOR_FACTORIES, AssignSite, CallSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope,
+)
 from hs_lint.names import descendants, flat_keys, key_of, mentions, method_name, positional_args, receiver, root_key
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.graph import detach_fix
@@ -161,10 +163,11 @@ with torch.no_grad():
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         trained = [(call, loop) for call in facts.recurrent_calls if (loop := batch_loop(facts, call)) is not None]
         for call in facts.recurrent_calls:
-            for source, train in trained:
+            evaluation = _evaluation_loop(facts, call) if trained else None  # once per call, not per loop
+            # nearest training loop first: any one of them makes the same finding
+            for source, train in reversed(trained) if evaluation is not None else ():
                 shared = frozenset(call.state_keys & source.carried_keys)
-                evaluation = _evaluation_loop(facts, call) if source.site.scope is call.site.scope else None
-                if (not shared or evaluation is None or evaluation.index < train.index
+                if (not shared or source.site.scope is not call.site.scope or evaluation.index < train.index
                         or train.encloses(evaluation) or evaluation.encloses(train)):
                     continue
                 if not _assigned_between(facts, shared, train.index, evaluation.index, train):
@@ -175,11 +178,14 @@ with torch.no_grad():
 
     def _passed_to_evaluation(self, facts: FileFacts, trained: list[tuple[RecurrentCall, Loop]]) -> Iterator[Violation]:
         """``evaluate(model, val_data, hidden)`` after training: the helper's evaluation loop starts from it."""
+        helpers: dict[int, list[tuple[CallSite, Scope]]] = {}  # each scope's calls of same-file functions
         for source, train in trained:
             scope = source.site.scope
-            for site in facts.calls:
-                function = facts.method_called(site.node, scope) if site.scope is scope else None
-                if function is None or function is scope or site.index < source.site.index:
+            if id(scope) not in helpers:
+                helpers[id(scope)] = [(site, function) for site in facts.calls_in(scope)
+                                      if (function := facts.method_called(site.node, scope)) not in (None, scope)]
+            for site, function in helpers[id(scope)]:
+                if site.index < source.site.index:
                     continue
                 for param, arg in facts.bound_arguments(site, function).items():
                     key = key_of(arg)
@@ -221,10 +227,9 @@ def _assigned_between(facts: FileFacts, keys: frozenset[str], start: int, end: i
                       scope: Scope | None = None) -> bool:
     """The state is assigned in ``scope`` between two points (``skip``: the training loop itself)."""
     return any(
-        start < site.index < end and keys.intersection(site.target_keys)
+        keys.intersection(site.target_keys)
         and not (skip is not None and site.loop is not None and skip.encloses(site.loop))
-        for site in facts.assignments
-        if site.scope is (scope or skip.scope)
+        for site in facts.assignments_between(scope or skip.scope, start, end)
     )
 
 
