@@ -84,9 +84,9 @@ def _projects():
     also kept on disk (``<root>/.hs_lint_cache``) for the next run and the next editor keystroke."""
     if not _PROJECTS:
         from hs_lint.project.index import Projects
-        from hs_lint.scan import CACHE_DIR_NAME
+        from hs_lint.project.store import CACHE_DIR_NAME
 
-        _PROJECTS.append(Projects(store_name=CACHE_DIR_NAME))
+        _PROJECTS.append(Projects(fallback=Path.cwd(), store_name=CACHE_DIR_NAME))  # editors run in the workspace
     return _PROJECTS[0]
 
 

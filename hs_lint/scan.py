@@ -37,13 +37,12 @@ from hs_lint.engine import Finding, Linter, SourceError, TimedOut, decode
 from hs_lint.noqa import unsuppressed
 from hs_lint.prefilter import may_have_findings
 from hs_lint.project.index import Projects, unchanged
-from hs_lint.project.store import code_fingerprint, mark_cache_directory, write_json_atomic
+from hs_lint.project.store import CACHE_DIR_NAME, code_fingerprint, mark_cache_directory, write_json_atomic
 
 if TYPE_CHECKING:
     from hs_lint.fix import Fixer
     from hs_lint.project.index import ModuleView
 
-CACHE_DIR_NAME = ".hs_lint_cache"
 _CACHE_FORMAT = "3"
 WORKER_MEMORY = 4 << 30  # libcst needs about 100 MB per 10,000 lines; files are at most 1 MB
 

@@ -80,6 +80,7 @@ def test_commit_without_python_files_passes(tmp_path, environ):
     assert "no files to check" in result.stdout and "Skipped" in result.stdout
 
 
+@pytest.mark.slow  # installs the hook's environment with pip
 def test_a_staged_file_is_checked_with_the_facts_of_its_project(tmp_path, environ):
     """Only train.py is staged; the model it imports is already committed, and decides the finding."""
     project = FIXTURES / "projects" / "stream_detach"

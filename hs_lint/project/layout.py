@@ -15,14 +15,14 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
 
 def find_root(path: Path, fallback: Path | None = None) -> Path:
-    """The nearest folder above ``path`` with a project marker; else ``fallback`` (the folder the user named),
-    else the file's own folder."""
+    """The nearest folder above ``path`` with a project marker; else ``fallback`` (the folder the user named, or
+    the one a tool runs in) when ``path`` lies inside it; else the file's own folder."""
     start = path.resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
-    if fallback is not None:
+    if fallback is not None and (fallback.resolve() == folder or fallback.resolve() in folder.parents):
         return fallback.resolve()
     return folder
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from hs_lint.project.summary import SUMMARY_FORMAT, ModuleSummary
 
+CACHE_DIR_NAME = ".hs_lint_cache"  # the CLI's cache (findings and summaries), and the flake8 plugin's
+
 
 def mark_cache_directory(directory: Path) -> None:
     """Tell backup tools and git that ``directory`` is a cache (CACHEDIR.TAG, a ``*`` .gitignore)."""
