@@ -290,7 +290,7 @@ _SCREENS: dict[str, _Screen] = {
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
     "HS305": lambda e: (e.has("forward") or e.from_elsewhere) and e.torch_module,  # a recurrent class's forward
     # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward)
-    **{code: (lambda e: e.loops and e.recurrent) for code in ("HS306", "HS307", "HS308")},
+    **{code: (lambda e: e.has("for", "while") and e.loops and e.recurrent) for code in ("HS306", "HS307", "HS308")},
     "HS402": lambda e: e.has("cuda") and e.torch_module,  # a recurrent class puts its state on CUDA
     "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),

@@ -128,10 +128,11 @@ class Cache:
         self.directory = directory
         self._salt = f"{_CACHE_FORMAT}\0{__version__}\0{code_fingerprint()}\0".encode()
 
-    def key(self, codes: frozenset[str], data: bytes) -> str:
+    def key(self, codes: frozenset[str], data: bytes, path: str) -> str:
+        """The file's place counts as well as its bytes: the same script in two projects reads two models."""
         digest = hashlib.sha256(self._salt)
         digest.update(",".join(sorted(codes)).encode())
-        digest.update(b"\0")
+        digest.update(b"\0" + os.path.abspath(path).encode() + b"\0")
         digest.update(data)
         return digest.hexdigest()
 
@@ -141,7 +142,7 @@ class Cache:
     def get(self, key: str, name: str) -> Outcome | None:
         try:
             stored = json.loads(self._entry(key).read_text(encoding="utf-8"))
-            used = dict(stored["used"])
+            used = dict(stored.get("used", {}))
             if not unchanged(used):
                 return None  # a module it used has changed: its summary, and so these findings, may differ
             return Outcome(
@@ -231,7 +232,7 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
         if isinstance(data, Outcome):
             outcomes.append(data)
             continue
-        key = cache.key(config.enabled_codes(name), data) if cache is not None else None
+        key = cache.key(config.enabled_codes(name), data, name) if cache is not None else None
         hit = cache.get(key, name) if key is not None else None
         outcomes.append(hit)
         if hit is None:

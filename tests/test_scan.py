@@ -140,7 +140,7 @@ def test_cache_is_written_then_read_and_invalidated_by_content_and_selection(tmp
     target = root / "good" / "sentiment_classifier.py"
     config = Config(root=root)
     cache = scan.Cache(root / scan.CACHE_DIR_NAME)
-    key = cache.key(config.enabled_codes(str(target)), target.read_bytes())
+    key = cache.key(config.enabled_codes(str(target)), target.read_bytes(), str(target))
     entry = cache._entry(key)
     entry.write_text(json.dumps({"findings": [[1, 1, 1, 2, "HS101", "planted", "planted", "", {}]], "errors": []}))
     planted = hs_lint("check", "good/sentiment_classifier.py", cwd=root)
@@ -155,14 +155,15 @@ def test_cache_is_written_then_read_and_invalidated_by_content_and_selection(tmp
 def test_cache_key_depends_on_bytes_codes_and_hs_lint_itself(tmp_path, monkeypatch):
     cache = scan.Cache(tmp_path)
     codes = frozenset({"HS101"})
-    key = cache.key(codes, b"x = 1\n")
-    assert key == cache.key(codes, b"x = 1\n")
-    assert key != cache.key(codes, b"x = 2\n")
-    assert key != cache.key(frozenset({"HS101", "HS102"}), b"x = 1\n")
+    key = cache.key(codes, b"x = 1\n", "a/train.py")
+    assert key == cache.key(codes, b"x = 1\n", "a/train.py")
+    assert key != cache.key(codes, b"x = 2\n", "a/train.py")
+    assert key != cache.key(frozenset({"HS101", "HS102"}), b"x = 1\n", "a/train.py")
+    assert key != cache.key(codes, b"x = 1\n", "b/train.py")  # another project's copy may read another model
     monkeypatch.setattr(scan, "__version__", "999")
-    assert scan.Cache(tmp_path).key(codes, b"x = 1\n") != key
+    assert scan.Cache(tmp_path).key(codes, b"x = 1\n", "a/train.py") != key
     monkeypatch.setattr(scan, "code_fingerprint", lambda: "edited")
-    assert scan.Cache(tmp_path).key(codes, b"x = 1\n") != key
+    assert scan.Cache(tmp_path).key(codes, b"x = 1\n", "a/train.py") != key
 
 
 def test_crashes_are_not_cached_and_a_broken_cache_is_a_miss(tmp_path, monkeypatch):

@@ -101,6 +101,15 @@ assert h_n.shape == c_n.shape == (3, 6)
 cell = nn.GRUCell(10, 20)
 h, c = cell(torch.randn(3, 10), torch.zeros(3, 20))
 """, "too many values to unpack (expected 2)"),
+    ("shape_aliased_class.py", "HS205", "encoder(x, start)", """
+Cell = nn.LSTM
+encoder = Cell(16, 32)
+encoder(torch.randn(5, 3, 16), torch.zeros(1, 3, 32))
+""", "index 1 is out of bounds for dimension 0 with size 1"),
+    ("shape_aliased_class.py", "HS205", "decoder(out, start)", """
+decoder = getattr(nn, "LSTM")(32, 32)
+decoder(torch.randn(5, 3, 32), torch.zeros(1, 3, 32))
+""", "index 1 is out of bounds for dimension 0 with size 1"),
     ("shape_input_layout.py", "HS206", "self.lstm(self.embedding(tokens))", """
 embedding = nn.Embedding(50, 4)
 lstm = nn.LSTM(6, 6, batch_first=True)
