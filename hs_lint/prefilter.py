@@ -110,9 +110,9 @@ class Evidence:
     # -- expressions ---------------------------------------------------------------------------
     @functools.cached_property
     def torch_module(self) -> bool:
-        """A call or class base that resolves to a torch recurrent module (or a name from elsewhere)."""
+        """A call, alias or class base here that resolves to a torch recurrent module."""
         if not self.has("RNN", "LSTM", "GRU"):
-            return self.from_elsewhere
+            return False
         imports = self._statements.imports
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
@@ -128,7 +128,12 @@ class Evidence:
                 continue
             if any(name in TORCH_RECURRENT for key in keys if key for name in _qualified(key, imports)):
                 return True
-        return self.from_elsewhere
+        return False
+
+    @property
+    def names_an_initialiser(self) -> bool:
+        """``init_hidden``-like text (``facts.is_state_initialiser``), called or defined."""
+        return STATE_INIT_NAME.search(self.text) is not None
 
     @functools.cached_property
     def factory_without_device(self) -> bool:
@@ -280,7 +285,8 @@ _SCREENS: dict[str, _Screen] = {
     "HS101": _training_carry,
     "HS102": lambda e: e.drops_a_result and e.recurrent,
     # the (h, c) tuple comes from a torch LSTM (or a class running one) or a same-file init_hidden()
-    "HS103": lambda e: e.state_initialiser or e.torch_module,
+    # the tuple may also come from an initialiser of a class in another module: a call named like one
+    "HS103": lambda e: e.state_initialiser or e.torch_module or (e.names_an_initialiser and e.from_elsewhere),
     "HS104": _training_carry,
     "HS105": lambda e: e.has("retain_graph", "retain_variables") and _training_carry(e),
     "HS107": lambda e: e.has("numpy", "tolist") and e.torch_module,  # the round trip leaves torch by name
@@ -288,7 +294,8 @@ _SCREENS: dict[str, _Screen] = {
     # configurations and shapes exist only for constructions of a torch module
     **{f"HS20{n}": (lambda e: e.torch_module) for n in range(1, 10)},
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
-    "HS305": lambda e: (e.has("forward") or e.from_elsewhere) and e.torch_module,  # a recurrent class's forward
+    # a state stored on a recurrent model of this file (its forward is here), or of another module
+    "HS305": lambda e: (e.has("forward") and e.torch_module) or (e.names_an_initialiser and e.from_elsewhere),
     # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward)
     **{code: (lambda e: e.has("for", "while") and e.loops and e.recurrent) for code in ("HS306", "HS307", "HS308")},
     "HS402": lambda e: e.has("cuda") and e.torch_module,  # a recurrent class puts its state on CUDA

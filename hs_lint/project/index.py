@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
 if TYPE_CHECKING:
     from hs_lint.values import Choice
 
+# ``nn.LSTM(``, ``class Tagger(RNNBase)``: a torch recurrent class built or defined (not one named in a table).
+_RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(")
+_RELATIVE_IMPORT = re.compile(r"^\s*from\s+\.([\w.]+)\s+import", re.MULTILINE)
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
@@ -38,14 +42,26 @@ class ProjectIndex:
         self._all_files: list[Path] | None = None
         self._recurrent_text: dict[Path, bool] = {}
 
+    def reexports_recurrent(self, path: Path) -> bool:
+        """A package ``__init__`` that imports from a sibling module naming a torch recurrent class (one level)."""
+        if path.name != "__init__.py":
+            return False
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+        siblings = {m.group(1) for m in _RELATIVE_IMPORT.finditer(text)}
+        return any((f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f)
+                   for name in siblings)
+
     def names_recurrent(self, path: Path) -> bool:
-        """The module's text names a torch recurrent class: only then can its summary hold recurrent code."""
+        """The module's text builds or defines a torch recurrent class: only then can it hold recurrent code."""
         if path not in self._recurrent_text:
             try:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 text = ""
-            self._recurrent_text[path] = any(name in text for name in ("RNN", "LSTM", "GRU"))
+            self._recurrent_text[path] = _RECURRENT_CALL.search(text) is not None
         return self._recurrent_text[path]
 
     def view(self, path: Path) -> ModuleView:
@@ -253,24 +269,18 @@ class ModuleView:
         return cls
 
     def holds_recurrent(self, spelling: str) -> bool:
-        """For the screen: an imported module or name (``pkg.model``, ``.model.Tagger``, ``Tagger``) that is
-        recurrent code of this project. Modules whose text names no recurrent class are not parsed."""
+        """For the screen: an imported module or name (``pkg.model``, ``.model.Tagger``) may be recurrent code of
+        this project, judged by the text of its module (a torch recurrent class named there, or a package that
+        re-exports). Conservative and cheap: nothing is parsed."""
         dots = len(spelling) - len(spelling.lstrip("."))
         absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
         if not absolute or self.local:
             return False
-        path = self.index.module_file(absolute, self.path)
-        if path is not None:
-            if path == self.path or not self.index.names_recurrent(path):
-                return False
-            summary = self._summary(absolute)
-            return summary is not None and _recurrent(summary)
-        module = self.index.module_file(absolute.rpartition(".")[0], self.path) if "." in absolute else None
-        if module is None:
-            return False
-        found = self.resolve(absolute)
-        return (isinstance(found, ClassSummary) and (found.is_recurrent or bool(found.held_attrs))) or (
-            isinstance(found, FunctionSummary) and found.is_recurrent_step)
+        for module in (absolute, absolute.rpartition(".")[0]):
+            path = self.index.module_file(module, self.path) if module else None
+            if path is not None:
+                return path != self.path and (self.index.names_recurrent(path) or self.index.reexports_recurrent(path))
+        return False
 
     def constructions(self, qualified: str, param: str, default: str | None) -> list[Choice | None]:
         """What every construction of the class ``qualified`` in the project passes for ``param`` (its default
