@@ -175,6 +175,9 @@ def _is_factory(facts: FileFacts, expr: cst.BaseExpression | None, method: Scope
 # -- what this module does with the models it builds or obtains ---------------------------------
 
 def _placements(facts: FileFacts) -> Iterator[Placement]:
+    """Instances of classes (capitalised names, by convention) and results of the file's own functions (which
+    may build the model): everything else cannot be the model a CUDA state belongs to."""
+    passed = _passed_keys(facts)
     for site in facts.assignments:
         call = _innermost(site.value)
         if not isinstance(call, cst.Call) or len(site.targets) != 1 or key_of(site.targets[0]) is None:
@@ -182,7 +185,19 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
         callee = facts.qualify(call.func) or key_of(call.func)
         if callee is None or callee.startswith("torch."):
             continue
-        yield _placement(facts, site, callee)
+        if callee.rsplit(".", 1)[-1][:1].isupper() or callee in facts.functions:
+            yield _placement(facts, site, callee, passed)
+
+
+def _passed_keys(facts: FileFacts) -> dict[int, set[str]]:
+    """By scope, the keys handed whole to a call (``f(model)``; ``f(model.device)`` reads an attribute only)."""
+    found: dict[int, set[str]] = {}
+    for call in facts.calls:
+        keys = found.setdefault(id(call.scope), set())
+        for arg in call.node.args:
+            owners = {id(n.value) for n in descendants(arg.value) if isinstance(n, cst.Attribute)}
+            keys.update(k for n in descendants(arg.value) if id(n) not in owners and (k := key_of(n)) is not None)
+    return found
 
 
 def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
@@ -195,7 +210,7 @@ def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
     return value
 
 
-def _placement(facts: FileFacts, site: AssignSite, callee: str) -> Placement:
+def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int, set[str]]) -> Placement:
     key = key_of(site.targets[0])
     if _chain_moves(site.value):
         return Placement(callee, True)
@@ -209,8 +224,8 @@ def _placement(facts: FileFacts, site: AssignSite, callee: str) -> Placement:
                 return Placement(callee, True)
             if method_name(call.node) in _OPAQUE_METHODS:
                 moved = None
-        elif any(_passes(arg.value, key) for arg in call.node.args):
-            moved = None  # handed to code that might move it (a trainer, DataParallel, ...)
+    if any(key in passed.get(scope, ()) for scope in scopes):
+        moved = None  # handed to code that might move it (a trainer, DataParallel, ...)
     for scope in facts.scopes:
         if id(scope) in scopes and any(key_of(value) == key for value in scope.returns):
             function = _function_name(scope)
@@ -224,12 +239,6 @@ def _chain_moves(value: cst.BaseExpression | None) -> bool:
             return True
         value = receiver(value)
     return False
-
-
-def _passes(expr: cst.BaseExpression, key: str) -> bool:
-    """``f(model)`` passes the model itself; ``f(model.device)`` only reads one of its attributes."""
-    owners = {id(n.value) for n in descendants(expr) if isinstance(n, cst.Attribute)}
-    return any(key_of(n) == key and id(n) not in owners for n in descendants(expr))
 
 
 def _scopes_of(facts: FileFacts, key: str, scope: Scope) -> set[int]:

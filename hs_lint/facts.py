@@ -822,11 +822,17 @@ class FileFacts:
 
     def _callers(self, function: Scope) -> list[CallSite]:
         """The calls of ``function`` by its name (``train(...)``, ``self.step(...)``), without resolving callees."""
-        return [
-            site for site in self.calls
-            if (key := key_of(site.node.func)) is not None and key.rsplit(".", 1)[-1] == function.name
-            and self._function_named(key, site.scope) is function
-        ]
+        return [site for key, site in self._calls_by_name.get(function.name, ())
+                if self._function_named(key, site.scope) is function]
+
+    @functools.cached_property
+    def _calls_by_name(self) -> dict[str, list[tuple[str, CallSite]]]:
+        found: dict[str, list[tuple[str, CallSite]]] = {}
+        for site in self.calls:
+            key = key_of(site.node.func)
+            if key is not None:
+                found.setdefault(key.rsplit(".", 1)[-1], []).append((key, site))
+        return found
 
     def _class_attr(self, cls: ClassInfo, attr: str) -> Binding | None:
         seen: set[str] = set()
@@ -1535,7 +1541,7 @@ class FileFacts:
         """The call that puts the samples ``loop`` indexes in random order: ``perm = torch.randperm(n)`` or
         ``np.random.shuffle(data)`` in the loop or before it, and ``data[perm[i]]`` / ``data[i]`` read inside."""
         scope = loop.scope
-        for site in self.calls:
+        for site in self._random_calls:
             inside = site.loop is not None and loop.encloses(site.loop)
             before = site.index < loop.index or (site.loop is not None and site.loop.encloses(loop))
             if site.scope is not scope or not (
@@ -1548,6 +1554,10 @@ class FileFacts:
             if shuffled is not None and self._subscripted_in(loop, shuffled):
                 return site.node
         return None
+
+    @functools.cached_property
+    def _random_calls(self) -> list[CallSite]:
+        return [site for site in self.calls if site.qualified in _RANDOM_ORDER or site.qualified in _RANDOM_PICK]
 
     def _assigned_from(self, site: CallSite) -> str | None:
         """``perm = torch.randperm(n)[:k]``: the name a call's value lands in, through an expression."""

@@ -58,10 +58,15 @@ def search_folders(root: Path, importer: Path) -> tuple[Path, ...]:
     """Where ``import name`` is looked for: the importer's folder, the folders between it and the root (a
     script may be run from any of them, and the root may be only the folder the user named), the root, and
     ``root/src``."""
-    folder = importer.resolve().parent
-    folders = [folder, *(p for p in folder.parents if root in p.parents), root]
-    if (root / "src").is_dir():
-        folders.append(root / "src")
+    return _search_folders(str(root), str(importer.parent))
+
+
+@lru_cache(maxsize=4096)
+def _search_folders(root: str, folder: str) -> tuple[Path, ...]:
+    here, top = Path(folder).resolve(), Path(root)
+    folders = [here, *(p for p in here.parents if top in p.parents), top]
+    if (top / "src").is_dir():
+        folders.append(top / "src")
     return tuple(dict.fromkeys(folders))
 
 
@@ -86,3 +91,4 @@ def _file_in(folder: str, name: str) -> Path | None:
 def clear_file_cache() -> None:
     """Forget which files exist (a long-lived process after files were added or removed)."""
     _file_in.cache_clear()
+    _search_folders.cache_clear()
