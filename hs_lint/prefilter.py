@@ -296,15 +296,21 @@ _SCREENS: dict[str, _Screen] = {
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
     # a state stored on a recurrent model of this file (its forward is here), or of another module
     "HS305": lambda e: (e.has("forward") and e.torch_module) or (e.names_an_initialiser and e.from_elsewhere),
-    # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward)
-    **{code: (lambda e: e.has("for", "while") and e.loops and e.recurrent) for code in ("HS306", "HS307", "HS308")},
+    # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward); a
+    # dropped state and a sequence classifier need a recurrent module or class, built here or imported
+    **{code: (lambda e: e.has("for", "while") and e.loops and (e.torch_module or e.from_elsewhere))
+       for code in ("HS306", "HS307")},
+    "HS308": lambda e: e.has("for", "while") and e.loops and e.recurrent,
     "HS402": lambda e: e.has("cuda") and e.torch_module,  # a recurrent class puts its state on CUDA
     "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),
     "HS502": lambda e: e.has("step") and e.has("backward", "autograd") and e.recurrent,
-    **{code: (lambda e: e.has("pack_padded_sequence")) for code in ("HS601", "HS602", "HS604")},
+    # packed sequences: the pack is built here, and fed to (or read from) a recurrent module of the file or project
+    "HS601": lambda e: e.has("pack_padded_sequence"),
+    "HS602": lambda e: e.has("pack_padded_sequence") and e.has("cuda", "device", ".to("),
     "HS603": lambda e: e.has("pack_padded_sequence") and e.torch_module,
-    "HS605": lambda e: e.has("pad_packed_sequence"),
+    "HS604": lambda e: e.has("pack_padded_sequence") and (e.torch_module or e.from_elsewhere),
+    "HS605": lambda e: e.has("pad_packed_sequence") and (e.torch_module or e.from_elsewhere),
 }
 
 
