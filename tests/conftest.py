@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import textwrap
@@ -104,3 +105,19 @@ def flake8_on_fixtures() -> dict[str, set[tuple[int, int, str]]]:
         path, row, col, code = line.split("|")
         found.setdefault(str(Path(path)), set()).add((int(row), int(col), code))
     return found
+
+
+def drain_terminal(controller: int, process: subprocess.Popen) -> str:
+    """Everything a process wrote to the pseudo-terminal whose controller is ``controller``, once it exits."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.communicate(timeout=300)
+    os.close(controller)
+    return b"".join(chunks).decode()

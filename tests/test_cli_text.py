@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import CARRY, ROOT, hs_lint
+from conftest import CARRY, ROOT, drain_terminal, hs_lint
 
 ESC = "\x1b["
 
@@ -54,18 +54,7 @@ def _stdout_on_a_tty(cwd, *args: str, env: dict[str, str]) -> str:
     process = subprocess.Popen([sys.executable, "-m", "hs_lint.cli", "check", *args], cwd=cwd, stdout=terminal,
                                stderr=subprocess.PIPE, env=env)
     os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.communicate(timeout=300)
-    os.close(controller)
-    return b"".join(chunks).decode()
+    return drain_terminal(controller, process)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from conftest import CARRY, ROOT, hs_lint
+from conftest import CARRY, ROOT, drain_terminal, hs_lint
 from hs_lint import docs
 from hs_lint.engine import Finding
 from hs_lint.output import as_github, statistics, summary
@@ -134,18 +134,7 @@ def _stderr_on_a_tty(cwd) -> str:
     process = subprocess.Popen([sys.executable, "-m", "hs_lint.cli", "check", "."], cwd=cwd, stdout=subprocess.PIPE,
                                stderr=terminal, env=env)
     os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.communicate(timeout=300)
-    os.close(controller)
-    return b"".join(chunks).decode()
+    return drain_terminal(controller, process)
 
 
 @pytest.mark.parametrize(("files", "bar"), [(201, True), (200, False)])
