@@ -546,11 +546,8 @@ def _fresh_state(facts: FileFacts, call: RecurrentCall, cls: ClassInfo) -> str:
     """``model.hidden = model.init_hidden()`` when the class has an initialiser, else ``h = None``."""
     initialiser = next((name for name, m in cls.methods.items() if facts.is_state_initialiser(m)), None)
     owner = key_of(call.site.node.func)
-    for key in sorted(call.carried_keys):
-        if initialiser is not None and owner is not None:
-            return f"{key} = {owner}.{initialiser}(...)"
-        return f"{key} = None"
-    return "None"
+    key = min(call.carried_keys)
+    return f"{key} = {owner}.{initialiser}(...)" if initialiser is not None and owner is not None else f"{key} = None"
 
 
 class DeadReset(Rule):
