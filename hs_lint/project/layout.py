@@ -86,9 +86,3 @@ def _file_in(folder: str, name: str) -> Path | None:
         if os.path.isfile(candidate):
             return Path(candidate)
     return None
-
-
-def clear_file_cache() -> None:
-    """Forget which files exist (a long-lived process after files were added or removed)."""
-    _file_in.cache_clear()
-    _search_folders.cache_clear()
