@@ -636,9 +636,19 @@ class FileFacts:
                 local = alias.asname.name.value if alias.asname is not None and isinstance(
                     alias.asname.name, cst.Name) else name
                 self.imports[local] = f"{absolute}.{name}"
+        used = self._names_used_as_callees()
         for local, qualified in list(self.imports.items()):
-            if local not in self.classes and local not in self.functions:
+            if (local in used or local[:1].isupper()) and local not in self.classes and local not in self.functions:
                 self._imported(local, qualified)
+
+    def _names_used_as_callees(self) -> set[str]:
+        """Imported names this file calls, subclasses or annotates with: with the capitalised ones (classes, whose
+        methods a parameter may call), the only ones worth a summary (a module imported whole is looked up when
+        one of its attributes is called: ``imported_class``)."""
+        used = {key.split(".", 1)[0] for site in self.calls if (key := key_of(site.node.func)) is not None}
+        used.update(key.split(".", 1)[0] for cls in self.classes.values() for key in cls.base_keys)
+        used.update(annotation for scope in self.scopes for annotation in scope.annotations.values())
+        return used
 
     def _imported(self, key: str, qualified: str) -> ClassInfo | Scope | None:
         """The stand-in for a class or function of another module, registered under ``key``."""
