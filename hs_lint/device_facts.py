@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, VARIABLE_CLASSES, AssignSite, FileFacts, Scope
+from hs_lint.facts import TENSOR_FACTORIES, VARIABLE_CLASSES, AssignSite, CallSite, FileFacts, Scope
 from hs_lint.names import descendants, key_of, method_name, positional_args, receiver, referenced_keys
 
 _MOVES = frozenset({"to", "cuda"})
@@ -101,19 +101,29 @@ def _fate(placement: Placement, placements: list[Placement], depth: int = 0) -> 
 def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
     """Each ``.cuda()`` / ``.to(self.device)`` that puts a recurrent class's initial state on CUDA because
     a GPU is available, in a class that does not move itself there."""
-    found = []
+    found: list[tuple[CudaState, cst.Call]] = []
+    if not any(site.qualified == _CUDA_AVAILABLE for site in facts.calls):
+        return found  # each way below asks torch.cuda.is_available() somewhere in the file
     cuda_names = _cuda_if_available_names(facts)
+    by_scope = _calls_by_scope(facts)
     for cls in facts.classes.values():
         if not cls.is_recurrent or _moves_itself(facts, cls.methods.values()):
             continue
         for method in cls.methods.values():
             if not (facts.is_state_initialiser(method) or method.name == "forward"):
                 continue
-            for site in facts.calls:
-                if site.scope is method and _state_to_cuda(facts, site.node, method, cuda_names):
+            for site in by_scope.get(id(method), ()):
+                if _state_to_cuda(facts, site.node, method, cuda_names):
                     found.append((CudaState(cls.name, method.name), site.node))
                     break
     return found
+
+
+def _calls_by_scope(facts: FileFacts) -> dict[int, list[CallSite]]:
+    grouped: dict[int, list[CallSite]] = {}
+    for site in facts.calls:
+        grouped.setdefault(id(site.scope), []).append(site)
+    return grouped
 
 
 def _cuda_if_available_names(facts: FileFacts) -> set[str]:
@@ -178,6 +188,7 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
     """Instances of classes (capitalised names, by convention) and results of the file's own functions (which
     may build the model): everything else cannot be the model a CUDA state belongs to."""
     passed = _passed_keys(facts)
+    by_scope = _calls_by_scope(facts)
     for site in facts.assignments:
         call = _innermost(site.value)
         if not isinstance(call, cst.Call) or len(site.targets) != 1 or key_of(site.targets[0]) is None:
@@ -186,7 +197,7 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
         if callee is None or callee.startswith("torch."):
             continue
         if callee.rsplit(".", 1)[-1][:1].isupper() or callee in facts.functions:
-            yield _placement(facts, site, callee, passed)
+            yield _placement(facts, site, callee, passed, by_scope)
 
 
 def _passed_keys(facts: FileFacts) -> dict[int, set[str]]:
@@ -210,15 +221,14 @@ def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
     return value
 
 
-def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int, set[str]]) -> Placement:
+def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int, set[str]],
+               by_scope: dict[int, list[CallSite]]) -> Placement:
     key = key_of(site.targets[0])
     if _chain_moves(site.value):
         return Placement(callee, True)
     scopes = _scopes_of(facts, key, site.scope)
     moved: bool | None = False
-    for call in facts.calls:
-        if id(call.scope) not in scopes:
-            continue
+    for call in (call for scope in scopes for call in by_scope.get(scope, ())):
         if key_of(receiver(call.node)) == key:
             if method_name(call.node) in _MOVES:
                 return Placement(callee, True)

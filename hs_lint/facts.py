@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from hs_lint.walk import walk
+from hs_lint.prefilter import is_torch_function
 from hs_lint.names import (
     descendants,
     flat_keys,
@@ -982,7 +983,8 @@ class FileFacts:
             return self._matched_call(site, callee, results, skip_first=True, heuristic=False)
         if callee.kind == "function" and callee.function is not None and callee.function.is_recurrent_step:
             return self._matched_call(site, callee, flat_keys(target), skip_first=False, heuristic=False)
-        if callee.kind == "unknown" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        if callee.kind == "unknown" and isinstance(target, cst.Tuple) and len(target.elements) == 2 \
+                and not is_torch_function(self.qualify(site.node.func) or ""):
             return self._matched_call(site, callee, flat_keys(target.elements[1].value), skip_first=True,
                                       heuristic=True)
         return None

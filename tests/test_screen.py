@@ -217,3 +217,133 @@ def test_the_carried_shape_is_screened_as_the_facts_read_it(call, target):
     assert may_have_findings(source, ["HS101"]) or not found
     if call in ("f(h)", "f(*h)", "f(**kw)", "f(h, x)"):  # the state is never the first, nor starred, argument
         assert not may_have_findings(source, ["HS101"])
+
+
+def _unscreened(source: str, codes) -> list[str]:
+    from hs_lint.engine import Linter
+
+    return [f.code for f in Linter(list(codes), prefilter=False).check_source(source, "x.py")]
+
+
+# (codes, source that the screen skips: a lookalike with nothing to find, source it must pass: it has a finding)
+PRECISE = {
+    "pack and pad only named in a docstring": (
+        ["HS601", "HS602", "HS603", "HS604", "HS605"],
+        '''\
+        """Batches are packed with pack_padded_sequence(x, lengths.cuda()) and read with pad_packed_sequence."""
+        import torch.nn as nn
+
+        lstm = nn.LSTM(8, 16)
+        ''',
+        '''\
+        import torch.nn as nn
+        from torch.nn.utils.rnn import pack_padded_sequence as pack
+
+        lstm = nn.LSTM(8, 16)
+        out, h = lstm(pack(x, lengths))
+        ''',
+    ),
+    "lengths moved in another function": (
+        ["HS602"],
+        '''\
+        import torch
+        from torch.nn.utils.rnn import pack_padded_sequence
+
+        def move(lengths, device):
+            lengths = lengths.to(device)
+            return lengths
+
+        def pack(x, lengths):
+            return pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        ''',
+        '''\
+        import torch
+        from torch.nn.utils import rnn as rnn_utils
+
+        device = torch.device("cuda")
+        def pack(x, lengths):
+            n = lengths.to(device)
+            return rnn_utils.pack_padded_sequence(x, n, batch_first=True, enforce_sorted=False)
+        ''',
+    ),
+    "type() compared with something other than Variable": (
+        ["HS106"],
+        '''\
+        from torch.autograd import Variable
+
+        def wrap(h):
+            if type(h) == int:
+                return h
+            return Variable(h)
+        ''',
+        '''\
+        import torch
+        from torch.autograd import Variable as V
+
+        def repackage(h):
+            if type(h) == V:
+                return V(h.data)
+            return tuple(repackage(v) for v in h)
+        h = torch.zeros(1).detach()
+        ''',
+    ),
+    "a loop of builtins only, beside an imported recurrent model": (
+        ["HS101", "HS306", "HS307", "HS308"],
+        '''\
+        from .models import *
+
+        def checked(kwargs):
+            for k in kwargs:
+                if k not in ("device", "dtype"):  # no backward() or step() here
+                    raise TypeError(f"unexpected {k}")
+            return kwargs
+        ''',
+        '''\
+        import torch
+        import torch.nn as nn
+
+        print = nn.LSTM(8, 16)  # a builtin's name, rebound
+        h = None
+        for x in torch.randn(10, 4, 3, 8):
+            out, h = print(x, h)
+            out.sum().backward()
+        ''',
+    ),
+    "the carried shape on a torch function or the class's own method": (
+        ["HS101", "HS104", "HS301", "HS302", "HS303", "HS304", "HS308"],
+        '''\
+        from torch.nn.parallel.scatter_gather import scatter_kwargs
+
+        class Parallel:
+            def split(self, inputs, kwargs):
+                return inputs, kwargs
+
+            def run(self, batches, kwargs, optimizer):
+                for inputs in batches:
+                    inputs, kwargs = scatter_kwargs(inputs, kwargs, [0, 1])
+                    inputs, kwargs = self.split(inputs, kwargs)
+                    self.loss(inputs).backward()
+                    optimizer.step()
+        ''',
+        '''\
+        from torch.utils.checkpoint import checkpoint
+
+        def train(step, batches, optimizer, h):
+            for x in batches:
+                out, h = checkpoint(step, x, h)
+                out.sum().backward()
+                optimizer.step()
+        ''',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PRECISE, ids=list(PRECISE))
+def test_the_screen_skips_lookalikes_and_passes_what_the_rules_report(case):
+    codes, lookalike, real = PRECISE[case]
+    lookalike, real = textwrap.dedent(lookalike), textwrap.dedent(real)
+    elsewhere = {".models"}
+    assert not may_have_findings(lookalike, codes, elsewhere=elsewhere)
+    assert _unscreened(lookalike, codes) == []
+    assert may_have_findings(real, codes, elsewhere=elsewhere)
+    assert _unscreened(real, codes)

@@ -41,6 +41,7 @@ class ProjectIndex:
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
         self._recurrent_text: dict[Path, bool] = {}
+        self._recurrent_modules: dict[tuple[str, Path], Path | None] = {}
 
     def reexports_recurrent(self, path: Path) -> bool:
         """A package ``__init__`` that imports from a sibling module naming a torch recurrent class (one level)."""
@@ -66,6 +67,21 @@ class ProjectIndex:
 
     def view(self, path: Path) -> ModuleView:
         return ModuleView(self, path.resolve())
+
+    def recurrent_module(self, absolute: str, importer: Path) -> Path | None:
+        """The module file that ``absolute`` (a module, or a name in one) names from ``importer``, when its text
+        may hold recurrent code (``ModuleView.holds_recurrent``); asked of every import of every file, so kept
+        by folder."""
+        key = (absolute, importer.parent)
+        if key not in self._recurrent_modules:
+            found = None
+            for module in (absolute, absolute.rpartition(".")[0]):
+                path = layout.module_file(layout.search_folders(self.root, importer), module) if module else None
+                if path is not None:
+                    found = path if self.names_recurrent(path) or self.reexports_recurrent(path) else None
+                    break
+            self._recurrent_modules[key] = found
+        return self._recurrent_modules[key]
 
     def modules_naming(self, name: str) -> list[Path]:
         """The project's modules whose text contains ``name`` (at most ``_MAX_SCANNED`` files are looked at)."""
@@ -162,6 +178,7 @@ class Projects:
         self.store_dir = store_dir
         self.store_name = store_name
         self._indexes: dict[Path, ProjectIndex] = {}
+        self._roots: dict[Path, Path] = {}  # folder -> its root, for the run (every file of a folder shares it)
 
     def _store(self, root: Path) -> SummaryStore | None:
         if self.store_dir is not None:
@@ -172,7 +189,10 @@ class Projects:
         """The view of the project ``path`` belongs to; None for a path that is not a file on disk."""
         if not path.is_file():
             return None
-        root = layout.find_root(path, self.fallback)
+        folder = path.parent
+        root = self._roots.get(folder)
+        if root is None:
+            root = self._roots[folder] = layout.find_root(path, self.fallback)
         if root not in self._indexes:
             self._indexes[root] = ProjectIndex(root, self._store(root))
         return self._indexes[root].view(path)
@@ -276,11 +296,8 @@ class ModuleView:
         absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
         if not absolute or self.local:
             return False
-        for module in (absolute, absolute.rpartition(".")[0]):
-            path = self.index.module_file(module, self.path) if module else None
-            if path is not None:
-                return path != self.path and (self.index.names_recurrent(path) or self.index.reexports_recurrent(path))
-        return False
+        path = self.index.recurrent_module(absolute, self.path)
+        return path is not None and path != self.path
 
     def constructions(self, qualified: str, param: str, default: str | None) -> list[Choice | None]:
         """What every construction of the class ``qualified`` in the project passes for ``param`` (its default

@@ -93,7 +93,8 @@ out, h = model(torch.zeros(1, 5, 8, device=device), model.init_hidden(1))
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        split = set(device_splits(visible_device_facts(facts)))
-        for state, node in cuda_state_sites(facts):
+        sites = cuda_state_sites(facts)
+        split = set(device_splits(visible_device_facts(facts))) if sites else set()
+        for state, node in sites:
             if state in split:
                 yield self.violation(node, data={"cls": state.cls}, call=facts.source(node), cls=state.cls)
