@@ -7,6 +7,7 @@ the screen (``hs_lint.prefilter``) never loads them.
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import tokenize
 import warnings
@@ -16,6 +17,7 @@ from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING
 
 from hs_lint.budget import Budget, OverBudget
+from hs_lint.gcpause import collector_paused
 from hs_lint.prefilter import may_have_findings
 
 if TYPE_CHECKING:
@@ -139,10 +141,8 @@ class Linter:
             return Analysis(None, [])
         import hs_lint.facts  # noqa: F401 - loads libcst outside the budget, which is the file's own time
 
-        if self.budget is None:
-            return self._analyse(source, path, project)
         try:
-            with self.budget:
+            with collector_paused(), self.budget if self.budget is not None else contextlib.nullcontext():
                 return self._analyse(source, path, project)
         except OverBudget:
             raise TimedOut(_unanalysed(path, f"took longer than {self.budget.seconds:g} s").finding) from None

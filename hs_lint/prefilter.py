@@ -25,11 +25,14 @@ syntax errors are left to Python (and flake8's E999); one that CPython cannot pa
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import functools
 import re
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator
+
+from hs_lint.gcpause import collector_paused
 
 # One name or module path imported by the file ("pkg.models.Encoder", ".models.Encoder") -> whether
 # it holds recurrent code elsewhere in the project; or the collection of such names and modules.
@@ -37,6 +40,7 @@ Elsewhere = Callable[[str], bool] | Collection[str]
 
 # The torch knowledge the screen needs (tests/test_screen.py checks it against hs_lint.facts).
 RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
+RECURRENT_WORDS = ("RNN", "LSTM", "GRU")  # in the name of every one of them
 TORCH_RECURRENT = frozenset(f"{prefix}.{kind}" for kind in RECURRENT_KINDS
                             for prefix in ("torch.nn", "torch.nn.modules.rnn"))
 TENSOR_FACTORIES = frozenset(
@@ -100,7 +104,8 @@ class Evidence:
         """A function named like ``init_hidden`` (``facts.is_state_initialiser``)."""
         if "hidden" not in self.lowered and "state" not in self.lowered:
             return False
-        return any(STATE_INIT_NAME.search(name) for name in self._statements.functions)
+        names = "\n".join(self._statements.functions).lower()  # no match spans two names: none has a newline
+        return _LOWER_STATE_INIT_NAME.search(names) is not None
 
     @property
     def drops_a_result(self) -> bool:
@@ -137,8 +142,18 @@ class Evidence:
 
     @functools.cached_property
     def torch_module(self) -> bool:
-        """A call, alias or class base here that resolves to a torch recurrent module."""
-        return self.has("RNN", "LSTM", "GRU") and bool(self._expressions.named & TORCH_RECURRENT)
+        """A call, alias or class base here that resolves to a torch recurrent module. Only the nodes on lines
+        that name one, or an import alias of one, are looked at."""
+        if not self.has(*RECURRENT_WORDS):
+            return False
+        imports = self._statements.imports
+        if "\r" in self.text:  # lines as CPython counts them, which str.split cannot follow: read everything
+            lines = None
+        else:
+            aliases = [local for local, origins in imports.items() if any(w in o for o in origins for w in RECURRENT_WORDS)]
+            words = re.compile("|".join([*RECURRENT_WORDS, *(rf"\b{re.escape(a)}\b" for a in aliases)]))
+            lines = [n for n, line in enumerate(self.text.split("\n"), 1) if words.search(line)]
+        return bool(_Expressions(self.tree, imports, lines).named & TORCH_RECURRENT)
 
     @functools.cached_property
     def names_an_initialiser(self) -> bool:
@@ -177,12 +192,13 @@ class Evidence:
 class _Expressions:
     """One pass over every node: the names calls, aliases and class bases stand for, and type comparisons."""
 
-    def __init__(self, tree: ast.AST, imports: dict[str, set[str]]) -> None:
+    def __init__(self, tree: ast.AST, imports: dict[str, set[str]], lines: list[int] | None = None) -> None:
+        """``lines``: only the nodes that span one of these (sorted) lines are read, and only ``named`` is whole."""
         self.named: set[str] = set()  # what a call, an alias (``Cell = nn.LSTM``) or a class base may resolve to
         self.called: set[str] = set()  # the last part of every name a call may resolve to
         self.undevised: set[str] = set()  # what a call without ``device=`` may resolve to
         self.type_to_variable = False
-        for node in ast.walk(tree):
+        for node in ast.walk(tree) if lines is None else _spanning(tree, lines):
             kind = type(node)
             if kind is ast.Call:
                 func = node.func
@@ -208,6 +224,22 @@ class _Expressions:
         names = [name for key in keys if key for name in _qualified(key, imports)]
         self.named.update(names)
         return names
+
+
+def _spanning(tree: ast.AST, lines: list[int]) -> Iterator[ast.AST]:
+    """``ast.walk``, without the nodes (and so their children) whose lines hold none of ``lines``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        start = getattr(node, "lineno", None)
+        if start is not None:
+            end = getattr(node, "end_lineno", None) or start
+            start = min([start, *(d.lineno for d in getattr(node, "decorator_list", ()))])  # they come first
+            at = bisect.bisect_left(lines, start)
+            if at == len(lines) or lines[at] > end:
+                continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def _type_compared_to_variable(node: ast.Compare, imports: dict[str, set[str]]) -> bool:
@@ -488,8 +520,11 @@ def may_have_findings(text: str, codes: Iterable[str], tree: ast.AST | None = No
     codes = list(codes)
     if any(code not in _SCREENS for code in codes):
         return True
-    evidence = Evidence(text, tree, elsewhere)
-    try:
-        return any(_SCREENS[code](evidence) for code in codes)
-    except _Unparsable:
-        return True
+    with collector_paused():  # for as long as the tree parsed here lives
+        evidence = Evidence(text, tree, elsewhere)
+        try:
+            return any(_SCREENS[code](evidence) for code in codes)
+        except _Unparsable:
+            return True
+        finally:
+            del evidence  # freed before the collector runs again, or its next pass walks the whole tree

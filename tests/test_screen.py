@@ -347,3 +347,16 @@ def test_the_screen_skips_lookalikes_and_passes_what_the_rules_report(case):
     assert _unscreened(lookalike, codes) == []
     assert may_have_findings(real, codes, elsewhere=elsewhere)
     assert _unscreened(real, codes)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("from torch.nn import LSTM as Recurrent\n\nclass Tagger:\n    def build(self):\n        return Recurrent(8, 16)\n", True),
+    ("import torch.nn as nn\n\nrnn = getattr(nn,\n              'GRU')(8, 16)\n", True),
+    ("import torch.nn as nn\r\nlayer = nn.Linear(4, 4)\r\nrnn = nn.GRU(8, 16)\r\n", True),
+    ("import torch.nn as nn\n\n@nn.RNN(4, 4)\ndef f():\n    pass\n", True),
+    ("import torch.nn as nn\n# an nn.LSTM would do here\nlayer = nn.Linear(4, 4)\n", False),
+    ("from mylib import LSTM\nlayer = LSTM(4, 4)\n", False),
+])
+def test_the_screen_reads_only_the_lines_that_name_a_recurrent_module(source, expected):
+    assert prefilter.Evidence(source).torch_module is expected
+    assert prefilter.Evidence(source, ast.parse(source)).torch_module is expected

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from hs_lint.gcpause import collector_paused
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, digest
 from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
@@ -41,19 +42,23 @@ class ProjectIndex:
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
         self._recurrent_text: dict[Path, bool] = {}
-        self._recurrent_modules: dict[tuple[str, Path], Path | None] = {}
+        self._reexports: dict[Path, bool] = {}
+        self._recurrent_modules: dict[tuple[str, str], Path | None] = {}
 
     def reexports_recurrent(self, path: Path) -> bool:
         """A package ``__init__`` that imports from a sibling module naming a torch recurrent class (one level)."""
         if path.name != "__init__.py":
             return False
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-        siblings = {m.group(1) for m in _RELATIVE_IMPORT.finditer(text)}
-        return any((f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f)
-                   for name in siblings)
+        if path not in self._reexports:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            siblings = {m.group(1) for m in _RELATIVE_IMPORT.finditer(text)}
+            self._reexports[path] = any(
+                (f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f)
+                for name in siblings)
+        return self._reexports[path]
 
     def names_recurrent(self, path: Path) -> bool:
         """The module's text builds or defines a torch recurrent class: only then can it hold recurrent code."""
@@ -66,13 +71,14 @@ class ProjectIndex:
         return self._recurrent_text[path]
 
     def view(self, path: Path) -> ModuleView:
-        return ModuleView(self, path.resolve())
+        """``path``: resolved (as every path the index itself finds is)."""
+        return ModuleView(self, path)
 
     def recurrent_module(self, absolute: str, importer: Path) -> Path | None:
         """The module file that ``absolute`` (a module, or a name in one) names from ``importer``, when its text
         may hold recurrent code (``ModuleView.holds_recurrent``); asked of every import of every file, so kept
         by folder."""
-        key = (absolute, importer.parent)
+        key = (absolute, os.path.dirname(importer))
         if key not in self._recurrent_modules:
             found = None
             for module in (absolute, absolute.rpartition(".")[0]):
@@ -138,12 +144,14 @@ class ProjectIndex:
             source = data.decode("utf-8")
             if len(source) > MAX_SUMMARY_CHARS:
                 return None
-            module = cst.parse_module(source)
+            with collector_paused():
+                module = cst.parse_module(source)
         except (UnicodeDecodeError, cst.ParserSyntaxError, RecursionError, ValueError):
             return None
         self._building.add(str(path))
         try:
-            return summarise(FileFacts(module, ModuleView(self, path, local=True)), name)
+            with collector_paused():
+                return summarise(FileFacts(module, ModuleView(self, path, local=True)), name)
         except RecursionError:
             return None
         finally:
@@ -189,10 +197,10 @@ class Projects:
         """The view of the project ``path`` belongs to; None for a path that is not a file on disk."""
         if not path.is_file():
             return None
-        folder = path.parent
-        root = self._roots.get(folder)
+        path = path.resolve()
+        root = self._roots.get(path.parent)
         if root is None:
-            root = self._roots[folder] = layout.find_root(path, self.fallback)
+            root = self._roots[path.parent] = layout.find_root(path, self.fallback)
         if root not in self._indexes:
             self._indexes[root] = ProjectIndex(root, self._store(root))
         return self._indexes[root].view(path)

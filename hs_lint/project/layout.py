@@ -20,18 +20,19 @@ def find_root(path: Path, fallback: Path | None = None) -> Path:
     start = path.resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+        if any(os.path.exists(os.path.join(candidate, marker)) for marker in ROOT_MARKERS):
             return candidate
-    if fallback is not None and (fallback.resolve() == folder or fallback.resolve() in folder.parents):
-        return fallback.resolve()
+    fallback = fallback.resolve() if fallback is not None else None
+    if fallback is not None and (fallback == folder or fallback in folder.parents):
+        return fallback
     return folder
 
 
 def module_name(root: Path, path: Path) -> str:
     """``root/pkg/model.py`` -> "pkg.model", ``root/pkg/__init__.py`` -> "pkg"; a file outside ``root`` is
-    named by its stem (a script's sibling)."""
+    named by its stem (a script's sibling). Both paths are resolved ones."""
     try:
-        parts = list(path.resolve().relative_to(root).with_suffix("").parts)
+        parts = list(path.relative_to(root).with_suffix("").parts)
     except ValueError:
         parts = [path.stem]
     if parts and parts[0] == "src" and len(parts) > 1:
