@@ -51,6 +51,10 @@ STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hid
 # The same, for text already lowered: ten times faster on a long file than the case-insensitive search.
 _LOWER_STATE_INIT_NAME = re.compile(STATE_INIT_NAME.pattern.replace("(", "(?:"))
 _NONE: frozenset[str] = frozenset()
+# Text that every loop statement and every dropped method call is spelled with (a line break between a
+# method's name and its dot or bracket is not followed).
+_LOOP_LINE = re.compile(r"^[ \t\f]*(?:async[ \t\f]+)?(?:for|while)\b", re.MULTILINE)
+_DROPPED_CALL = re.compile(r"\.[ \t]*(?:{})[ \t]*\(".format("|".join(sorted(DROPPED_METHODS))))
 _MAX_CHAIN = 8  # names followed through their assigned values at most this far
 
 
@@ -95,14 +99,17 @@ class Evidence:
     def _statements(self) -> _Statements:
         return _Statements(self.tree)
 
-    @property
+    @functools.cached_property
     def loops(self) -> bool:
+        """A ``for`` or ``while`` statement: each starts a line of its own (text first)."""
+        if "\r" not in self.text and _LOOP_LINE.search(self.text) is None:
+            return False
         return self._statements.loops
 
     @property
     def state_initialiser(self) -> bool:
         """A function named like ``init_hidden`` (``facts.is_state_initialiser``)."""
-        if "hidden" not in self.lowered and "state" not in self.lowered:
+        if not self.names_an_initialiser:  # the name is in the text
             return False
         names = "\n".join(self._statements.functions).lower()  # no match spans two names: none has a newline
         return _LOWER_STATE_INIT_NAME.search(names) is not None
@@ -110,7 +117,7 @@ class Evidence:
     @property
     def drops_a_result(self) -> bool:
         """``h.detach()`` as a statement: a tensor method whose result is dropped."""
-        return self.has(*DROPPED_METHODS) and bool(self._statements.dropped & DROPPED_METHODS)
+        return _DROPPED_CALL.search(self.text) is not None and bool(self._statements.dropped & DROPPED_METHODS)
 
     @functools.cached_property
     def from_elsewhere(self) -> bool:
@@ -158,7 +165,8 @@ class Evidence:
     @functools.cached_property
     def names_an_initialiser(self) -> bool:
         """``init_hidden``-like text (``facts.is_state_initialiser``), called or defined."""
-        return _LOWER_STATE_INIT_NAME.search(self.lowered) is not None
+        lowered = self.lowered
+        return ("hidden" in lowered or "state" in lowered) and _LOWER_STATE_INIT_NAME.search(lowered) is not None
 
     @property
     def factory_without_device(self) -> bool:
@@ -493,9 +501,9 @@ _SCREENS: dict[str, _Screen] = {
     "HS305": lambda e: (e.has("forward") and e.torch_module) or (e.names_an_initialiser and e.from_elsewhere),
     # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward); a
     # dropped state and a sequence classifier need a recurrent module or class, built here or imported
-    **{code: (lambda e: e.has("for", "while") and e.loops and (e.torch_module or e.from_elsewhere) and e.loop_calls)
+    **{code: (lambda e: e.loops and (e.torch_module or e.from_elsewhere) and e.loop_calls)
        for code in ("HS306", "HS307")},
-    "HS308": lambda e: e.has("for", "while") and e.loops and e.recurrent and e.loop_calls,
+    "HS308": lambda e: e.loops and e.recurrent and e.loop_calls,
     "HS402": lambda e: e.has("cuda") and e.torch_module,  # a recurrent class puts its state on CUDA
     "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),

@@ -127,6 +127,7 @@ class Cache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._salt = f"{_CACHE_FORMAT}\0{__version__}\0{code_fingerprint()}\0".encode()
+        self._read: dict[str, str | None] = {}  # what the modules cached results used hold now, read once per run
 
     def key(self, codes: frozenset[str], data: bytes, path: str) -> str:
         """The file's place counts as well as its bytes: the same script in two projects reads two models."""
@@ -143,7 +144,7 @@ class Cache:
         try:
             stored = json.loads(self._entry(key).read_text(encoding="utf-8"))
             used = dict(stored.get("used", {}))
-            if not unchanged(used):
+            if not unchanged(used, self._read):
                 return None  # a module it used has changed: its summary, and so these findings, may differ
             return Outcome(
                 [Finding(name, *finding[:8], data=finding[8]) for finding in stored["findings"]],

@@ -64,6 +64,24 @@ def test_a_cached_result_is_redone_when_a_module_it_used_changes(tmp_path):
     assert (project / ".hs_lint_cache" / "summaries").is_dir()
 
 
+@pytest.mark.parametrize("other", [None, "linear.py"], ids=["no-recurrent-module-anywhere", "another-module"])
+def test_a_result_the_screen_skipped_is_redone_once_an_imported_module_turns_recurrent(tmp_path, other):
+    """evaluate.py is skipped by the screen while no module it imports names a torch recurrent class; making the
+    model an LSTM must redo its cached result, whether or not the project had any recurrent module before."""
+    project = tmp_path / "gestures"
+    shutil.copytree(FIXTURES / "projects" / "gestures_pkg", project)
+    model = project / "gestures" / "model.py"
+    recurrent = model.read_text()
+    model.write_text(recurrent.replace("nn.LSTM(", "nn.Linear(").replace("An LSTM", "A model"))
+    if other is not None:
+        (project / other).write_text("import torch.nn as nn\nlayer = nn.GRU(4, 8)\n")
+    first = hs_lint("check", ".", cwd=project)
+    assert "evaluate.py" not in first.stdout, first.stdout + first.stderr
+    model.write_text(recurrent)
+    second = hs_lint("check", ".", cwd=project)
+    assert "evaluate.py:11:" in second.stdout and "HS307" in second.stdout, second.stdout + second.stderr
+
+
 def test_a_summary_survives_json_and_ignores_other_modules():
     for path in sorted((FIXTURES / "projects").rglob("*.py")):
         index = ProjectIndex(ROOT)

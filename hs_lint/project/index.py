@@ -41,53 +41,66 @@ class ProjectIndex:
         self._summaries: dict[tuple[str, str], ModuleSummary | None] = {}  # (path, digest) -> summary
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
-        self._recurrent_text: dict[Path, bool] = {}
-        self._reexports: dict[Path, bool] = {}
-        self._recurrent_modules: dict[tuple[str, str], Path | None] = {}
+        self._texts: dict[Path, tuple[str, bool, tuple[str, ...]]] = {}
+        self._recurrent_modules: dict[tuple[str, str], tuple[Path | None, dict[str, str]]] = {}
 
-    def reexports_recurrent(self, path: Path) -> bool:
+    def _read(self, path: Path) -> tuple[str, bool, tuple[str, ...]]:
+        """What the screen needs of a module's text, read once per run: the hash of its bytes ("" when it cannot
+        be read), whether it names a torch recurrent class, and the siblings it imports from (``from .x``)."""
+        if path not in self._texts:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                self._texts[path] = ("", False, ())
+                return self._texts[path]
+            text = data.decode("utf-8", "replace")
+            self._texts[path] = (
+                content_hash(data),
+                any(w in text for w in ("RNN", "LSTM", "GRU")) and _RECURRENT_CALL.search(text) is not None,
+                tuple(dict.fromkeys(m.group(1) for m in _RELATIVE_IMPORT.finditer(text))),
+            )
+        return self._texts[path]
+
+    def names_recurrent(self, path: Path, used: dict[str, str] | None = None) -> bool:
+        """The module's text builds or defines a torch recurrent class: only then can it hold recurrent code.
+        ``used`` records the file read, so that a result that relied on it is redone when it changes."""
+        key, recurrent, _ = self._read(path)
+        if used is not None:
+            used[str(path)] = key
+        return recurrent
+
+    def reexports_recurrent(self, path: Path, used: dict[str, str] | None = None) -> bool:
         """A package ``__init__`` that imports from a sibling module naming a torch recurrent class (one level)."""
         if path.name != "__init__.py":
             return False
-        if path not in self._reexports:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
-            siblings = {m.group(1) for m in _RELATIVE_IMPORT.finditer(text)}
-            self._reexports[path] = any(
-                (f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f)
-                for name in siblings)
-        return self._reexports[path]
-
-    def names_recurrent(self, path: Path) -> bool:
-        """The module's text builds or defines a torch recurrent class: only then can it hold recurrent code."""
-        if path not in self._recurrent_text:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
-            self._recurrent_text[path] = _RECURRENT_CALL.search(text) is not None
-        return self._recurrent_text[path]
+        key, _, siblings = self._read(path)
+        if used is not None:
+            used[str(path)] = key
+        return any((f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f, used)
+                   for name in siblings)
 
     def view(self, path: Path) -> ModuleView:
         """``path``: resolved (as every path the index itself finds is)."""
         return ModuleView(self, path)
 
-    def recurrent_module(self, absolute: str, importer: Path) -> Path | None:
+    def recurrent_module(self, absolute: str, importer: Path, used: dict[str, str]) -> Path | None:
         """The module file that ``absolute`` (a module, or a name in one) names from ``importer``, when its text
-        may hold recurrent code (``ModuleView.holds_recurrent``); asked of every import of every file, so kept
-        by folder."""
+        may hold recurrent code (``ModuleView.holds_recurrent``); ``used`` records the files read. Asked of every
+        import of every file, so kept by folder."""
         key = (absolute, os.path.dirname(importer))
         if key not in self._recurrent_modules:
+            read: dict[str, str] = {}
             found = None
             for module in (absolute, absolute.rpartition(".")[0]):
                 path = layout.module_file(layout.search_folders(self.root, importer), module) if module else None
                 if path is not None:
-                    found = path if self.names_recurrent(path) or self.reexports_recurrent(path) else None
+                    recurrent = self.names_recurrent(path, read)
+                    found = path if self.reexports_recurrent(path, read) or recurrent else None
                     break
-            self._recurrent_modules[key] = found
-        return self._recurrent_modules[key]
+            self._recurrent_modules[key] = (found, read)
+        found, read = self._recurrent_modules[key]
+        used.update(read)
+        return found
 
     def modules_naming(self, name: str) -> list[Path]:
         """The project's modules whose text contains ``name`` (at most ``_MAX_SCANNED`` files are looked at)."""
@@ -162,13 +175,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def unchanged(used: dict[str, str]) -> bool:
-    """Every module a cached result read still has the bytes it had then."""
+def unchanged(used: dict[str, str], memo: dict[str, str | None] | None = None) -> bool:
+    """Every module a cached result read still has the bytes it had then. ``memo`` keeps the hashes read for
+    the next result of the same run."""
+    memo = {} if memo is None else memo
     for path, expected in used.items():
-        try:
-            if content_hash(Path(path).read_bytes()) != expected:
-                return False
-        except OSError:
+        if path not in memo:
+            try:
+                memo[path] = content_hash(Path(path).read_bytes())
+            except OSError:
+                memo[path] = None
+        if memo[path] != expected:
             return False
     return True
 
@@ -304,7 +321,7 @@ class ModuleView:
         absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
         if not absolute or self.local:
             return False
-        path = self.index.recurrent_module(absolute, self.path)
+        path = self.index.recurrent_module(absolute, self.path, self.used)
         return path is not None and path != self.path
 
     def constructions(self, qualified: str, param: str, default: str | None) -> list[Choice | None]:
