@@ -17,6 +17,7 @@ what they report).
 from __future__ import annotations
 
 import argparse
+import compileall
 import importlib.util
 import os
 import platform
@@ -150,6 +151,8 @@ def main() -> int:
     args = parser.parse_args()
     trees = args.tree or torch_tree()
     files, megabytes = count(trees)
+    # As a wheel install leaves it: hs-lint's modules compiled once, even where PYTHONDONTWRITEBYTECODE is set.
+    compileall.compile_dir(ROOT / "hs_lint", quiet=1)
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f} at start; {files} files, {megabytes:.1f} MB")
     if args.only in (None, "flake8"):

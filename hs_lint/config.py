@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -51,11 +52,15 @@ class Config:
 
     def enabled_codes(self, path: str | None = None) -> frozenset[str]:
         """The codes that run on ``path`` (or on every file, when ``path`` is None)."""
-        ignore = self.ignore
-        if path is not None:
-            ignore += tuple(code for pattern, codes in self.per_file_ignores if self._matches(path, pattern)
-                            for code in codes)
+        if path is None or not self.per_file_ignores:
+            return self._codes_everywhere
+        ignore = self.ignore + tuple(code for pattern, codes in self.per_file_ignores if self._matches(path, pattern)
+                                     for code in codes)
         return frozenset(code for code in rule_codes() if self._decide(code, ignore))
+
+    @functools.cached_property
+    def _codes_everywhere(self) -> frozenset[str]:
+        return frozenset(code for code in rule_codes() if self._decide(code, self.ignore))
 
     def _decide(self, code: str, ignore: tuple[str, ...]) -> bool:
         explicit = [p for p in (*(self.select or ()), *self.extend_select) if code.startswith(p)]

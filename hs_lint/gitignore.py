@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 
 def repository_root(start: Path) -> Path | None:
@@ -89,6 +92,8 @@ def _load(path: Path) -> GitIgnoreSpec | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    from pathspec import GitIgnoreSpec  # loaded only where a .gitignore is found
+
     try:
         return GitIgnoreSpec.from_lines(lines)
     except ValueError:  # an invalid pattern (pathspec's error is a ValueError): git skips it; so do we
@@ -96,6 +101,8 @@ def _load(path: Path) -> GitIgnoreSpec | None:
 
 
 def _valid(line: str) -> bool:
+    from pathspec import GitIgnoreSpec
+
     try:
         GitIgnoreSpec.from_lines([line])
     except ValueError:

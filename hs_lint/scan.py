@@ -25,7 +25,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +33,6 @@ from hs_lint import __version__
 from hs_lint.budget import DEFAULT_SECONDS, Budget
 from hs_lint.config import Config
 from hs_lint.engine import Finding, Linter, SourceError, TimedOut, decode
-from hs_lint.noqa import unsuppressed
 from hs_lint.prefilter import may_have_findings
 from hs_lint.project.index import Projects, unchanged
 from hs_lint.project.store import CACHE_DIR_NAME, code_fingerprint, mark_cache_directory, write_json_atomic
@@ -90,7 +88,11 @@ class Checker:
             if self.fixer is not None:
                 return self._fixed(name, data, source, view)
             findings = self.linter_for(name).check_source(source, name, view)
-            return Outcome(unsuppressed(findings, source), used=dict(view.used) if view is not None else {})
+            if findings:
+                from hs_lint.noqa import unsuppressed  # flake8's noqa reading, loaded where there is a finding
+
+                findings = unsuppressed(findings, source)
+            return Outcome(findings, used=dict(view.used) if view is not None else {})
         except SourceError as exc:
             return Outcome([exc.finding], timed_out=isinstance(exc, TimedOut))  # reported once, as a finding
         except MemoryError:
@@ -142,7 +144,8 @@ class Cache:
 
     def get(self, key: str, name: str) -> Outcome | None:
         try:
-            stored = json.loads(self._entry(key).read_text(encoding="utf-8"))
+            with open(self._entry(key), encoding="utf-8") as stream:
+                stored = json.load(stream)
             used = dict(stored.get("used", {}))
             if not unchanged(used, self._read):
                 return None  # a module it used has changed: its summary, and so these findings, may differ
@@ -250,6 +253,8 @@ def _analyse_all(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int
     workers = min(jobs, len(items))
     if workers <= 1:
         return [checker.check_bytes(*item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor  # not loaded by a run the cache answers
+
     chunksize = max(1, min(16, len(items) // (workers * 8)))
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                initargs=(checker.config, checker.projects, checker.budget, os.getpid()))
