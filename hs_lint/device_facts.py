@@ -105,32 +105,26 @@ def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
     if not any(site.qualified == _CUDA_AVAILABLE for site in facts.calls):
         return found  # each way below asks torch.cuda.is_available() somewhere in the file
     cuda_names = _cuda_if_available_names(facts)
-    by_scope = _calls_by_scope(facts)
     for cls in facts.classes.values():
         if not cls.is_recurrent or _moves_itself(facts, cls.methods.values()):
             continue
         for method in cls.methods.values():
             if not (facts.is_state_initialiser(method) or method.name == "forward"):
                 continue
-            for site in by_scope.get(id(method), ()):
+            for site in facts.calls_in(method):
                 if _state_to_cuda(facts, site.node, method, cuda_names):
                     found.append((CudaState(cls.name, method.name), site.node))
                     break
     return found
 
 
-def _calls_by_scope(facts: FileFacts) -> dict[int, list[CallSite]]:
-    grouped: dict[int, list[CallSite]] = {}
-    for site in facts.calls:
-        grouped.setdefault(id(site.scope), []).append(site)
-    return grouped
-
 
 def _cuda_if_available_names(facts: FileFacts) -> set[str]:
     """Keys assigned from an expression that asks ``torch.cuda.is_available()`` (``self.device``, ``use_gpu``)."""
     names = set()
-    for site in facts.assignments:
-        if site.value is not None and _asks_cuda(facts, site.value) and len(site.targets) == 1:
+    for call in facts.calls:
+        site = facts.assignment_containing(call) if call.qualified == _CUDA_AVAILABLE else None
+        if site is not None and len(site.targets) == 1:
             key = key_of(site.targets[0])
             if key is not None:
                 names.add(key)
@@ -188,7 +182,11 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
     """Instances of classes (capitalised names, by convention) and results of the file's own functions (which
     may build the model): everything else cannot be the model a CUDA state belongs to."""
     passed = _passed_keys(facts)
-    by_scope = _calls_by_scope(facts)
+    by_receiver: dict[str, list[CallSite]] = {}  # ``model.to(...)`` under "model"
+    for call in facts.calls:
+        key = key_of(receiver(call.node))
+        if key is not None:
+            by_receiver.setdefault(key, []).append(call)
     for site in facts.assignments:
         call = _innermost(site.value)
         if not isinstance(call, cst.Call) or len(site.targets) != 1 or key_of(site.targets[0]) is None:
@@ -197,7 +195,7 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
         if callee is None or callee.startswith("torch."):
             continue
         if callee.rsplit(".", 1)[-1][:1].isupper() or callee in facts.functions:
-            yield _placement(facts, site, callee, passed, by_scope)
+            yield _placement(facts, site, callee, passed, by_receiver)
 
 
 def _passed_keys(facts: FileFacts) -> dict[int, set[str]]:
@@ -206,8 +204,9 @@ def _passed_keys(facts: FileFacts) -> dict[int, set[str]]:
     for call in facts.calls:
         keys = found.setdefault(id(call.scope), set())
         for arg in call.node.args:
-            owners = {id(n.value) for n in descendants(arg.value) if isinstance(n, cst.Attribute)}
-            keys.update(k for n in descendants(arg.value) if id(n) not in owners and (k := key_of(n)) is not None)
+            nodes = list(descendants(arg.value))
+            owners = {id(n.value) for n in nodes if isinstance(n, cst.Attribute)}
+            keys.update(k for n in nodes if id(n) not in owners and (k := key_of(n)) is not None)
     return found
 
 
@@ -222,14 +221,14 @@ def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
 
 
 def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int, set[str]],
-               by_scope: dict[int, list[CallSite]]) -> Placement:
+               by_receiver: dict[str, list[CallSite]]) -> Placement:
     key = key_of(site.targets[0])
     if _chain_moves(site.value):
         return Placement(callee, True)
     scopes = _scopes_of(facts, key, site.scope)
     moved: bool | None = False
-    for call in (call for scope in scopes for call in by_scope.get(scope, ())):
-        if key_of(receiver(call.node)) == key:
+    for call in by_receiver.get(key, ()):
+        if id(call.scope) in scopes:
             if method_name(call.node) in _MOVES:
                 return Placement(callee, True)
             if method_name(call.node) in _OPAQUE_METHODS:

@@ -219,7 +219,7 @@ class AssignSite:
     augmented: bool = False
     index: int = 0
 
-    @property
+    @functools.cached_property
     def target_keys(self) -> list[str]:
         return [k for t in self.targets for k in flat_keys(t)]
 
@@ -836,6 +836,27 @@ class FileFacts:
         return [site for key, site in self._calls_by_name.get(function.name, ())
                 if self._function_named(key, site.scope) is function]
 
+    def instance_calls(self, cls: ClassInfo) -> list[CallSite]:
+        """The calls of instances of ``cls`` (``model(x)`` with ``model = Net()``), in order."""
+        return self._instance_calls.get(id(cls), [])
+
+    @functools.cached_property
+    def _instance_calls(self) -> dict[int, list[CallSite]]:
+        found: dict[int, list[CallSite]] = {}
+        for site in self.calls:
+            callee = self.callee(site)
+            if callee.kind == "instance":
+                found.setdefault(id(callee.cls), []).append(site)
+        return found
+
+    def site(self, call: cst.Call) -> CallSite:
+        """The call site of the node ``call``."""
+        return self._sites_by_node[id(call)]
+
+    @functools.cached_property
+    def _sites_by_node(self) -> dict[int, CallSite]:
+        return {id(site.node): site for site in self.calls}
+
     @functools.cached_property
     def _calls_by_name(self) -> dict[str, list[tuple[str, CallSite]]]:
         found: dict[str, list[tuple[str, CallSite]]] = {}
@@ -1407,9 +1428,9 @@ class FileFacts:
         later ``out, key = model(x, key)`` elsewhere does not change what this read sees)."""
         _ = self._tuple_states
         if any(_is_builtin_call(c.node, "isinstance") and key_of(next(iter(positional_args(c.node)), None)) == key
-               for c in self.calls if c.scope is site.scope):
+               for c in self.calls_in(site.scope)):
             return False  # the code tells the cases apart itself
-        defs = [a for a in self.assignments if a.scope is site.scope and key in a.target_keys
+        defs = [a for a in self._assignments_by_scope.get(id(site.scope), ()) if key in a.target_keys
                 and not any(n is site.node for n in descendants(a.value) if a.value is not None)]
         before = [a for a in defs if a.index < site.index]
         reaching = before[-1:] + [a for a in defs if a.index > site.index and site.loop is not None
@@ -1573,11 +1594,19 @@ class FileFacts:
 
     def _assigned_from(self, site: CallSite) -> str | None:
         """``perm = torch.randperm(n)[:k]``: the name a call's value lands in, through an expression."""
-        for assignment in self.assignments:
-            if assignment.scope is site.scope and len(assignment.targets) == 1 and assignment.value is not None \
-                    and any(node is site.node for node in descendants(assignment.value)):
-                return key_of(assignment.targets[0])
-        return None
+        assignment = self.assignment_containing(site)
+        return key_of(assignment.targets[0]) if assignment is not None and len(assignment.targets) == 1 else None
+
+    def assignment_containing(self, site: CallSite) -> AssignSite | None:
+        """The assignment whose value holds the call ``site``: the last one begun before the call (no statement
+        lies inside an expression, so no other assignment can come between), if its value holds the call."""
+        at = bisect.bisect_left(self.assignments, site.index, key=_index_of) - 1
+        if at < 0:
+            return None
+        assignment = self.assignments[at]
+        if assignment.scope is not site.scope or assignment.value is None:
+            return None
+        return assignment if any(node is site.node for node in descendants(assignment.value)) else None
 
     def _subscripted_in(self, loop: Loop, key: str) -> bool:
         """``key[...]`` or ``x[key]`` read by an assignment or a call inside ``loop``."""

@@ -826,9 +826,7 @@ class ShapeFacts:
         site = use.call.site
         sites = [site]
         if site.scope.cls is not None and site.scope.name == "forward":
-            sites += [
-                s for s in facts.calls if facts.callee(s).kind == "instance" and facts.callee(s).cls is site.scope.cls
-            ]
+            sites += facts.instance_calls(site.scope.cls)
         found: list[tuple[cst.Call, Scope]] = []
         for caller in sites:
             loop = caller.loop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -400,10 +401,10 @@ for x in batches:
         if method_name(call) == "detach_":
             return None
         state = receiver(call)
-        either = bool(facts.tuple_condition(facts.source(state), next(s for s in facts.calls if s.node is call).scope))
+        either = bool(facts.tuple_condition(facts.source(state), facts.site(call).scope))
         fixed = _tuple_fix(facts.source(state), call, facts, either)
         expression = cst.parse_expression(fixed.partition(" = ")[2] if " = " in fixed.split("(")[0] else fixed)
-        site = next(site for site in facts.calls if site.node is call)
+        site = facts.site(call)
         if site.discarded:
             return Fix((replace_statement(call, cst.Assign([cst.AssignTarget(state)], expression)),))
         return Fix((replace(call, expression),))
@@ -509,7 +510,12 @@ for x in batches:
         return next((fix for _, _, (node, *_, fix) in _half_detached(facts) if node is violation.node), None)
 
 
-def _half_detached(facts: FileFacts) -> Iterator[tuple[RecurrentCall, Loop, tuple]]:
+@functools.lru_cache(maxsize=1)  # check() and then fix() for each finding ask about the same file
+def _half_detached(facts: FileFacts) -> list[tuple[RecurrentCall, Loop, tuple]]:
+    return list(_find_half_detached(facts))
+
+
+def _find_half_detached(facts: FileFacts) -> Iterator[tuple[RecurrentCall, Loop, tuple]]:
     """Every carried state detached only in part, with the loop that carries it."""
     for call in facts.recurrent_calls:
         keys = call.carried_keys

@@ -193,7 +193,7 @@ for x, lengths in loader:
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for pack in packs(facts):
-            site_index = next(s.index for s in facts.calls if s.node is pack.node)
+            site_index = facts.site(pack.node).index
             moved = _on_gpu(facts, pack.lengths, pack.scope, site_index)
             if moved is not None:
                 fix = f"{facts.source(receiver(moved))}.cpu()" if moved is pack.lengths else f"{facts.source(pack.lengths)}.cpu()"
