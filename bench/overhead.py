@@ -91,6 +91,40 @@ def flake8_pairs(trees: list[Path], pairs: int) -> None:
               f"ratio median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
 
 
+# flake8 + hs-lint in one process (-j1), with the CPU time spent inside the plugin summed: a measure of the
+# plugin's own share that the machine's noise between two separate runs does not swamp.
+ATTRIBUTION = DRIVER.replace("sys.exit(cli.main(sys.argv[2:]))", """\
+import time
+import hs_lint.flake8_plugin as plugin
+spent, run = [0.0], plugin.HiddenStatePlugin.run
+def timed(self):
+    started = time.process_time()
+    found = list(run(self))
+    spent[0] += time.process_time() - started
+    return iter(found)
+plugin.HiddenStatePlugin.run = timed
+started = time.process_time()
+code = cli.main(sys.argv[2:])
+print(spent[0], time.process_time() - started, file=sys.stderr)
+sys.exit(code)
+""")
+
+
+def plugin_share(trees: list[Path], rounds: int) -> None:
+    print(f"\n## flake8 + hs-lint in one process (-j1), CPU inside the plugin, {rounds} rounds")
+    shares = []
+    for _ in range(rounds):
+        command = [sys.executable, "-c", ATTRIBUTION, ",".join(HIDDEN["flake8 + hs-lint"]), "--isolated",
+                   "--exit-zero", "--output-file", os.devnull, "-j1", *map(str, trees)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        spent, total = map(float, result.stderr.split()[-2:])
+        shares.append((spent, total))
+    spent, total = statistics.median(s for s, _ in shares), statistics.median(t for _, t in shares)
+    ratios = [t / (t - s) for s, t in shares]
+    print(f"plugin {spent:.2f} s of {total:.2f} s: flake8 alone would take {total - spent:.2f} s, so the plugin "
+          f"costs {statistics.median(ratios):.3f}x (median; min {min(ratios):.3f}, max {max(ratios):.3f})")
+
+
 def check_cold_and_warm(trees: list[Path], files: int, repeat: int) -> None:
     print(f"\n## hs-lint check on the tree (-j{os.cpu_count()}), median of {repeat}")
     command = [sys.executable, "-m", "hs_lint.cli", "check", "--exit-zero"]
@@ -144,7 +178,7 @@ def growth(sizes: list[int]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=5, help="interleaved rounds of the flake8 variants")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each hs-lint check measurement")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each hs-lint check measurement")
     parser.add_argument("--tree", type=Path, action="append", help="trees to measure (default: torch's six packages)")
     parser.add_argument("--sizes", default="50,100,200,400,700,990", help="KB of the generated files")
     parser.add_argument("--only", choices=["flake8", "check", "one-file", "growth"])
@@ -157,6 +191,7 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f} at start; {files} files, {megabytes:.1f} MB")
     if args.only in (None, "flake8"):
         flake8_pairs(trees, args.pairs)
+        plugin_share(trees, 3)
     if args.only in (None, "check"):
         check_cold_and_warm(trees, files, args.repeat)
     if args.only in (None, "one-file"):

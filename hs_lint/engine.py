@@ -146,6 +146,11 @@ class Linter:
                 return self._analyse(source, path, project)
         except OverBudget:
             raise TimedOut(_unanalysed(path, f"took longer than {self.budget.seconds:g} s").finding) from None
+        except Exception as exc:
+            if self.budget is None or not _interrupted(exc):
+                raise
+            # libcst's own clean-up, interrupted by the timer, raised in turn (a KeyError from its positions)
+            raise TimedOut(_unanalysed(path, f"took longer than {self.budget.seconds:g} s").finding) from None
 
     def _analyse(self, source: str, path: str, project: ModuleView | None) -> Analysis:
         import libcst as cst
@@ -215,6 +220,17 @@ def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int, st
             return exc.editor_line, exc.editor_column, str(error).splitlines()[0]
     why = exc.message.removeprefix("parser error: ").splitlines()[0]
     return exc.editor_line, exc.editor_column, why
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """``exc`` was raised while the budget's ``OverBudget`` was being handled."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OverBudget):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False
 
 
 def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:
