@@ -8,12 +8,17 @@ only for files that pass the cheap text checks first). The preconditions, shared
 - *a torch recurrent module*: a call or a class base that the import table resolves to
   ``torch.nn.RNN/LSTM/GRU`` or a cell (as ``facts._TORCH_RECURRENT``); every recurrent class,
   wrapper, step function and module binding of a file starts from one;
-- *the carried shape* ``out, h = f(x, h)``: the heuristic recurrent call, looser here (any
-  argument counts);
+- *the carried shape* ``out, h = f(x, h)``: the heuristic recurrent call, for an ``f`` that is not
+  one of the file's functions, a method of the class it runs in, or a torch function;
 - *a name from elsewhere*: with the project index, an import of a name or module that holds
   recurrent code in another file of the project (``elsewhere``);
-- a recurrent call is one of those three; loops, ``backward``/``step``, an ``init_hidden``-like
-  function, ``type(x) == Variable``, a ``clip_grad`` call are the rules' own needs (``_SCREENS``).
+- a recurrent call is one of those three; loops that call something, ``backward``/``step``, an
+  ``init_hidden``-like function, ``type(x) == Variable``, a ``clip_grad`` call, a
+  ``pack_padded_sequence`` call are the rules' own needs (``_SCREENS``).
+
+Text is read before trees: a loop statement starts a line, a dropped method call is spelled
+``.detach(``, and a torch module is looked for only on the lines that name one (or an import alias
+of one). The cycle collector is paused while a tree parsed here is alive (``hs_lint.gcpause``).
 
 Each screen is a superset of what its rule reports, so a skipped file is one in which the rule
 finds nothing (the tests compare screened and unscreened findings on every fixture, rule example
