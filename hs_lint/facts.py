@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from hs_lint.walk import walk
-from hs_lint.prefilter import is_torch_function
+from hs_lint.screen_tree import is_torch_function
 from hs_lint.names import (
     descendants,
     flat_keys,

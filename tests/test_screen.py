@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from conftest import ROOT, fixture_files
-from hs_lint import facts, prefilter
+from hs_lint import facts, prefilter, screen_tree
 from hs_lint.catalogue import rule_codes
 from hs_lint.prefilter import may_have_findings
 from hs_lint.rules import all_rules
@@ -38,11 +38,11 @@ def test_the_catalogue_read_from_the_rule_modules_text_is_the_imported_one():
 
 
 def test_the_screen_knows_torch_as_the_facts_do():
-    assert prefilter.RECURRENT_KINDS == facts.RECURRENT_KINDS
-    assert prefilter.TORCH_RECURRENT == frozenset(facts._TORCH_RECURRENT)
-    assert prefilter.DROPPED_METHODS == frozenset(_DROPPED_EFFECT)
-    assert prefilter.TENSOR_FACTORIES == facts.TENSOR_FACTORIES
-    assert prefilter.STATE_INIT_NAME.pattern == facts._STATE_INIT_NAME.pattern
+    assert screen_tree.RECURRENT_KINDS == facts.RECURRENT_KINDS
+    assert screen_tree.TORCH_RECURRENT == frozenset(facts._TORCH_RECURRENT)
+    assert screen_tree.DROPPED_METHODS == frozenset(_DROPPED_EFFECT)
+    assert screen_tree.TENSOR_FACTORIES == facts.TENSOR_FACTORIES
+    assert screen_tree.STATE_INIT_NAME.pattern == facts._STATE_INIT_NAME.pattern
 
 
 @pytest.mark.parametrize(("name", "source"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
