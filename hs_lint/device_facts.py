@@ -10,6 +10,7 @@ current file's summary; a project index can pass those of all modules.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
@@ -98,6 +99,7 @@ def _fate(placement: Placement, placements: list[Placement], depth: int = 0) -> 
 
 # -- this module's CUDA-when-available states ---------------------------------------------------
 
+@functools.lru_cache(maxsize=1)  # HS402's check and the module's device summary both ask about the same file
 def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
     """Each ``.cuda()`` / ``.to(self.device)`` that puts a recurrent class's initial state on CUDA because
     a GPU is available, in a class that does not move itself there."""
@@ -116,7 +118,6 @@ def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
                     found.append((CudaState(cls.name, method.name), site.node))
                     break
     return found
-
 
 
 def _cuda_if_available_names(facts: FileFacts) -> set[str]:
