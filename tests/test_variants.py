@@ -14,7 +14,7 @@ import pytest
 from variants.base import Transform
 from variants.catalogue import TRANSFORMS, sample
 from variants.harness import Subject, judge, subjects
-from variants.program import Program
+from variants.program import Program, Variant
 from variants.survey import known_failures
 
 SUBJECTS = subjects()
@@ -66,7 +66,5 @@ def test_every_transformation_applies_somewhere():
         assert any(next(transform.variants(s.program), None) for s in SUBJECTS), transform.name
 
 
-def _identity(program: Program):
-    from variants.program import Variant
-
+def _identity(program: Program) -> Variant:
     return Variant("identity", "", program)
