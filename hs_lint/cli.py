@@ -21,7 +21,7 @@ from hs_lint.budget import DEFAULT_SECONDS
 from hs_lint.discover import discover
 from hs_lint.docs import CHECKER_CODES, checker_page
 from hs_lint.engine import SourceError, decode
-from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
+from hs_lint.output import FORMATTERS, STATISTICS, plural, printable, progress, summary
 from hs_lint.pretty import COLOR_CHOICES, as_pretty_text, use_color
 from hs_lint.project.index import Projects
 from hs_lint.project.store import cache_directory
@@ -154,9 +154,9 @@ def run_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
     for error in [*report.errors, *unreadable_lines]:
-        print(f"hs-lint: error: {error}", file=sys.stderr)
+        print(f"hs-lint: error: {printable(error)}", file=sys.stderr)
     for warning in report.warnings if args.quiet < 2 else ():
-        print(f"hs-lint: warning: {warning}", file=sys.stderr)
+        print(f"hs-lint: warning: {printable(warning)}", file=sys.stderr)
     line = summary(report.findings, report.files, args.unsafe_fixes)
     if fixer is not None:
         line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"
