@@ -53,7 +53,8 @@ class HiddenStatePlugin:
         try:
             findings = self._findings()
         except Exception as exc:  # noqa: BLE001 - a crash here would break the user's whole flake8 run
-            summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            summary = (str(exc) if getattr(exc, "one_line", False) else f"{type(exc).__name__}: {exc}")
+            summary = summary.splitlines()[0][:200]
             yield 1, 0, f"HS001 hs-lint internal error: {summary}", type(self)
             return
         for finding in findings:

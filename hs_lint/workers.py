@@ -35,14 +35,18 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 class Died(Exception):
     """The worker ended while it had a call; ``timed_out``: its CPU limit (the file's budget) ended it."""
 
+    one_line = True  # the message is the whole summary, for an HS001 finding
+
     def __init__(self, returncode: int | None) -> None:
         self.returncode = returncode
         self.timed_out = hasattr(signal, "SIGXCPU") and returncode == -signal.SIGXCPU
-        super().__init__(f"its process died ({_status(returncode)})")
+        super().__init__(f"the analysis process died ({_status(returncode)})")
 
 
 class Failed(Exception):
-    """The call raised in the worker; the message is its one-line summary."""
+    """The call raised in the worker; the message is its one-line summary (``TypeName: message``)."""
+
+    one_line = True
 
 
 def _status(returncode: int | None) -> str:
@@ -90,6 +94,9 @@ class Worker:
         except (EOFError, OSError, pickle.UnpicklingError):
             self.stop()
             raise Died(process.wait()) from None
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # the call cannot be sent: a bug of ours
+            self.stop()  # (half a request may have gone)
+            raise Failed(f"{type(exc).__name__}: {exc}".splitlines()[0][:300]) from None
         if not done:
             raise Failed(value)
         return value
