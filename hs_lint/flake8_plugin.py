@@ -73,7 +73,10 @@ class HiddenStatePlugin:
         from hs_lint.workers import Died, Worker
 
         if not _WORKER:
+            import atexit
+
             _WORKER.append(Worker())
+            atexit.register(_WORKER[0].stop)
         try:
             return _WORKER[0].call(DEFAULT_SECONDS, _analysed, self.enabled_codes, source, self.filename)
         except Died as exc:  # libcst's parser died, or ran past the budget and the kernel stopped it
