@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import errno
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from hs_lint import __version__, gitignore
+from hs_lint import __version__
 from hs_lint.config import Config, ConfigError, find_pyproject, load, validate_codes
 from hs_lint.budget import DEFAULT_SECONDS
+from hs_lint.discover import discover
 from hs_lint.docs import CHECKER_CODES, checker_page
 from hs_lint.engine import SourceError, decode
-from hs_lint.output import FORMATTERS, STATISTICS, plural, progress, summary
+from hs_lint.output import FORMATTERS, STATISTICS, plural, printable, progress, summary
 from hs_lint.pretty import COLOR_CHOICES, as_pretty_text, use_color
 from hs_lint.project.index import Projects
-from hs_lint.scan import CACHE_DIR_NAME, Cache, Checker, default_jobs, scan
+from hs_lint.project.store import cache_directory
+from hs_lint.scan import CACHE_DIR_NAME, Cache, Checker, analyse, default_jobs, scan
 
 if TYPE_CHECKING:
     from hs_lint.engine import Finding
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line ends, by which findings count lines
-# Directories never worth walking into; virtualenvs are recognised by their pyvenv.cfg.
-SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".tox", ".nox", ".eggs", "__pycache__", "build", "dist", "node_modules",
-     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hs_lint_cache", ".venv", "venv"}
-)
 
 
 @dataclass
@@ -45,56 +41,6 @@ class Report:
     errors: list[str] = field(default_factory=list)  # one line each, for stderr
     warnings: list[str] = field(default_factory=list)  # one line each, for stderr; they do not change the exit code
     files: int = 0
-
-
-def discover(paths: Sequence[str], config: Config, report: Report) -> Iterator[Path]:
-    """Python files under ``paths``; a file named explicitly is checked even if excluded."""
-    for name in paths:
-        path = Path(name)
-        if path.is_file():
-            yield path
-        elif path.is_dir():
-            found = 0
-            for found, file in enumerate(_walk(path, config), start=1):
-                yield file
-            if not found:
-                report.warnings.append(f"{name}: no Python files to check{_why_none(path, config)}")
-        else:
-            report.errors.append(f"{name}: cannot check: {_why_missing(path)}")
-
-
-def _why_missing(path: Path) -> str:
-    try:
-        path.stat()
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
-    return "broken symbolic link" if path.is_symlink() else "no such file or directory"
-
-
-def _why_none(root: Path, config: Config) -> str:
-    """Why a directory gave no file, when it is not simply empty of ``*.py``."""
-    skipped = config.respect_gitignore and gitignore.for_walk(root) is not None
-    if any(root.rglob("*.py")):
-        return " (all excluded" + (" or ignored by git; --no-respect-gitignore checks those" if skipped else "") + ")"
-    return ""
-
-
-def _walk(root: Path, config: Config) -> Iterator[Path]:
-    ignores = gitignore.for_walk(root) if config.respect_gitignore else None
-    for directory, subdirs, files in os.walk(root):
-        base = Path(directory)
-        subdirs[:] = sorted(
-            d for d in subdirs
-            if d not in SKIPPED_DIRS and not d.endswith(".egg-info") and not (base / d / "pyvenv.cfg").exists()
-            and not config.is_excluded(base / d) and not (ignores and ignores.ignored(base / d, is_dir=True))
-        )
-        for file in sorted(files):
-            path = base / file
-            if file.endswith(".py") and not config.is_excluded(path) and not (
-                ignores and ignores.ignored(path, is_dir=False)
-            ):
-                yield path
 
 
 def _config_for(args: argparse.Namespace, start: Path) -> Config:
@@ -168,13 +114,13 @@ def run_check(args: argparse.Namespace) -> int:
 
         fixer = Fixer(unsafe=args.unsafe_fixes, write=not args.diff and not stdin)
     fix_stdin = stdin and args.fix and not args.diff  # as ruff: the fixed file on stdout, the report on stderr
-    cache = None if args.no_cache or fixer is not None else Cache(config.root / CACHE_DIR_NAME)
+    cache = None if args.no_cache or fixer is not None else Cache(cache_directory(config.root))
     named = [Path(p) for p in args.paths if p != "-" and Path(p).is_dir()]
     projects = Projects(fallback=named[0] if named else Path.cwd(), store_dir=cache.directory if cache else None)
     budget = args.budget or None
     if stdin:  # never cached: an editor sends a new buffer on every change
         source = sys.stdin.buffer.read()
-        outcomes = [Checker(config, fixer, projects, budget=budget).check_bytes(name, source)]
+        outcomes = analyse([(name, source)], Checker(config, fixer, projects, budget=budget), 1)
     else:
         paths = progress(discover(args.paths or ["."], config, report))
         outcomes = scan(paths, config, jobs=args.jobs, cache=cache, fixer=fixer, projects=projects, budget=budget)
@@ -208,9 +154,9 @@ def run_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         report.errors.append(f"{args.output_file}: cannot write: {exc.strerror or exc}")
     for error in [*report.errors, *unreadable_lines]:
-        print(f"hs-lint: error: {error}", file=sys.stderr)
+        print(f"hs-lint: error: {printable(error)}", file=sys.stderr)
     for warning in report.warnings if args.quiet < 2 else ():
-        print(f"hs-lint: warning: {warning}", file=sys.stderr)
+        print(f"hs-lint: warning: {printable(warning)}", file=sys.stderr)
     line = summary(report.findings, report.files, args.unsafe_fixes)
     if fixer is not None:
         line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"

@@ -26,7 +26,8 @@ CHECKER_CODES = {
         "internal-error",
         "hs-lint failed on this file; please report it with the file",
         "## When\n\nAn exception inside hs-lint while it analysed the file: a bug in hs-lint, not in your code. "
-        "The message names the exception. The file is not checked; every other file is, and `hs-lint check` "
+        "The message names the exception, or says that the analysis process died on the file (a crash in libcst's "
+        "native parser: `the analysis process died (SIGSEGV)`). The file is not checked; every other file is, and `hs-lint check` "
         "exits 2. In the flake8 plugin it is one `HS001` finding at line 1, so the other plugins still run.\n\n"
         "## What to do\n\nReport it with the file (or the smallest part of it that still fails). Until it is "
         "fixed, leave the file out with `exclude = [\"path/to/file.py\"]` under `[tool.hs-lint]`.\n",
@@ -43,8 +44,10 @@ CHECKER_CODES = {
         "encoding is wrong or unknown to Python.\n"
         "- `cannot parse: '(' was never closed`: a syntax error, at the position and with the words of "
         "CPython's own compiler.\n"
-        "- `not analysed: ...`: more than 1 MB of source, or expressions nested deeper than Python's recursion "
-        "limit.\n\n"
+        "- `not analysed: ...`: more than 1 MB (known from the file's size: it is not read), expressions nested "
+        "deeper than 500 levels (brackets and chained operators, measured on the tokens before libcst parses: "
+        "its parser dies on about 1,500), or more CPU time than the budget (`took longer than 20 s`, "
+        "`--budget`).\n\n"
         "The output lists it like any finding (text, JSON, SARIF, GitHub); with `--statistics` or `--diff` it "
         "is one line on stderr instead. The flake8 plugin leaves syntax errors to flake8 itself (`E999`).\n\n"
         "## What to do\n\nFix the syntax or the encoding declaration, or leave the file out with "

@@ -17,7 +17,9 @@ from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING
 
 from hs_lint.budget import Budget, OverBudget
+from hs_lint.files import TooLarge
 from hs_lint.gcpause import collector_paused
+from hs_lint.limits import too_deep
 from hs_lint.prefilter import may_have_findings
 
 if TYPE_CHECKING:
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
     from hs_lint.rule import Rule, Violation
     from hs_lint.runtime.confirm import Confirmation
 
-# libcst needs about a second and 100 MB per 10,000 lines; past this the file is reported, not analysed.
+# libcst needs about a second and 100 MB per 10,000 lines; past this the file is reported, not analysed
+# (files on disk are not even read past the same size in bytes: hs_lint.files).
 MAX_SOURCE_CHARS = 1_000_000
 
 
@@ -145,12 +148,12 @@ class Linter:
             with collector_paused(), self.budget if self.budget is not None else contextlib.nullcontext():
                 return self._analyse(source, path, project)
         except OverBudget:
-            raise TimedOut(_unanalysed(path, f"took longer than {self.budget.seconds:g} s").finding) from None
+            raise over_budget(path, self.budget.seconds) from None
         except Exception as exc:
             if self.budget is None or not _interrupted(exc):
                 raise
             # libcst's own clean-up, interrupted by the timer, raised in turn (a KeyError from its positions)
-            raise TimedOut(_unanalysed(path, f"took longer than {self.budget.seconds:g} s").finding) from None
+            raise over_budget(path, self.budget.seconds) from None
 
     def _analyse(self, source: str, path: str, project: ModuleView | None) -> Analysis:
         import libcst as cst
@@ -158,8 +161,10 @@ class Linter:
         from hs_lint.facts import FileFacts
 
         if len(source) > MAX_SOURCE_CHARS:
-            raise _unanalysed(path, f"{len(source) / 1e6:.1f} MB is more than the {MAX_SOURCE_CHARS / 1e6:g} MB "
-                                    "hs-lint analyses per file; exclude it or split it")
+            raise unanalysed(path, str(TooLarge(len(source), MAX_SOURCE_CHARS)))
+        deep = too_deep(source)  # before libcst, whose parser dies on too deep a tree
+        if deep is not None:
+            raise unanalysed(path, deep)
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
@@ -196,12 +201,17 @@ class Linter:
             self.budget.check()
 
 
-def _unanalysed(path: str, why: str) -> SourceError:
+def unanalysed(path: str, why: str) -> SourceError:
+    """``HS002 not analysed: <why>`` at the top of the file."""
     return SourceError(Finding(path, 1, 1, 1, 1, "HS002", "cannot-parse", f"not analysed: {why}"))
 
 
+def over_budget(path: str, seconds: float) -> TimedOut:
+    return TimedOut(unanalysed(path, f"took longer than {seconds:g} s").finding)
+
+
 def _too_deep(path: str) -> SourceError:
-    return _unanalysed(path, "expressions are nested too deeply for the analysis (Python's recursion limit)")
+    return unanalysed(path, "expressions are nested too deeply for the analysis (Python's recursion limit)")
 
 
 def _syntax_error(source: str, exc: cst.ParserSyntaxError) -> tuple[int, int, str]:

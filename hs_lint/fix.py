@@ -16,8 +16,8 @@ with ``--unsafe-fixes``; a rule whose every fix may, sets ``fix_safe = False``).
 All the edits of a file are applied in one libcst pass, so formatting and comments outside the
 edited nodes stay as they were. The file is then re-parsed and re-checked, and the rounds repeat
 until nothing applicable is left (an edit lost to an overlapping one is made again in the next
-round). Nothing is written unless the result compiles; files are replaced atomically and never
-when they changed on disk during the run.
+round). Nothing is written unless the result compiles; files are replaced atomically (hard-linked
+ones rewritten in place) and never when they are read-only or changed on disk during the run.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from hs_lint.engine import applies
+from hs_lint.files import Unreadable, read_source
 from hs_lint.noqa import unsuppressed
 
 if TYPE_CHECKING:
@@ -164,7 +165,11 @@ def apply(module: cst.Module, fixes: Sequence[Fix]) -> str:
 
 
 class FixError(Exception):
-    """A file was not fixed; the message says why (the file is left as it was)."""
+    """A file was not fixed; the message says why (the file is left as it was), ``findings`` what it holds."""
+
+    def __init__(self, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.findings = list(findings)
 
 
 def _verify(source: str, path: str) -> None:
@@ -214,6 +219,12 @@ class Fixer:
     fixed: Counter[str] = field(default_factory=Counter)  # fixed findings per code
     texts: dict[str, str] = field(default_factory=dict)  # when not writing: each fixed file's new text
 
+    def merge(self, other: Fixer) -> None:
+        """Add what ``other`` (a worker's, for one file) fixed to this run's diffs, counts and texts."""
+        self.diffs.extend(other.diffs)
+        self.fixed.update(other.fixed)
+        self.texts.update(other.texts)
+
     def fix_file(self, path: Path, data: bytes, source: str, linter: Linter,
                  project: ModuleView | None = None) -> list[Finding]:
         """Fix one file read as ``data`` (decoded: ``source``), with its project's facts; return what remains."""
@@ -222,14 +233,17 @@ class Fixer:
         if not any(applies(f.fix, self.unsafe) for f in before):
             return before
         fixed, remaining = fix_source(linter, source, name, unsafe=self.unsafe, project=project)
-        self.fixed.update(Counter(f.code for f in before) - Counter(f.code for f in remaining))
         if fixed == source:
             return remaining
         if self.write:
-            write_atomically(path, data, fixed)
+            try:
+                write_atomically(path, data, fixed)
+            except FixError as exc:
+                raise FixError(str(exc), before) from None
         else:
             self.diffs.append(unified_diff(source, fixed, name))
             self.texts[name] = fixed
+        self.fixed.update(Counter(f.code for f in before) - Counter(f.code for f in remaining))
         return remaining
 
 
@@ -251,20 +265,35 @@ def write_atomically(path: Path, original: bytes, text: str) -> None:
     """Replace the file's contents in one step, in its own encoding, keeping its permissions.
 
     The new text goes to a temporary file in the same directory, which then replaces the file
-    with ``os.replace``; a file whose bytes changed since they were read is left alone.
+    with ``os.replace``. A file whose bytes changed since they were read, or that is read-only, is
+    left alone (FixError); a file with other hard links is rewritten in place, so that every name
+    keeps seeing the same, fixed file (a replacement would part them).
     """
     target = path.resolve()  # through a symbolic link: fix the file, keep the link
     data = encode_like(original, text)
-    if target.read_bytes() != original:
+    try:
+        current = read_source(target, limit=None)
+        status = target.stat()
+    except (Unreadable, OSError) as exc:
+        raise FixError(f"{path}: not fixed: {exc}") from None
+    if current != original:
         raise FixError(f"{path}: changed on disk during the run; not fixed (run again)")
-    mode = stat.S_IMODE(target.stat().st_mode)
+    if not status.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+        raise FixError(f"{path}: read-only; not fixed (make it writable to fix it)")
+    if status.st_nlink > 1:
+        with open(target, "r+b") as stream:
+            stream.write(data)
+            stream.truncate()
+            stream.flush()
+            os.fsync(stream.fileno())
+        return
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".hs-lint")
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -1,9 +1,10 @@
 """The flake8 adapter: the same engine on the lines flake8 already read.
 
 It never raises. A file that libcst cannot parse is left to flake8 (E999); a file that takes
-longer than its budget is one HS002; anything else that goes wrong becomes a single HS001 finding
-so that the user's other plugins still run. Each file is screened first on the tree flake8 already
-parsed; libcst and the rules are imported only when some file passes.
+longer than its budget is one HS002; anything else that goes wrong (the analysis process dying
+included) becomes a single HS001 finding so that the user's other plugins still run. Each file is
+screened first on the tree flake8 already parsed; a file that passes is analysed in a worker
+process (``hs_lint.workers``) that the kernel stops at the budget, even inside libcst's parser.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import ClassVar
 
 from hs_lint import __version__
 from hs_lint.catalogue import rule_codes
+from hs_lint.files import MAX_FILE_BYTES
 from hs_lint.prefilter import may_have_findings
 
 Result = tuple[int, int, str, type]
@@ -51,7 +53,8 @@ class HiddenStatePlugin:
         try:
             findings = self._findings()
         except Exception as exc:  # noqa: BLE001 - a crash here would break the user's whole flake8 run
-            summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            summary = (str(exc) if getattr(exc, "one_line", False) else f"{type(exc).__name__}: {exc}")
+            summary = summary.splitlines()[0][:200]
             yield 1, 0, f"HS001 hs-lint internal error: {summary}", type(self)
             return
         for finding in findings:
@@ -60,33 +63,55 @@ class HiddenStatePlugin:
     def _findings(self) -> list:
         source = "".join(self.lines)
         codes = rule_codes() if self.enabled_codes is None else self.enabled_codes
+        if len(source) > MAX_FILE_BYTES:
+            return []  # not analysed, as the CLI would report it; flake8 has checked it already
         view = _projects().view(Path(self.filename)) if self.filename not in ("", "-", "stdin") else None
         if not may_have_findings(source, codes, self.tree, view.holds_recurrent if view is not None else None):
             return []
-        from hs_lint.engine import SourceError, TimedOut
+        from hs_lint.budget import DEFAULT_SECONDS
+        from hs_lint.engine import over_budget
+        from hs_lint.workers import Died, Worker
 
+        if not _WORKER:
+            import atexit
+
+            _WORKER.append(Worker())
+            atexit.register(_WORKER[0].stop)
         try:
-            return _linter(self.enabled_codes).check_source(source, self.filename, view)
-        except TimedOut as exc:
-            return [exc.finding]
-        except SourceError:
-            return []  # flake8 reports the syntax error itself (E999)
-        except RecursionError:
-            return []  # as deep as flake8's own parser goes, and no deeper: nothing to report
+            return _WORKER[0].call(DEFAULT_SECONDS, _analysed, self.enabled_codes, source, self.filename)
+        except Died as exc:  # libcst's parser died, or ran past the budget and the kernel stopped it
+            if exc.timed_out:
+                return [over_budget(self.filename, DEFAULT_SECONDS).finding]
+            raise
 
 
+def _analysed(codes: frozenset[str] | None, source: str, filename: str) -> list:
+    """In the worker process: the findings for one file that passed the screen."""
+    from hs_lint.engine import SourceError, TimedOut
+
+    view = _projects().view(Path(filename)) if filename not in ("", "-", "stdin") else None
+    try:
+        return _linter(codes).check_source(source, filename, view)
+    except TimedOut as exc:
+        return [exc.finding]
+    except SourceError:
+        return []  # flake8 reports the syntax error itself (E999), and the file too deep for libcst is left alone
+    except RecursionError:
+        return []  # as deep as flake8's own parser goes, and no deeper: nothing to report
+
+
+_WORKER: list = []  # the analysis process, started for the first file that passes the screen
 _LINTERS: dict[frozenset[str] | None, object] = {}
 _PROJECTS: list[object] = []
 
 
 def _projects():
     """One set of project indexes per flake8 process: every file of a project shares its summaries, which are
-    also kept on disk (``<root>/.hs_lint_cache``) for the next run and the next editor keystroke."""
+    also kept on disk (``store.cache_directory``) for the next run and the next editor keystroke."""
     if not _PROJECTS:
         from hs_lint.project.index import Projects
-        from hs_lint.project.store import CACHE_DIR_NAME
 
-        _PROJECTS.append(Projects(fallback=Path.cwd(), store_name=CACHE_DIR_NAME))  # editors run in the workspace
+        _PROJECTS.append(Projects(fallback=Path.cwd(), stored=True))  # editors run in the workspace
     return _PROJECTS[0]
 
 

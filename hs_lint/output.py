@@ -9,6 +9,7 @@ summary line, ``--statistics`` and the progress bar, which go to stderr.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,15 @@ T = TypeVar("T")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): a file name holding a newline must not
+    split a line of text output, nor an escape sequence reach the terminal."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _mark(finding: Finding, unsafe_fixes: bool) -> str:
     return "[*] " if applies(finding.fix, unsafe_fixes) else ""
 
@@ -31,7 +41,8 @@ def _mark(finding: Finding, unsafe_fixes: bool) -> str:
 def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     """``path:line:col: CODE message``, one per line, as flake8 prints them; ``[*]``: ``--fix`` repairs it."""
     return "".join(
-        f"{f.path}:{f.line}:{f.col}: {f.code} {_mark(f, unsafe_fixes)}{f.message}{_verdict(f)}\n" for f in findings
+        f"{printable(f.path)}:{f.line}:{f.col}: {f.code} {_mark(f, unsafe_fixes)}{f.message}{_verdict(f)}\n"
+        for f in findings
     )
 
 

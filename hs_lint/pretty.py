@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from hs_lint.engine import Finding
-from hs_lint.output import as_text
+from hs_lint.output import as_text, printable
 
 BOLD, RED, CYAN, RESET = "\033[1m", "\033[1;31m", "\033[36m", "\033[0m"
 COLOR_CHOICES = ("auto", "always", "never")
@@ -41,7 +41,7 @@ def as_pretty_text(findings: Sequence[Finding], unsafe_fixes: bool, *, color: bo
 
 
 def _colored(line: str, finding: Finding) -> str:
-    location = f"{finding.path}:{finding.line}:{finding.col}:"
+    location = f"{printable(finding.path)}:{finding.line}:{finding.col}:"
     code = f" {finding.code} "
     if not line.startswith(location + code):
         return line

@@ -10,21 +10,19 @@ bytes) to its outcome, one small JSON file per entry under ``.hs_lint_cache``; e
 atomically, so parallel runs can share the directory. Crashes (``HS001``) and files over their budget are
 never cached.
 
-A file is screened (``hs_lint.prefilter``) before libcst is loaded or run, and given a CPU budget
-(``hs_lint.budget``). Worker processes ignore Ctrl-C (the parent stops them at once), die with
-their parent (Linux), and each may use at most ``WORKER_MEMORY`` bytes of address space.
+A file is read only if it is a regular file of at most 1 MB (``hs_lint.files``), screened
+(``hs_lint.prefilter``) before libcst is loaded or run, and analysed in a worker process
+(``hs_lint.workers``) with a CPU budget (``hs_lint.budget``) that the kernel enforces even inside
+libcst's parser: a worker that dies or runs over costs only its own file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import signal
-import sys
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +30,8 @@ from typing import TYPE_CHECKING
 from hs_lint import __version__
 from hs_lint.budget import DEFAULT_SECONDS, Budget
 from hs_lint.config import Config
-from hs_lint.engine import Finding, Linter, SourceError, TimedOut, decode
+from hs_lint.engine import Finding, Linter, SourceError, TimedOut, decode, over_budget, unanalysed
+from hs_lint.files import TooLarge, Unreadable, read_source
 from hs_lint.prefilter import may_have_findings
 from hs_lint.project.index import Projects, unchanged
 from hs_lint.project.store import CACHE_DIR_NAME, code_fingerprint, mark_cache_directory, write_json_atomic
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
     from hs_lint.project.index import ModuleView
 
 _CACHE_FORMAT = "3"
-WORKER_MEMORY = 4 << 30  # libcst needs about 100 MB per 10,000 lines; files are at most 1 MB
 
 
 @dataclass
@@ -51,6 +49,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # one line each, starting with the path
     used: dict[str, str] = field(default_factory=dict)  # other modules read for it: path -> hash of their bytes
     timed_out: bool = False  # over its budget: another run (or a larger budget) may analyse it
+    fixed: Fixer | None = None  # from a worker under --fix/--diff: what it fixed in this file
 
     @property
     def cacheable(self) -> bool:
@@ -107,7 +106,7 @@ class Checker:
         try:
             return Outcome(self.fixer.fix_file(Path(name), data, source, self.linter_for(name), view))
         except FixError as exc:
-            return Outcome(errors=[str(exc)])
+            return Outcome(exc.findings, errors=[str(exc)])
 
 
 def _internal_error(name: str, summary: str) -> Outcome:
@@ -116,11 +115,41 @@ def _internal_error(name: str, summary: str) -> Outcome:
 
 
 def read(path: Path) -> bytes | Outcome:
-    """The file's bytes, or an outcome saying in one line why they cannot be read."""
+    """The file's bytes, or an outcome saying in one line why they are not read."""
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        return Outcome(errors=[f"{path}: cannot read: {exc.strerror or exc}"])
+        return read_source(path)
+    except Unreadable as exc:
+        return Outcome(errors=[f"{path}: {exc}"])
+    except TooLarge as exc:
+        return Outcome([unanalysed(str(path), str(exc)).finding])
+
+
+# The entry ``Cache.put`` writes: {"findings": [[line, col, end_line, end_col, code, name, message, fix, data]],
+# "errors": [": <why>"], "used": {path: hash}}; ``type(v) is int``, so that a bool is no line number.
+_FINDING_TYPES = (int, int, int, int, str, str, str, str, dict)
+_CODE = re.compile(r"HS\d{3}\Z")
+_FIXES = ("", "safe", "unsafe")
+
+
+def _valid(stored: object) -> bool:
+    """Whether a cache entry has the shape and types ``put`` gives it: only then is it used."""
+    if not isinstance(stored, dict) or set(stored) != {"findings", "errors", "used"}:
+        return False
+    findings, errors, used = stored["findings"], stored["errors"], stored["used"]
+    return (isinstance(findings, list) and all(_valid_finding(row) for row in findings)
+            and isinstance(errors, list) and all(_one_line(e) and e.startswith(": ") for e in errors)
+            and isinstance(used, dict) and all(isinstance(digest, str) for digest in used.values()))
+
+
+def _valid_finding(row: object) -> bool:
+    return (isinstance(row, list) and len(row) == len(_FINDING_TYPES)
+            and all(type(value) is kind for value, kind in zip(row, _FINDING_TYPES))
+            and all(number >= 1 for number in row[:4]) and _CODE.match(row[4]) is not None
+            and all(_one_line(text) for text in row[5:7]) and row[7] in _FIXES)
+
+
+def _one_line(text: object) -> bool:
+    return isinstance(text, str) and "\n" not in text and "\r" not in text
 
 
 class Cache:
@@ -143,19 +172,20 @@ class Cache:
         return self.directory / key[:2] / f"{key}.json"
 
     def get(self, key: str, name: str) -> Outcome | None:
+        """The stored outcome, or None: no entry, one that is not what ``put`` writes (``_valid``), or one
+        that used a module which has changed since."""
         try:
             with open(self._entry(key), encoding="utf-8") as stream:
                 stored = json.load(stream)
-            used = dict(stored.get("used", {}))
-            if not unchanged(used, self._read):
-                return None  # a module it used has changed: its summary, and so these findings, may differ
-            return Outcome(
-                [Finding(name, *finding[:8], data=finding[8]) for finding in stored["findings"]],
-                [name + error for error in stored["errors"]],
-                used,
-            )
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+        except (OSError, ValueError):
             return None
+        if not _valid(stored) or not unchanged(stored["used"], self._read):
+            return None  # dropped: the file is analysed again, and its entry written anew
+        return Outcome(
+            [Finding(name, *finding[:8], data=finding[8]) for finding in stored["findings"]],
+            [name + error for error in stored["errors"]],
+            stored["used"],
+        )
 
     def put(self, key: str, name: str, outcome: Outcome) -> None:
         entry = self._entry(key)
@@ -174,42 +204,26 @@ class Cache:
             pass  # a read-only checkout still gets its answers, just not faster next time
 
 
-# -- parallel analysis -------------------------------------------------------------------------
+# -- analysis in worker processes (hs_lint.workers) ------------------------------------------
 _WORKER: Checker | None = None
 
 
-def _start_worker(config: Config, projects: Projects | None, budget: float | None, parent: int) -> None:
+def _setup(checker: Checker) -> None:
     global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the fork, see _interrupts_held
-    _die_with_parent(parent)
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, resource.getrlimit(resource.RLIMIT_AS)[1]))
-    except (ImportError, ValueError, OSError):
-        pass  # not on this platform, or a lower hard limit already applies
-    _WORKER = Checker(config, projects=projects, budget=budget)
+    _WORKER = checker
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this worker when the parent dies, however it dies (``PR_SET_PDEATHSIG``)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 == PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request was made
-        os._exit(1)
-
-
-def _analyse(item: tuple[str, bytes]) -> Outcome:
+def _analyse(name: str, data: bytes) -> Outcome:
+    """In a worker: the file's outcome, and with ``--fix``/``--diff`` what was fixed (``Outcome.fixed``)."""
     assert _WORKER is not None
-    return _WORKER.check_bytes(*item)
+    if _WORKER.fixer is None:
+        return _WORKER.check_bytes(name, data)
+    from hs_lint.fix import Fixer
+
+    _WORKER.fixer = fixer = Fixer(unsafe=_WORKER.fixer.unsafe, write=_WORKER.fixer.write)  # this file's fixes
+    outcome = _WORKER.check_bytes(name, data)
+    outcome.fixed = fixer
+    return outcome
 
 
 def default_jobs() -> int:
@@ -221,7 +235,7 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
          budget: float | None = DEFAULT_SECONDS) -> list[Outcome]:
     """One outcome per path, in order; cached outcomes are reused and fresh ones stored.
 
-    Fixing runs in this process (the fixer collects diffs and counts) and never uses the cache.
+    Fixing runs in one worker (``fixer`` collects its diffs and counts) and never uses the cache.
     ``budget``: CPU seconds per file (None: unlimited). Ctrl-C raises KeyboardInterrupt here once
     the workers are stopped.
     """
@@ -241,7 +255,7 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
         outcomes.append(hit)
         if hit is None:
             pending.append((len(outcomes) - 1, name, data, key))
-    fresh = _analyse_all([(name, data) for _, name, data, _ in pending], checker, jobs or default_jobs())
+    fresh = analyse([(name, data) for _, name, data, _ in pending], checker, jobs or default_jobs())
     for (index, name, _, key), outcome in zip(pending, fresh):
         outcomes[index] = outcome
         if cache is not None and key is not None and outcome.cacheable:
@@ -249,37 +263,19 @@ def scan(paths: Iterable[Path], config: Config, *, jobs: int | None = None, cach
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _analyse_all(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int) -> list[Outcome]:
-    workers = min(jobs, len(items))
-    if workers <= 1:
-        return [checker.check_bytes(*item) for item in items]
-    from concurrent.futures import ProcessPoolExecutor  # not loaded by a run the cache answers
+def analyse(items: Sequence[tuple[str, bytes]], checker: Checker, jobs: int) -> list[Outcome]:
+    """One outcome per (name, bytes), each file analysed in a worker process that may die without taking the
+    run with it: its file is then reported, ``HS002`` when it ran past the budget, ``HS001`` otherwise."""
+    from hs_lint.workers import Died, call_all
 
-    chunksize = max(1, min(16, len(items) // (workers * 8)))
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                               initargs=(checker.config, checker.projects, checker.budget, os.getpid()))
-    try:
-        with _interrupts_held():  # the workers start while ``map`` submits
-            results = pool.map(_analyse, items, chunksize=chunksize)
-        outcomes = list(results)
-    except BaseException:  # Ctrl-C, or anything else: stop the workers now rather than after their files
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    results = call_all(items, _analyse, checker.budget, jobs, setup=(_setup, (checker,)))
+    outcomes = []
+    for (name, _), result in zip(items, results):
+        if isinstance(result, Died) and result.timed_out and checker.budget is not None:
+            result = Outcome([over_budget(name, checker.budget).finding], timed_out=True)
+        elif isinstance(result, Exception):
+            result = _internal_error(name, str(result))
+        if result.fixed is not None and checker.fixer is not None:
+            checker.fixer.merge(result.fixed)
+        outcomes.append(result)
     return outcomes
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Block Ctrl-C while workers are forked: they are born with it blocked (until they ignore it), and
-    the parent receives one that came meanwhile as soon as the block ends."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

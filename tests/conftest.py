@@ -87,6 +87,12 @@ def recurrent_source(size: int) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory):
+    """Files outside any project cache in the user's cache folder: the tests' own, not the real one."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+
+
 @pytest.fixture
 def project(tmp_path):
     """A directory with that script (train.py) and a clean one (clean.py)."""

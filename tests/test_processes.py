@@ -80,9 +80,8 @@ def test_a_budget_must_be_a_number_of_seconds(project):
 def test_workers_have_bounded_memory():
     probe = textwrap.dedent("""\
         import os, resource
-        from hs_lint.config import Config
-        from hs_lint.scan import WORKER_MEMORY, _start_worker
-        _start_worker(Config(), None, None, os.getppid())
+        from hs_lint.workers import WORKER_MEMORY, limit_process
+        limit_process(os.getppid())
         print(resource.getrlimit(resource.RLIMIT_AS)[0] == WORKER_MEMORY)
     """)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)

@@ -102,6 +102,7 @@ def _tree(tmp_path: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
     (tmp_path / "bad" / "zz_broken.py").write_text("lstm = nn.LSTM(:\n")
+    (tmp_path / "setup.cfg").write_text("")  # a project: its cache is kept in it
     return tmp_path
 
 
@@ -143,7 +144,8 @@ def test_cache_is_written_then_read_and_invalidated_by_content_and_selection(tmp
     cache = scan.Cache(root / scan.CACHE_DIR_NAME)
     key = cache.key(config.enabled_codes(str(target)), target.read_bytes(), str(target))
     entry = cache._entry(key)
-    entry.write_text(json.dumps({"findings": [[1, 1, 1, 2, "HS101", "planted", "planted", "", {}]], "errors": []}))
+    entry.write_text(json.dumps({"findings": [[1, 1, 1, 2, "HS101", "planted", "planted", "", {}]], "errors": [],
+                                 "used": {}}))
     planted = hs_lint("check", "good/sentiment_classifier.py", cwd=root)
     assert "good/sentiment_classifier.py:1:1: HS101 planted" in planted.stdout
     # ... that --no-cache ignores it, that another selection misses it, and that an edit invalidates it.

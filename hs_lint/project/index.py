@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from hs_lint.gcpause import collector_paused
 from hs_lint.project import layout
-from hs_lint.project.store import SummaryStore, digest
+from hs_lint.project.store import SummaryStore, cache_directory, digest
 from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
 
 if TYPE_CHECKING:
@@ -193,22 +193,22 @@ def unchanged(used: dict[str, str], memo: dict[str, str | None] | None = None) -
 class Projects:
     """The projects of the files one run checks: one index per root, found from each file's path.
 
-    Summaries are stored in ``store_dir`` (the CLI's cache directory), or in ``<root>/<store_name>`` for a
-    front end that has no directory of its own (the flake8 plugin); in neither, only in memory.
+    Summaries are stored in ``store_dir`` (the CLI's cache directory), or, for a front end that has no
+    directory of its own (the flake8 plugin: ``stored``), in each project's (``store.cache_directory``);
+    else only in memory.
     """
 
-    def __init__(self, fallback: Path | None = None, store_dir: Path | None = None,
-                 store_name: str | None = None) -> None:
+    def __init__(self, fallback: Path | None = None, store_dir: Path | None = None, stored: bool = False) -> None:
         self.fallback = fallback
         self.store_dir = store_dir
-        self.store_name = store_name
+        self.stored = stored
         self._indexes: dict[Path, ProjectIndex] = {}
         self._roots: dict[Path, Path] = {}  # folder -> its root, for the run (every file of a folder shares it)
 
     def _store(self, root: Path) -> SummaryStore | None:
         if self.store_dir is not None:
             return SummaryStore(self.store_dir)
-        return SummaryStore(root / self.store_name) if self.store_name else None
+        return SummaryStore(cache_directory(root)) if self.stored else None
 
     def view(self, path: Path) -> ModuleView | None:
         """The view of the project ``path`` belongs to; None for a path that is not a file on disk."""

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+_INSTALLED = frozenset({"site-packages", "dist-packages"})
 
 
 def find_root(path: Path, fallback: Path | None = None) -> Path:
@@ -19,13 +20,22 @@ def find_root(path: Path, fallback: Path | None = None) -> Path:
     the one a tool runs in) when ``path`` lies inside it; else the file's own folder."""
     start = path.resolve()
     folder = start if start.is_dir() else start.parent
-    for candidate in (folder, *folder.parents):
-        if any(os.path.exists(os.path.join(candidate, marker)) for marker in ROOT_MARKERS):
-            return candidate
+    marked = marked_root(folder)
+    if marked is not None:
+        return marked
     fallback = fallback.resolve() if fallback is not None else None
     if fallback is not None and (fallback == folder or fallback in folder.parents):
         return fallback
     return folder
+
+
+def marked_root(folder: Path) -> Path | None:
+    """The nearest folder at or above ``folder`` (a resolved one) with a project marker; None when there is none,
+    or when it lies in an installed tree (``site-packages``), which is nobody's project."""
+    for candidate in (folder, *folder.parents):
+        if any(os.path.exists(os.path.join(candidate, marker)) for marker in ROOT_MARKERS):
+            return None if _INSTALLED.intersection(candidate.parts) else candidate
+    return None
 
 
 def module_name(root: Path, path: Path) -> str:

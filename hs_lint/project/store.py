@@ -9,9 +9,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from hs_lint.project.layout import marked_root
 from hs_lint.project.summary import SUMMARY_FORMAT, ModuleSummary
 
 CACHE_DIR_NAME = ".hs_lint_cache"  # the CLI's cache (findings and summaries), and the flake8 plugin's
+
+
+def cache_directory(start: Path) -> Path:
+    """Where the cache of files at ``start`` lives: ``.hs_lint_cache`` in the project root that a marker names
+    (``pyproject.toml``, ``setup.cfg``, ``setup.py``, ``.git``), else hs-lint's folder in the user's cache
+    directory; never in site-packages, nor in a folder that no marker makes a project."""
+    root = marked_root(start.resolve())
+    if root is not None:
+        return root / CACHE_DIR_NAME
+    import platformdirs  # (the user's cache folder of each platform)
+
+    return Path(platformdirs.user_cache_dir("hs-lint", appauthor=False))
 
 
 def mark_cache_directory(directory: Path) -> None:
