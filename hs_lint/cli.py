@@ -220,7 +220,9 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
-    return EXIT_FINDINGS if report.findings or (args.diff and fixer is not None and fixer.diffs) else EXIT_CLEAN
+    if args.diff and fixer is not None:  # as ruff: 1 when there is a diff to show, whatever else remains
+        return EXIT_FINDINGS if fixer.diffs else EXIT_CLEAN
+    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
 
 
 def _rendered(args: argparse.Namespace, findings: list[Finding], fixer: Fixer | None, color: bool,
