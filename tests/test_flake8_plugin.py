@@ -56,12 +56,12 @@ def test_unselected_rules_never_run(tmp_path):
     from argparse import Namespace
 
     options = Namespace(select=["HS102"], extend_select=None, ignore=None, extend_ignore=None,
-                        extended_default_select=["HS"], extended_default_ignore=[])
+                        extended_default_select=["HS"], extended_default_ignore=[], filenames=["t.py"])
     flake8_plugin.HiddenStatePlugin.parse_options(options)
     try:
-        assert flake8_plugin.HiddenStatePlugin.enabled_codes == {"HS102"}
+        assert flake8_plugin.HiddenStatePlugin.selection.codes_for("t.py") == {"HS102"}
     finally:
-        flake8_plugin.HiddenStatePlugin.enabled_codes = None
+        flake8_plugin.HiddenStatePlugin.selection = None
 
 
 def test_the_static_path_never_imports_torch():
