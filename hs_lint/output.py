@@ -17,6 +17,7 @@ from typing import TextIO, TypeVar
 from urllib.parse import quote
 
 from hs_lint import __version__
+from hs_lint.catalogue import rule_codes
 from hs_lint.docs import CHECKER_CODES, checker_page, detail, rule_page
 from hs_lint.engine import Finding, applies
 
@@ -57,6 +58,11 @@ def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     return json.dumps([{**f.as_dict(), "detail": detail(f.code)} for f in findings], indent=2) + "\n"
 
 
+def _level(code: str) -> str:
+    """SARIF's level: an advisory rule's finding is a ``warning`` (GitHub shows it as such), every other an ``error``."""
+    return "warning" if rule_codes().get(code, True) is False else "error"
+
+
 def _sarif_rules() -> list[dict[str, object]]:
     """Every code with its why (``fullDescription``) and its whole page (``help``): viewers show them
     next to the one-line message."""
@@ -69,7 +75,7 @@ def _sarif_rules() -> list[dict[str, object]]:
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.rationale},
             "help": {"text": detail(code), "markdown": rule_page(rule)},
-            "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
+            "defaultConfiguration": {"level": _level(code), "enabled": rule.default_enabled},
             "properties": {"fix": "none" if not rule.fix_summary else "safe" if rule.fix_safe else "unsafe"},
         }
         for code, rule in all_rules().items()
@@ -94,7 +100,7 @@ def as_sarif(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
         {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
-            "level": "error",
+            "level": _level(f.code),
             "message": {"text": f.message},
             "locations": [
                 {
@@ -136,12 +142,13 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 
 def as_github(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
-    """``::error file=..,line=..,col=..,endLine=..,endColumn=..,title=HS101::message`` per finding."""
+    """``::error file=..,line=..,col=..,endLine=..,endColumn=..,title=HS101::message`` per finding
+    (``::warning`` for an advisory rule's)."""
     lines = []
     for f in findings:
         props = (f"file={_escape(f.path, property_value=True)},line={f.line},col={f.col},endLine={f.end_line},"
                  f"endColumn={f.end_col},title={f.code}")
-        lines.append(f"::error {props}::{_escape(f'{f.code} {f.message}')}\n")
+        lines.append(f"::{_level(f.code)} {props}::{_escape(f'{f.code} {f.message}')}\n")
     return "".join(lines)
 
 
