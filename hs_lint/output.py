@@ -36,8 +36,9 @@ def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     )
 
 
-_VERDICTS = {"confirmed": "confirmed by torch", "plausible": "plausible (torch, on an assumed module)",
-             "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+_VERDICTS = {"confirmed": "confirmed by torch", "reproduced": "reproduced by torch on a stand-in",
+             "plausible": "plausible (torch, on an assumed module)", "refuted": "refuted by torch",
+             "unconfirmable": "unconfirmable"}
 _VERDICT_CHARS = 100  # the verdict's detail on the finding's line; JSON and SARIF keep it whole
 
 
@@ -47,10 +48,18 @@ def _verdict(finding: Finding) -> str:
     if verdict is None:
         return ""
     module = verdict.assumed.get("module")
-    assumed = f"; assumed {str(module).split(' (', 1)[0]}" if module else ""
-    from hs_lint.rule import snippet  # (libcst is loaded already: --confirm ran the analysis)
+    stand_in = str(module).split(" (", 1)[0] if module else str(verdict.assumed.get("stand-in", "")).split(", not ")[0]
+    assumed = f"; assumed {stand_in}" if stand_in else ""
+    return f" [{_VERDICTS[verdict.status]}: {_cut(verdict.detail, _VERDICT_CHARS)}{assumed}]"
 
-    return f" [{_VERDICTS[verdict.status]}: {snippet(verdict.detail, _VERDICT_CHARS)}{assumed}]"
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` on one line, cut with ``…`` at the last word boundary before ``limit`` characters."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    head = line[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:") + "…"
 
 
 def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
