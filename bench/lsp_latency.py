@@ -36,7 +36,7 @@ sys.exit(main())
 
 
 def script(lines: int) -> str:
-    text = recurrent_source(lines * 40)
+    text = recurrent_source(lines * 27)
     while text.count("\n") < lines:
         text = recurrent_source(len(text) + 2000)
     return text
