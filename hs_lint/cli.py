@@ -129,12 +129,16 @@ def run_check(args: argparse.Namespace) -> int:
         report.findings.extend(outcome.findings)
         report.errors.extend(outcome.errors)
     report.findings.sort()
+    refuted = 0
     if args.confirm:
         try:
-            report.findings = _confirmed(report.findings, args.show_refuted)
+            judged = _confirmed(report.findings)
         except RuntimeError as exc:
             print(f"hs-lint: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+        refuted = sum(f.confirmation is not None and f.confirmation.status == "refuted" for f in judged)
+        report.findings = judged if args.show_refuted else [
+            f for f in judged if f.confirmation is None or f.confirmation.status != "refuted"]
     if fix_stdin:
         fixed = next(iter(fixer.texts.values()), None)  # the one file's, if anything was fixed
         from hs_lint.fix import encode_like
@@ -158,6 +162,8 @@ def run_check(args: argparse.Namespace) -> int:
     for warning in report.warnings if args.quiet < 2 else ():
         print(f"hs-lint: warning: {printable(warning)}", file=sys.stderr)
     line = summary(report.findings, report.files, args.unsafe_fixes)
+    if args.confirm and refuted:
+        line += f"; {refuted} refuted by torch" + ("" if args.show_refuted else " (not shown: --show-refuted)")
     if fixer is not None:
         line = f"{'would fix' if args.diff else 'fixed'} {plural(sum(fixer.fixed.values()), 'finding')}; left: {line}"
     if not args.quiet:
@@ -166,7 +172,9 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
-    return EXIT_FINDINGS if report.findings or (args.diff and fixer is not None and fixer.diffs) else EXIT_CLEAN
+    if args.diff and fixer is not None:  # as ruff: 1 when there is a diff to show, whatever else remains
+        return EXIT_FINDINGS if fixer.diffs else EXIT_CLEAN
+    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
 
 
 def _rendered(args: argparse.Namespace, findings: list[Finding], fixer: Fixer | None, color: bool,
@@ -198,15 +206,20 @@ def _source_lines(given: dict[str, bytes]) -> Callable[[str], list[str]]:
     return lines
 
 
-def _confirmed(findings: list[Finding], show_refuted: bool) -> list[Finding]:
-    """torch's verdict on each finding (imports torch: only under --confirm)."""
+def _confirmed(findings: list[Finding]) -> list[Finding]:
+    """torch's verdict on each finding, the refuted ones included (imports torch: only under --confirm)."""
+    import warnings
+
+    # torch warns on import when numpy is missing; --confirm never hands torch a numpy array
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
     try:
         from hs_lint.runtime.confirm import confirm_findings
     except ImportError as exc:
-        raise RuntimeError(f"--confirm needs torch ({exc}): pip install torch (the `runtime` extra of a checkout)") \
-            from None
+        from hs_lint.install import TORCH_INSTALL
 
-    return confirm_findings(findings, show_refuted)
+        raise RuntimeError(f"--confirm needs torch ({exc}): {TORCH_INSTALL}") from None
+
+    return confirm_findings(findings, show_refuted=True)
 
 
 def _write_output(text: str, output_file: str | None, stream: TextIO) -> None:

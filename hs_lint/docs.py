@@ -28,7 +28,9 @@ CHECKER_CODES = {
         "## When\n\nAn exception inside hs-lint while it analysed the file: a bug in hs-lint, not in your code. "
         "The message names the exception, or says that the analysis process died on the file (a crash in libcst's "
         "native parser: `the analysis process died (SIGSEGV)`). The file is not checked; every other file is, and `hs-lint check` "
-        "exits 2. In the flake8 plugin it is one `HS001` finding at line 1, so the other plugins still run.\n\n"
+        "exits 2. In the flake8 plugin it is one `HS001` finding at line 1, so the other plugins still run; "
+        "there it also reports an unusable `[tool.hs-lint]` (`hs-lint cannot run: ...`, naming the key), which "
+        "makes `hs-lint check` exit 2.\n\n"
         "## What to do\n\nReport it with the file (or the smallest part of it that still fails). Until it is "
         "fixed, leave the file out with `exclude = [\"path/to/file.py\"]` under `[tool.hs-lint]`.\n",
     ),

@@ -140,7 +140,8 @@ class Linter:
                 tree: ast.AST | None = None) -> Analysis:
         """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
         elsewhere = project.holds_recurrent if project is not None else None
-        if not self.rules or (self.prefilter and not may_have_findings(source, self.codes, tree, elsewhere)):
+        # without its own screen the caller has screened: the file is parsed even with no rule, for HS002
+        if self.prefilter and (not self.rules or not may_have_findings(source, self.codes, tree, elsewhere)):
             return Analysis(None, [])
         import hs_lint.facts  # noqa: F401 - loads libcst outside the budget, which is the file's own time
 

@@ -1,10 +1,12 @@
-"""The flake8 adapter: the same engine on the lines flake8 already read.
+"""The flake8 adapter: the same engine on the lines flake8 already read, with the same selection.
 
 It never raises. A file that libcst cannot parse is left to flake8 (E999); a file that takes
 longer than its budget is one HS002; anything else that goes wrong (the analysis process dying
 included) becomes a single HS001 finding so that the user's other plugins still run. Each file is
 screened first on the tree flake8 already parsed; a file that passes is analysed in a worker
 process (``hs_lint.workers``) that the kernel stops at the budget, even inside libcst's parser.
+Which rules run is decided as ``hs-lint check`` decides it (``hs_lint.flake8_selection``): advisory
+rules off, ``[tool.hs-lint]`` read, and flake8's own options first for every code they name.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import ClassVar
 from hs_lint import __version__
 from hs_lint.catalogue import rule_codes
 from hs_lint.files import MAX_FILE_BYTES
+from hs_lint.flake8_selection import Selection
 from hs_lint.prefilter import may_have_findings
 
 Result = tuple[int, int, str, type]
@@ -26,7 +29,7 @@ Result = tuple[int, int, str, type]
 class HiddenStatePlugin:
     name = "hs-lint"
     version = __version__
-    enabled_codes: ClassVar[frozenset[str] | None] = None  # None until flake8 hands us its options
+    selection: ClassVar[Selection | None] = None  # None until flake8 hands us its options
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str = "") -> None:
         # ``tree`` is how flake8 knows this is a whole-file plugin; the screen reads it, the engine uses libcst.
@@ -36,33 +39,36 @@ class HiddenStatePlugin:
 
     @classmethod
     def add_options(cls, option_manager: object) -> None:
+        """Advisory rules are off by default, as flake8-bugbear's opinionated B9 codes are."""
         advisory = [code for code, default in rule_codes().items() if not default]
         option_manager.extend_default_ignore(advisory)  # type: ignore[attr-defined]
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        """Ask flake8's own decision engine which HS rules are selected, so the others never run."""
-        from flake8.style_guide import Decision, DecisionEngine
-
-        decider = DecisionEngine(options)
-        cls.enabled_codes = frozenset(
-            code for code in rule_codes() if decider.decision_for(code) is Decision.Selected
-        )
+        """Decide which HS rules run before any file is checked, so the others never run."""
+        try:
+            cls.selection = Selection.read(options)
+        except Exception as exc:  # noqa: BLE001 - a crash here would stop the user's whole flake8 run
+            cls.selection = Selection(problem=f"internal error: {_one_line(exc)} (please report this)")
 
     def run(self) -> Iterator[Result]:
         try:
+            if self.selection is not None and self.selection.problem is not None:
+                yield 1, 0, f"HS001 hs-lint cannot run: {self.selection.problem}", type(self)
+                return
             findings = self._findings()
         except Exception as exc:  # noqa: BLE001 - a crash here would break the user's whole flake8 run
-            summary = (str(exc) if getattr(exc, "one_line", False) else f"{type(exc).__name__}: {exc}")
-            summary = summary.splitlines()[0][:200]
-            yield 1, 0, f"HS001 hs-lint internal error: {summary}", type(self)
+            summary = str(exc) if getattr(exc, "one_line", False) else _one_line(exc)
+            yield 1, 0, f"HS001 hs-lint internal error: {summary.splitlines()[0][:200]}", type(self)
             return
         for finding in findings:
             yield finding.line, finding.col - 1, f"{finding.code} {finding.message}", type(self)
 
     def _findings(self) -> list:
+        codes = self.selection.codes_for(self.filename) if self.selection is not None else frozenset(rule_codes())
+        if not codes:
+            return []
         source = "".join(self.lines)
-        codes = rule_codes() if self.enabled_codes is None else self.enabled_codes
         if len(source) > MAX_FILE_BYTES:
             return []  # not analysed, as the CLI would report it; flake8 has checked it already
         view = _projects().view(Path(self.filename)) if self.filename not in ("", "-", "stdin") else None
@@ -78,14 +84,14 @@ class HiddenStatePlugin:
             _WORKER.append(Worker())
             atexit.register(_WORKER[0].stop)
         try:
-            return _WORKER[0].call(DEFAULT_SECONDS, _analysed, self.enabled_codes, source, self.filename)
+            return _WORKER[0].call(DEFAULT_SECONDS, _analysed, codes, source, self.filename)
         except Died as exc:  # libcst's parser died, or ran past the budget and the kernel stopped it
             if exc.timed_out:
                 return [over_budget(self.filename, DEFAULT_SECONDS).finding]
             raise
 
 
-def _analysed(codes: frozenset[str] | None, source: str, filename: str) -> list:
+def _analysed(codes: frozenset[str], source: str, filename: str) -> list:
     """In the worker process: the findings for one file that passed the screen."""
     from hs_lint.engine import SourceError, TimedOut
 
@@ -101,7 +107,13 @@ def _analysed(codes: frozenset[str] | None, source: str, filename: str) -> list:
 
 
 _WORKER: list = []  # the analysis process, started for the first file that passes the screen
-_LINTERS: dict[frozenset[str] | None, object] = {}
+_LINTERS: dict[frozenset[str], object] = {}
+
+
+def _one_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+
+
 _PROJECTS: list[object] = []
 
 
@@ -115,7 +127,7 @@ def _projects():
     return _PROJECTS[0]
 
 
-def _linter(codes: frozenset[str] | None):
+def _linter(codes: frozenset[str]):
     """One Linter per selection per process: rule objects are built once, not per file (screened already)."""
     from hs_lint.budget import DEFAULT_SECONDS, Budget
     from hs_lint.engine import Linter

@@ -18,6 +18,7 @@ from typing import TextIO, TypeVar
 from urllib.parse import quote
 
 from hs_lint import __version__
+from hs_lint.catalogue import rule_codes
 from hs_lint.docs import CHECKER_CODES, checker_page, detail, rule_page
 from hs_lint.engine import Finding, applies
 
@@ -46,8 +47,9 @@ def as_text(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     )
 
 
-_VERDICTS = {"confirmed": "confirmed by torch", "plausible": "plausible (torch, on an assumed module)",
-             "refuted": "refuted by torch", "unconfirmable": "unconfirmable"}
+_VERDICTS = {"confirmed": "confirmed by torch", "reproduced": "reproduced by torch on a stand-in",
+             "plausible": "plausible (torch, on an assumed module)", "refuted": "refuted by torch",
+             "unconfirmable": "unconfirmable"}
 _VERDICT_CHARS = 100  # the verdict's detail on the finding's line; JSON and SARIF keep it whole
 
 
@@ -57,15 +59,28 @@ def _verdict(finding: Finding) -> str:
     if verdict is None:
         return ""
     module = verdict.assumed.get("module")
-    assumed = f"; assumed {str(module).split(' (', 1)[0]}" if module else ""
-    from hs_lint.rule import snippet  # (libcst is loaded already: --confirm ran the analysis)
+    stand_in = str(module).split(" (", 1)[0] if module else str(verdict.assumed.get("stand-in", "")).split(", not ")[0]
+    assumed = f"; assumed {stand_in}" if stand_in else ""
+    return f" [{_VERDICTS[verdict.status]}: {_cut(verdict.detail, _VERDICT_CHARS)}{assumed}]"
 
-    return f" [{_VERDICTS[verdict.status]}: {snippet(verdict.detail, _VERDICT_CHARS)}{assumed}]"
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` on one line, cut with ``…`` at the last word boundary before ``limit`` characters."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    head = line[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:") + "…"
 
 
 def as_json(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
     """The findings' fields, and ``detail``: the why behind the one-line message (the rule's rationale)."""
     return json.dumps([{**f.as_dict(), "detail": detail(f.code)} for f in findings], indent=2) + "\n"
+
+
+def _level(code: str) -> str:
+    """SARIF's level: an advisory rule's finding is a ``warning`` (GitHub shows it as such), every other an ``error``."""
+    return "warning" if rule_codes().get(code, True) is False else "error"
 
 
 def _sarif_rules() -> list[dict[str, object]]:
@@ -80,7 +95,7 @@ def _sarif_rules() -> list[dict[str, object]]:
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.rationale},
             "help": {"text": detail(code), "markdown": rule_page(rule)},
-            "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
+            "defaultConfiguration": {"level": _level(code), "enabled": rule.default_enabled},
             "properties": {"fix": "none" if not rule.fix_summary else "safe" if rule.fix_safe else "unsafe"},
         }
         for code, rule in all_rules().items()
@@ -105,7 +120,7 @@ def as_sarif(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
         {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
-            "level": "error",
+            "level": _level(f.code),
             "message": {"text": f.message},
             "locations": [
                 {
@@ -147,12 +162,13 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 
 
 def as_github(findings: Sequence[Finding], unsafe_fixes: bool = False) -> str:
-    """``::error file=..,line=..,col=..,endLine=..,endColumn=..,title=HS101::message`` per finding."""
+    """``::error file=..,line=..,col=..,endLine=..,endColumn=..,title=HS101::message`` per finding
+    (``::warning`` for an advisory rule's)."""
     lines = []
     for f in findings:
         props = (f"file={_escape(f.path, property_value=True)},line={f.line},col={f.col},endLine={f.end_line},"
                  f"endColumn={f.end_col},title={f.code}")
-        lines.append(f"::error {props}::{_escape(f'{f.code} {f.message}')}\n")
+        lines.append(f"::{_level(f.code)} {props}::{_escape(f'{f.code} {f.message}')}\n")
     return "".join(lines)
 
 

@@ -23,8 +23,9 @@ of one). The cycle collector is paused while a tree parsed here is alive (``hs_l
 Each screen is a superset of what its rule reports, so a skipped file is one in which the rule
 finds nothing (the tests compare screened and unscreened findings on every fixture, rule example
 and fuzz case). A code missing from ``_SCREENS`` is not known to be safe to skip: selecting it
-makes every file go through the full analysis. A file the screen skips is not parsed, so its
-syntax errors are left to Python (and flake8's E999); one that CPython cannot parse is passed on.
+makes every file go through the full analysis. One that CPython cannot parse is passed on, so that
+the analysis reports why; the CLI asks for that to be checked on every file it would skip
+(``must_parse``), while flake8 reports its own syntax errors (E999).
 """
 
 from __future__ import annotations
@@ -252,12 +253,13 @@ _SCREENS: dict[str, _Screen] = {
 
 
 def may_have_findings(text: str, codes: Iterable[str], tree: ast.AST | None = None,
-                      elsewhere: Elsewhere | None = None) -> bool:
+                      elsewhere: Elsewhere | None = None, *, must_parse: bool = False) -> bool:
     """False only when none of ``codes`` can report anything in ``text``: safe to skip libcst.
 
     ``tree`` is CPython's tree of ``text`` when the caller has one (flake8 does); ``elsewhere``
     tells which imported names hold recurrent code in other files of the project (None: judge
-    the file on its own).
+    the file on its own). ``must_parse``: a file that CPython cannot parse is never skipped, even
+    when no rule's precondition holds, so that its syntax error is reported.
     """
     codes = list(codes)
     if any(code not in _SCREENS for code in codes):
@@ -265,8 +267,28 @@ def may_have_findings(text: str, codes: Iterable[str], tree: ast.AST | None = No
     with collector_paused():  # for as long as the tree parsed here lives
         evidence = Evidence(text, tree, elsewhere)
         try:
-            return any(_SCREENS[code](evidence) for code in codes)
+            return any(_SCREENS[code](evidence) for code in codes) or (
+                must_parse and evidence._tree is None and not _parses(text)
+            )
         except _Unparsable:
             return True
         finally:
             del evidence  # freed before the collector runs again, or its next pass walks the whole tree
+
+
+def _parses(text: str) -> bool:
+    """Whether CPython parses ``text``, asked of its bytecode compiler, which builds no Python tree and costs half
+    as much as ``ast.parse``; its own complaints (``return`` outside a function) are not parse errors, so a failure
+    is asked of the parser again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not ours to print
+        try:
+            compile(text, "<screened>", "exec", dont_inherit=True)
+        except SyntaxError:
+            try:
+                ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return False
+        except (ValueError, RecursionError, MemoryError):
+            return False
+    return True

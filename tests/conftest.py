@@ -52,8 +52,9 @@ def run(*args: str, cwd: Path = ROOT, stdin: str | None = None, timeout: float |
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=timeout)
 
 
-def hs_lint(*args: str, cwd: Path = ROOT, timeout: float | None = 600) -> subprocess.CompletedProcess:
-    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd, timeout=timeout)
+def hs_lint(*args: str, cwd: Path = ROOT, timeout: float | None = 600,
+            stdin: str | None = None) -> subprocess.CompletedProcess:
+    return run(sys.executable, "-m", "hs_lint.cli", *args, cwd=cwd, timeout=timeout, stdin=stdin)
 
 
 def flake8(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

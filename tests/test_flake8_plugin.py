@@ -56,12 +56,12 @@ def test_unselected_rules_never_run(tmp_path):
     from argparse import Namespace
 
     options = Namespace(select=["HS102"], extend_select=None, ignore=None, extend_ignore=None,
-                        extended_default_select=["HS"], extended_default_ignore=[])
+                        extended_default_select=["HS"], extended_default_ignore=[], filenames=["t.py"])
     flake8_plugin.HiddenStatePlugin.parse_options(options)
     try:
-        assert flake8_plugin.HiddenStatePlugin.enabled_codes == {"HS102"}
+        assert flake8_plugin.HiddenStatePlugin.selection.codes_for("t.py") == {"HS102"}
     finally:
-        flake8_plugin.HiddenStatePlugin.enabled_codes = None
+        flake8_plugin.HiddenStatePlugin.selection = None
 
 
 def test_the_static_path_never_imports_torch():
@@ -81,3 +81,24 @@ def test_the_static_path_never_imports_torch():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_flake8_process_on_a_file_the_screen_rejects_never_imports_libcst(tmp_path):
+    """An editor's flake8 on an ordinary file pays for the screen only, not for libcst (~0.6 s to import)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from flake8.main.cli import main\n"
+        "try:\n"
+        "    main(['--stdin-display-name', 'plain.py', '-'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('libcst', 'torch') or m.startswith('hs_lint.rules')]\n"
+        "print('hs_lint.flake8_plugin' in sys.modules, sorted(heavy))\n"
+    )
+    source = "import os\nfor x in range(3):\n    print(os.getcwd(), x)\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            input=source)
+    assert result.stdout.strip().splitlines()[-1] == "True []", result.stdout + result.stderr

