@@ -235,6 +235,8 @@ class CallSite:
     qualified: str | None  # the callee's qualified name through the import table
     index: int = 0
     branches: tuple[tuple[int, str], ...] = ()  # the if-branches around it: (id of the If, "body"/"orelse")
+    # ``result = f(...); a, b = result``: the name read by the unpacking, which is where ``target`` now stands
+    unpacked_from: cst.Name | None = None
 
     def exclusive_with(self, other: CallSite) -> bool:
         """The two sites sit in different branches of one ``if``: at most one of them runs."""
@@ -332,6 +334,8 @@ class _Collector(cst.CSTVisitor):
         self._loop_stack: list[Loop | None] = [None]
         self._no_grad_stack: list[bool] = [False]
         self._call_targets: dict[int, cst.BaseExpression] = {}
+        # (scope, name) -> the call whose whole result the name holds, until the name is bound again
+        self._held_results: dict[tuple[int, str], CallSite] = {}
         self._discarded: set[int] = set()
         self._order = itertools.count()
         self._branches: list[tuple[int, str]] = []
@@ -476,6 +480,14 @@ class _Collector(cst.CSTVisitor):
         )
         if not augmented:
             self._stored.update(id(n) for t in targets for n in _flat_targets(t) if isinstance(n, cst.Attribute))
+        if not augmented and len(targets) == 1 and isinstance(targets[0], cst.Tuple) and isinstance(value, cst.Name):
+            held = self._held_results.pop((id(self.scope), value.value), None)
+            if held is not None and held.target is not None and isinstance(held.target, cst.Name):
+                held.target, held.unpacked_from = targets[0], value  # the unpacking receives the call's result
+        for target in targets:
+            for name in _flat_targets(target):
+                if isinstance(name, cst.Name):
+                    self._held_results.pop((id(self.scope), name.value), None)
         if isinstance(value, cst.Call) and targets:
             self._call_targets[id(value)] = targets[0]
 
@@ -543,6 +555,8 @@ class _Collector(cst.CSTVisitor):
             branches=tuple(self._branches),
         )
         self.calls.append(site)
+        if isinstance(site.target, cst.Name):
+            self._held_results[(id(self.scope), site.target.value)] = site
         if method_name(node) in _DETACH_METHODS:
             self.scope.detaches = True
             self.detach_calls.append(site)
@@ -1281,7 +1295,8 @@ class FileFacts:
              self.flow(site.node if site.augmented else site.value, keys, site.scope)
              if site.value is not None else Flow.FRESH)
             for site in self.assignments_in(loop)
-            if site.value is not call.site.node and keys.intersection(site.target_keys)
+            if site.value is not call.site.node and site.value is not call.site.unpacked_from
+            and keys.intersection(site.target_keys)
         ]
         for site in self._sites_in_loop[id(loop)][1]:
             if method_name(site.node) == "detach_" and keys.intersection(referenced_keys(receiver(site.node))):
