@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import (
-    FunctionScope,
     GlobalScope,
     MetadataWrapper,
     ParentNodeProvider,
@@ -176,8 +175,17 @@ def imported_names(module: cst.Module) -> set[str]:
     return names
 
 
-def local_scope(scope) -> bool:
-    return isinstance(scope, (FunctionScope, GlobalScope))
+def globals_read(analysed: Analysed, node: cst.CSTNode) -> set[str]:
+    """Module-level names (imports, definitions, builtins excluded) that code inside ``node`` reads."""
+    used = set()
+    for name in m.findall(node, m.Name()):
+        scope = analysed.scopes.get(name)
+        if scope is None or name.value not in scope.accesses:
+            continue
+        for access in scope.accesses[name.value]:
+            if access.node is name and any(isinstance(a.scope, GlobalScope) for a in access.referents):
+                used.add(name.value)
+    return used
 
 
 class _Edit(cst.CSTTransformer):

@@ -14,7 +14,7 @@ import libcst.matchers as m
 from libcst.metadata import BuiltinScope, GlobalScope
 
 from .base import Transform, per_file
-from .cst_tools import Analysed, add_imports, codes_of, edit, import_lines, imported_names, is_pure, with_codes
+from .cst_tools import Analysed, add_imports, globals_read, codes_of, edit, import_lines, imported_names, is_pure, with_codes
 from .split_join import _lines, _root_call
 
 _FORBIDDEN = m.Yield() | m.Await() | m.NamedExpr() | m.Lambda() | m.Call(func=m.Name("super")) \
@@ -52,18 +52,6 @@ def _free(analysed: Analysed, expr: cst.BaseExpression) -> list[str] | None:
     return free
 
 
-def _globals_used(analysed: Analysed, expr) -> set[str]:
-    used = set()
-    for name in m.findall(expr, m.Name()):
-        scope = analysed.scopes.get(name)
-        if scope is None or name.value not in scope.accesses:
-            continue
-        for access in scope.accesses[name.value]:
-            if access.node is name and any(isinstance(a.scope, GlobalScope) for a in access.referents):
-                used.add(name.value)
-    return used
-
-
 def _extract(elsewhere: bool):
     def find(analysed: Analysed, program, filename: str):
         helper = program.fresh("compute_step", "helper")
@@ -72,7 +60,7 @@ def _extract(elsewhere: bool):
             free = _free(analysed, expr)
             if free is None:
                 continue
-            if elsewhere and not _globals_used(analysed, expr) <= imported_names(analysed.module):
+            if elsewhere and not globals_read(analysed, expr) <= imported_names(analysed.module):
                 continue
             yield f"{analysed.module.code_for_node(expr)[:40]} into {helper}()", (
                 lambda line=line, expr=expr, free=free: _apply_extract(

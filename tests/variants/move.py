@@ -12,10 +12,9 @@ import re
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope
 
 from .base import Transform, per_file
-from .cst_tools import Analysed, import_lines, imported_names
+from .cst_tools import Analysed, globals_read, import_lines, imported_names
 
 _LITERAL = m.Integer() | m.Float() | m.SimpleString() | m.Name("True") | m.Name("False") | m.Name("None") \
     | m.UnaryOperation(expression=m.Integer() | m.Float())
@@ -33,22 +32,10 @@ def _constants(analysed: Analysed) -> dict[str, str]:
     return found
 
 
-def _globals(analysed: Analysed, node: cst.CSTNode) -> set[str]:
-    used = set()
-    for name in m.findall(node, m.Name()):
-        scope = analysed.scopes.get(name)
-        if scope is None or name.value not in scope.accesses:
-            continue
-        for access in scope.accesses[name.value]:
-            if access.node is name and any(isinstance(a.scope, GlobalScope) for a in access.referents):
-                used.add(name.value)
-    return used
-
-
 def _header(analysed: Analysed, node: cst.CSTNode, extra: set[str] = frozenset()) -> str | None:
     """The new module's imports and copied constants, or None when ``node`` needs more of its module."""
     constants = _constants(analysed)
-    needed = _globals(analysed, node) - extra
+    needed = globals_read(analysed, node) - extra
     if not needed <= imported_names(analysed.module) | set(constants):
         return None
     lines = import_lines(analysed.module) + [constants[n] for n in sorted(needed & set(constants))]
