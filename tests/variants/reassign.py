@@ -32,7 +32,8 @@ def _merges(analysed: Analysed, program, filename: str):
             stmt = next((p for p in analysed.ancestors(t_assigns[0].node) if isinstance(p, cst.Assign)), None)
             if stmt is None or analysed.statement(stmt) is None:
                 continue
-            for s_name in sorted({n.value for n in m.findall(stmt.value, m.Name())} - {t_name}):
+            callees = {c.func.value for c in m.findall(stmt.value, m.Call(func=m.Name()))}
+            for s_name in sorted({n.value for n in m.findall(stmt.value, m.Name())} - {t_name} - callees):
                 if s_name[:1].isupper():  # a class or a constant: rebinding it to data is no spelling anyone uses
                     continue
                 if s_name in scope.assignments and all(a.scope is scope for a in scope.assignments[s_name]):
@@ -48,7 +49,8 @@ def _merge(analysed: Analysed, filename: str, scope, t: str, s: str, stmt: cst.A
     t_reads = [r.node for r in t_assign.references]
     s_reads = [r.node for a in s_assigns for r in a.references] + [a.node for a in scope.accesses[s]]
     s_binds = [a.node for a in s_assigns]
-    if not all(isinstance(n, cst.Name) for n in s_binds + s_reads + t_reads):
+    if not all(isinstance(n, cst.Name) for n in s_reads + t_reads) or not all(
+            isinstance(n, (cst.Name, cst.Param)) for n in s_binds):
         return None
     if any(analysed.scopes[n] is not scope for n in t_reads + s_reads):
         return None
