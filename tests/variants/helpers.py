@@ -92,7 +92,7 @@ def _inlines(analysed: Analysed, program, filename: str):
         body = [s for s in function.body.body if not m.matches(s, m.SimpleStatementLine([m.Expr(m.SimpleString())]))]
         params = function.params
         if (function.decorators or len(body) != 1 or not m.matches(body[0], m.SimpleStatementLine([m.Return()]))
-                or params.star_arg or params.kwonly_params or params.star_kwarg or params.posonly_params
+                or not isinstance(params.star_arg, cst.MaybeSentinel) or params.kwonly_params or params.star_kwarg or params.posonly_params
                 or any(p.default for p in params.params) or body[0].body[0].value is None):
             continue
         name = function.name.value
