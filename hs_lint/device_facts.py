@@ -199,16 +199,29 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
             yield _placement(facts, site, callee, passed, by_receiver)
 
 
-def _passed_keys(facts: FileFacts) -> dict[int, set[str]]:
-    """By scope, the keys handed whole to a call (``f(model)``; ``f(model.device)`` reads an attribute only)."""
-    found: dict[int, set[str]] = {}
+def _passed_keys(facts: FileFacts) -> dict[int, dict[str, list[cst.CSTNode]]]:
+    """By scope, the keys handed whole to a call, with each read that hands them (``f(model)``;
+    ``f(model.device)`` reads an attribute only)."""
+    found: dict[int, dict[str, list[cst.CSTNode]]] = {}
     for call in facts.calls:
-        keys = found.setdefault(id(call.scope), set())
+        keys = found.setdefault(id(call.scope), {})
         for arg in call.node.args:
             nodes = list(descendants(arg.value))
             owners = {id(n.value) for n in nodes if isinstance(n, cst.Attribute)}
-            keys.update(k for n in nodes if id(n) not in owners and (k := key_of(n)) is not None)
+            for node in nodes:
+                key = key_of(node)
+                if id(node) not in owners and key is not None:
+                    keys.setdefault(key, []).append(node)
     return found
+
+
+def _may_hold(facts: FileFacts, read: cst.CSTNode, key: str, scope: Scope, site: AssignSite) -> bool:
+    """``read`` of ``key`` in ``scope`` can see what ``site`` assigned (``path = restore(path)``: the argument
+    is the old ``path``). Reads in another body always can."""
+    if scope is not site.scope:
+        return True
+    reaching = facts.reaching(read, key, scope)
+    return reaching is None or id(site.node) in reaching
 
 
 def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
@@ -221,7 +234,7 @@ def _innermost(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
     return value
 
 
-def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int, set[str]],
+def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int, dict[str, list[cst.CSTNode]]],
                by_receiver: dict[str, list[CallSite]]) -> Placement:
     key = key_of(site.targets[0])
     if _chain_moves(site.value):
@@ -229,12 +242,14 @@ def _placement(facts: FileFacts, site: AssignSite, callee: str, passed: dict[int
     scopes = _scopes_of(facts, key, site.scope)
     moved: bool | None = False
     for call in by_receiver.get(key, ()):
-        if id(call.scope) in scopes:
+        if id(call.scope) in scopes and _may_hold(facts, receiver(call.node), key, call.scope, site):
             if method_name(call.node) in _MOVES:
                 return Placement(callee, True)
             if method_name(call.node) in _OPAQUE_METHODS:
                 moved = None
-    if any(key in passed.get(scope, ()) for scope in scopes):
+    scope_of = {id(s): s for s in facts.scopes}
+    if any(_may_hold(facts, read, key, scope_of[scope], site)
+           for scope in scopes for read in passed.get(scope, {}).get(key, ())):
         moved = None  # handed to code that might move it (a trainer, DataParallel, ...)
     for scope in facts.scopes:
         if id(scope) in scopes and any(key_of(value) == key for value in scope.returns):

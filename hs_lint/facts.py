@@ -43,6 +43,7 @@ from hs_lint.names import (
 
 from hs_lint.project.summary import ClassSummary, FunctionSummary
 from hs_lint import values
+from hs_lint.reaching import ENTRY, ReachingDefinitions
 
 if TYPE_CHECKING:
     from hs_lint.project.index import ModuleView
@@ -622,6 +623,8 @@ class FileFacts:
         self.tuple_conditions: dict[tuple[str, str | None], str] = {}
         self._pair_initialisers: set[int] = set()  # ``h = model.init_hidden(b)`` calls that return (h0, c0)
         self._state_params_by_function: dict[int, frozenset[str]] = {}
+        self._flows: dict[int, ReachingDefinitions] = {}
+        self._fed_states: set[tuple[str, str | None]] = set()  # (owner, key) fed to an LSTM as its state
         self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
         self._bind_constructions()
@@ -1170,15 +1173,21 @@ class FileFacts:
                  and c.callee.kind == "module" and c.callee.recurrent_kind not in CELL_KINDS]
         if not calls or not isinstance(forward.node, cst.FunctionDef):
             return False
-        outputs = set()
+        outputs, definitions = set(), set()
         for call in calls:
             target = call.site.target
             if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
                 return False
             outputs.update(flat_keys(target.elements[0].value))
+            definitions.add(id(self.definition(target)))
         if not outputs:
             return False
-        reads = list(_reads(forward.node.body, frozenset(outputs)))
+
+        def holds_output(read: cst.CSTNode, key: str) -> bool:  # not the input under the same name
+            reaching = self.reaching(read, key, forward)
+            return reaching is None or bool(reaching & definitions)
+
+        reads = list(_reads(forward.node.body, frozenset(outputs), holds_output))
         return bool(reads) and all(reads)
 
     # -- data flow -------------------------------------------------------------------------
@@ -1319,6 +1328,31 @@ class FileFacts:
                     loop = loop.parent
         return inside
 
+    def reaching(self, read: cst.CSTNode, key: str, scope: Scope) -> frozenset[int] | None:
+        """The statements whose ``key`` may reach ``read``, a read in ``scope``'s own body (see reaching.py)."""
+        flow = self._flows.get(id(scope))
+        if flow is None:
+            node = scope.node
+            body = () if node is None else node.body if isinstance(node, cst.Module) else node.body.body
+            flow = self._flows[id(scope)] = ReachingDefinitions(body)
+        return flow.reaching(read, key)
+
+    def holds(self, read: cst.CSTNode, key: str, scope: Scope, definition: cst.CSTNode) -> bool:
+        """``read`` of ``key`` (both in ``scope``'s body) sees the value ``definition`` gave it and no other;
+        when the read cannot be placed, when ``definition`` is the only assignment of ``key`` there."""
+        reaching = self.reaching(read, key, scope)
+        if reaching is None:
+            return sum(key in s.target_keys for s in self._assignments_by_scope.get(id(scope), ())) == 1
+        return reaching == {id(definition)}
+
+    def definition(self, target: cst.BaseExpression) -> cst.CSTNode | None:
+        """The statement that binds an assignment target (what ``reaching`` names it by)."""
+        return self._definitions.get(id(target))
+
+    @functools.cached_property
+    def _definitions(self) -> dict[int, cst.CSTNode]:
+        return {id(target): site.node for site in self.assignments for target in site.targets}
+
     @functools.cached_property
     def _assignments_by_scope(self) -> dict[int, list[AssignSite]]:
         by_scope: dict[int, list[AssignSite]] = {}
@@ -1399,6 +1433,7 @@ class FileFacts:
                 if len(kinds_by_key.get(key_of(call.site.node.func), ())) > 1:
                     continue
                 add(key_of(call.state_arg), scope)
+                self._fed_states.add((owner(key_of(call.state_arg) or "", scope), key_of(call.state_arg)))
                 result = target if kind == "LSTMCell" else _second(target)
             elif call.callee.kind == "instance" and call.callee.cls is not None:
                 forward = call.callee.cls.methods.get("forward")
@@ -1555,6 +1590,17 @@ class FileFacts:
         if scope.cls is not None:
             keys |= self._tuple_states.get(scope.cls.name, frozenset())
         return keys
+
+    def holds_tuple(self, read: cst.CSTNode, scope: Scope) -> bool:
+        """``read`` sees an LSTM ``(h, c)`` tuple: its key holds one in ``scope``, and the value reaching it is
+        not just the incoming one of a name that is never fed to the module as its state (``out, x = lstm(x)``
+        reads the input ``x`` before the tuple replaces it)."""
+        key = key_of(read)
+        if key is None or key not in self.tuple_state_keys(scope):
+            return False
+        if key.startswith("self.") or (str(id(scope)), key) in self._fed_states:
+            return True
+        return self.reaching(read, key, scope) != {ENTRY}
 
     def resets(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> bool:
         """Inside ``loop`` the state is re-initialised, masked (``h * (1 - done)``, ``h[done] = 0``,
@@ -1815,20 +1861,22 @@ def _combine(flows: Iterable[Flow]) -> Flow:
     return max(flows, default=Flow.FRESH)
 
 
-def _reads(node: cst.CSTNode, keys: frozenset[str]) -> Iterator[bool]:
-    """One bool per read of ``keys`` under ``node``: whether it is a last-step subscript (``out[:, -1]``)."""
+def _reads(node: cst.CSTNode, keys: frozenset[str], holds) -> Iterator[bool]:
+    """One bool per read of ``keys`` under ``node`` that ``holds(read, key)`` accepts: whether it is a
+    last-step subscript (``out[:, -1]``)."""
     if isinstance(node, cst.AssignTarget):
         return
-    if isinstance(node, cst.Subscript) and key_of(node.value) in keys:
+    if isinstance(node, cst.Subscript) and key_of(node.value) in keys and holds(node.value, key_of(node.value)):
         yield _is_last_step(node)
         for element in node.slice:
-            yield from _reads(element, keys)
+            yield from _reads(element, keys, holds)
         return
-    if key_of(node) in keys:
+    key = key_of(node)
+    if key in keys and holds(node, key):
         yield False
         return
     for child in node.children:
-        yield from _reads(child, keys)
+        yield from _reads(child, keys, holds)
 
 
 def _is_last_step(node: cst.Subscript) -> bool:

@@ -62,6 +62,7 @@ import libcst as cst
 
 from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, RecurrentCall, Scope
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.reaching import ENTRY
 
 # Constructor parameters in torch's positional order, per class (torch 2.x, torch/nn/modules/rnn.py).
 _FULL = ("input_size", "hidden_size", "num_layers")
@@ -257,6 +258,12 @@ class Output:
     use: StateUse
     output: str | None
     h_n: str | None
+    definition: cst.CSTNode  # the statement binding them: a later read holds them only if it alone reaches it
+
+    def holds(self, facts: FileFacts, read: cst.CSTNode, key: str | None) -> bool:
+        """``read`` (a use of ``key``) is this call's output or h_n, not a later value of the same name."""
+        return key is not None and key in (self.output, self.h_n) and facts.holds(
+            read, key, self.use.call.site.scope, self.definition)
 
 
 class ShapeFacts:
@@ -269,7 +276,8 @@ class ShapeFacts:
         self._active: set[tuple[int, int]] = set()
         self._tracing: set[tuple[int, str]] = set()
         self._trust_defaults = True
-        self._outputs: dict[tuple[int, str], cst.Call] = {}  # ``out`` of ``out, h = lstm(x)``: lstm's construction
+        # (id of the defining statement, key) -> the construction whose output it binds: ``out, h = lstm(x)``
+        self._outputs: dict[tuple[int, str], cst.Call] = {}
         self._callers: dict[int, list] | None = None
         # Traces already made, by (expression, scope, depth): a name assigned many times in one scope would
         # otherwise be re-traced through every path to the depth limit (exponential in the depth).
@@ -316,6 +324,28 @@ class ShapeFacts:
                 return current
             current = current.parent
         return None
+
+    def reaching(self, read: cst.CSTNode | None, key: str, scope: Scope) -> frozenset[int] | None:
+        """The statements whose ``key`` may reach ``read`` in ``scope`` (``ENTRY``: the incoming value); None
+        when the read cannot be placed (no read given, or a name of an enclosing function)."""
+        if read is None or (not key.startswith("self.") and self._home(key.split(".", 1)[0], scope) is not scope):
+            return None
+        return self.facts.reaching(read, key, scope)
+
+    def _reaching_assignments(
+        self, key: str, home: Scope, read: cst.CSTNode | None, scope: Scope
+    ) -> tuple[list[tuple[cst.BaseExpression | None, cst.CSTNode]], bool]:
+        """The assignments of ``key`` in ``home`` that can reach ``read``, and whether a value from elsewhere
+        can (a parameter's argument, ``self.x`` from another method, a loop or ``with`` target). A read that
+        cannot be placed sees every assignment."""
+        assigned = self._assignments(key, home)
+        incoming = key.startswith("self.") or key in home.params
+        reaching = self.reaching(read, key, scope) if home is scope else None
+        if reaching is None:
+            return assigned, incoming or not assigned
+        kept = [(v, n) for v, n in assigned if id(n) in reaching]
+        other = len(reaching - {ENTRY}) > len({id(n) for _, n in kept})
+        return kept, (incoming and ENTRY in reaching) or other
 
     def qualified_key(self, key: str, scope: Scope) -> str:
         head = key.split(".", 1)[0]
@@ -412,7 +442,7 @@ class ShapeFacts:
         if size is not None:
             return size
         if isinstance(expr, cst.Name):
-            return self._name(expr.value, scope)
+            return self._name(expr, scope)
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, scope)
         return None
@@ -468,13 +498,16 @@ class ShapeFacts:
         qualified = self.qualified_key(key, scope)
         return Dim(1, (Sym(f"{qualified}.size({axis})", self.facts.source(expr), qualified, axis),))
 
-    def _name(self, name: str, scope: Scope) -> Value:
+    def _name(self, read: cst.Name, scope: Scope) -> Value:
+        name = read.value
         home = self._home(name, scope)
         if home is None:
             return self._sym(name, scope)
-        assigned = self._assignments(name, home)
-        if assigned:
+        assigned, incoming = self._reaching_assignments(name, home, read, scope)
+        if assigned and not incoming:
             return self._agreed([(value, home) for value, _ in assigned], name, home)
+        if assigned:
+            return self._sym(name, home)
         if name in home.params:
             return self._parameter(home, name)
         return self._sym(name, home)
@@ -618,8 +651,9 @@ class ShapeFacts:
         if found is None or found[0].is_cell or not isinstance(target, cst.Tuple) or len(target.elements) != 2:
             return
         key = key_of(target.elements[0].value)
-        if key is not None and len(self._assignments(key, call.site.scope)) == 1:
-            self._outputs[(id(call.site.scope), key)] = found[0].node
+        definition = self.facts.definition(target)
+        if key is not None and definition is not None:
+            self._outputs[(id(definition), key)] = found[0].node
 
     # -- tensors and states ----------------------------------------------------------------
     def _use(self, call: RecurrentCall) -> StateUse | None:
@@ -652,7 +686,7 @@ class ShapeFacts:
             return [StateForm(expr, tuple(self.tensor(e.value, scope, depth + 1) for e in expr.elements), True)]
         key = key_of(expr)
         if key is not None:
-            return [f for v, s in self._traced_sources(key, scope) for f in self.states(v, s, depth + 1)]
+            return [f for v, s in self._traced_sources(key, scope, expr) for f in self.states(v, s, depth + 1)]
         if isinstance(expr, cst.Call):
             inner = _same_shape_inner(expr, self.facts.qualify(expr.func))
             if inner is not None:
@@ -665,38 +699,61 @@ class ShapeFacts:
                 return [StateForm(expr, (shape,), False)]
         return []
 
-    def _traced_sources(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression, Scope]]:
+    def _traced_sources(
+        self, key: str, scope: Scope, read: cst.CSTNode | None = None
+    ) -> list[tuple[cst.BaseExpression, Scope]]:
         """``_sources`` once per key along one trace (``h = h.detach()`` does not loop)."""
         marker = (id(scope), key)
         if marker in self._tracing:
             return []
         self._tracing.add(marker)
         try:
-            return self._sources(key, scope)
+            return self._sources(key, scope, read)
         finally:
             self._tracing.discard(marker)
 
-    def _sources(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression, Scope]]:
-        """The expressions assigned to ``key`` (a parameter: the arguments of its same-file calls)."""
+    def _sources(
+        self, key: str, scope: Scope, read: cst.CSTNode | None = None
+    ) -> list[tuple[cst.BaseExpression, Scope]]:
+        """The expressions assigned to ``key`` that can reach ``read`` (a parameter's incoming value: the
+        arguments of its same-file calls; ``self.x``'s: its assignments in the class's other methods)."""
         if key.startswith("self.") and scope.cls is not None:
-            return [(v, m) for m in scope.cls.methods.values() for v, _ in self._assignments(key, m) if v is not None]
+            local, incoming = self._reaching_assignments(key, scope, read, scope)
+            found = [(v, scope) for v, _ in local if v is not None]
+            if incoming:
+                found += [(v, m) for m in scope.cls.methods.values() if m is not scope
+                          for v, _ in self._assignments(key, m) if v is not None]
+            return found
         home = self._home(key.split(".", 1)[0], scope)
         if home is None:
             return []
-        assigned = self._assignments(key, home)
-        if assigned:
-            return [(v, home) for v, _ in assigned if v is not None]
-        if key in home.params and isinstance(home.node, cst.FunctionDef):
-            names = [p.name.value for p in (*home.node.params.posonly_params, *home.node.params.params)]
-            index = names.index(key) - (1 if home.is_method else 0)
-            found = []
-            for site in self.callers(home):
-                positional = positional_args(site.node)
-                given = keyword_arg(site.node, key) or (positional[index] if 0 <= index < len(positional) else None)
-                if given is not None:
-                    found.append((given, site.scope))
-            return found
-        return []
+        assigned, incoming = self._reaching_assignments(key, home, read, scope)
+        found = [(v, home) for v, _ in assigned if v is not None]
+        if incoming and key in home.params and isinstance(home.node, cst.FunctionDef):
+            found += self._arguments(home, key)
+        return found
+
+    def _arguments(self, home: Scope, key: str) -> list[tuple[cst.BaseExpression, Scope]]:
+        """What the same-file callers of ``home`` pass for its parameter ``key``."""
+        node = home.node
+        names = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        index = names.index(key) - (1 if home.is_method else 0) if key in names else -1
+        found = []
+        for site in self.callers(home):
+            positional = positional_args(site.node)
+            given = keyword_arg(site.node, key) or (positional[index] if 0 <= index < len(positional) else None)
+            if given is not None:
+                found.append((given, site.scope))
+        return found
+
+    def _output_of(self, read: cst.BaseExpression, key: str, scope: Scope) -> cst.Call | None:
+        """The construction whose output ``read`` holds, when every value reaching it is that output."""
+        home = scope if key.startswith("self.") else self._home(key.split(".", 1)[0], scope)
+        if home is None:
+            return None
+        assigned, incoming = self._reaching_assignments(key, home, read, scope)
+        found = {self._outputs.get((id(n), key)) for _, n in assigned}
+        return found.pop() if assigned and not incoming and len(found) == 1 else None
 
     def tensor(self, expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> TensorShape | None:
         """The shape of a tensor whose construction (or layout change) is visible."""
@@ -712,12 +769,12 @@ class ShapeFacts:
             return None
         key = key_of(expr)
         if key is not None:
-            output = self._outputs.get((id(scope), key))
+            output = self._output_of(expr, key, scope)
             if output is not None:
                 module = self.modules.get(id(output))
                 size = module.output_size if module is not None else None
                 return TensorShape(expr, None, (), size) if size is not None else None
-            shapes = {self.tensor(v, s, depth + 1) for v, s in self._traced_sources(key, scope)}
+            shapes = {self.tensor(v, s, depth + 1) for v, s in self._traced_sources(key, scope, expr)}
             return next(iter(shapes)) if len(shapes) == 1 else None
         if not isinstance(expr, cst.Call):
             return None
@@ -763,7 +820,7 @@ class ShapeFacts:
         key = key_of(expr)
         if key is None:
             return not isinstance(expr, (cst.Integer, cst.BinaryOperation, cst.Call, cst.Subscript))
-        return any(not isinstance(self.value(v, s), Dim) for v, s in self._traced_sources(key, scope)) or (
+        return any(not isinstance(self.value(v, s), Dim) for v, s in self._traced_sources(key, scope, expr)) or (
             not isinstance(self.value(expr, scope), Dim))
 
     def _relayout(self, call: cst.Call, name: str, scope: Scope, depth: int) -> TensorShape | None:
@@ -794,7 +851,7 @@ class ShapeFacts:
     def _layer(self, call: cst.Call, scope: Scope) -> tuple[cst.Call, Scope] | None:
         """The ``nn.Embedding``/``nn.Linear``/``nn.Dropout`` construction a call runs, when it is unique."""
         key = key_of(call.func)
-        sources = self._sources(key, scope) if key is not None else []
+        sources = self._sources(key, scope, call.func) if key is not None else []
         if len(sources) == 1 and isinstance(sources[0][0], cst.Call):
             if self.facts.qualify(sources[0][0].func) in _LEADING_AXES_KEPT:
                 return sources[0]  # type: ignore[return-value]
@@ -847,7 +904,8 @@ class ShapeFacts:
         key = key_of(expr)
         if key is None:
             return []
-        return [found for value, where in self._traced_sources(key, scope) for found in self._loader(value, where)]
+        return [found for value, where in self._traced_sources(key, scope, expr)
+                for found in self._loader(value, where)]
 
     # -- outputs ---------------------------------------------------------------------------
     def _output(self, use: StateUse) -> Output | None:
@@ -859,15 +917,10 @@ class ShapeFacts:
         if isinstance(state, (cst.Tuple, cst.List)) and state.elements:
             state = state.elements[0].value
         h_n = key_of(state)
-        scope = use.call.site.scope
-        return Output(use, _single(output, scope, self), _single(h_n, scope, self))
-
-
-def _single(key: str | None, scope: Scope, shapes: ShapeFacts) -> str | None:
-    """``key`` if the module call is the only thing that assigns it in its scope."""
-    if key is None or key == "_":
-        return None
-    return key if len(shapes._assignments(key, scope)) == 1 else None
+        definition = self.facts.definition(target)
+        if definition is None:
+            return None
+        return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
 
 
 def _pairs(target: cst.BaseExpression, value: cst.BaseExpression | None, augmented: bool):

@@ -281,7 +281,7 @@ class MLP(nn.Module):
             if not site.discarded or name not in _DROPPED_EFFECT:
                 continue
             target = receiver(site.node)
-            if key_of(target) in facts.tuple_state_keys(site.scope):
+            if facts.holds_tuple(target, site.scope):
                 continue  # a method on the (h, c) tuple itself fails first: HS103 reports it
             if root_key(target) in facts.state_keys(site.scope):
                 yield self.violation(
@@ -387,7 +387,7 @@ for x in batches:
             name = method_name(site.node)
             state = key_of(receiver(site.node))
             if name in TUPLE_MISUSED_METHODS and state is not None and (
-                    state in facts.tuple_state_keys(site.scope) or facts.tuple_at(state, site)):
+                    facts.holds_tuple(receiver(site.node), site.scope) or facts.tuple_at(state, site)):
                 when = facts.tuple_condition(state, site.scope)
                 yield self.violation(site.node, data={"method": name}, state=state, method=name,
                                      fix=_tuple_fix(state, site.node, facts, bool(when)),

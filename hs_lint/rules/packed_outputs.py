@@ -40,8 +40,12 @@ def _output_key(call: RecurrentCall) -> str | None:
     return None
 
 
-def _assigned_once(facts: FileFacts, key: str, scope: Scope) -> bool:
-    return sum(key in s.target_keys for s in facts.assignments if s.scope is scope) == 1
+def _holds_output(facts: FileFacts, call: RecurrentCall, read: cst.CSTNode) -> bool:
+    """``read`` sees ``call``'s output and no later value of its name."""
+    definition = facts.definition(call.site.target)
+    out = _output_key(call)
+    return definition is not None and out is not None and key_of(read) == out and facts.holds(
+        read, out, call.site.scope, definition)
 
 
 class PackBatchFirstMismatch(Rule):
@@ -166,10 +170,8 @@ class Tagger(nn.Module):
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for call, pack in _fed_calls(facts):
-            out, scope = _output_key(call), call.site.scope
-            if out is None or not _assigned_once(facts, out, scope):
-                continue
-            use = self._tensor_use(facts, out, scope)
+            out = _output_key(call)
+            use = self._tensor_use(facts, call) if out is not None else None
             if use is not None:
                 first = as_bool(keyword_arg(pack.node, "batch_first"), False)
                 method = method_name(use) if isinstance(use, cst.Call) else None
@@ -177,14 +179,16 @@ class Tagger(nn.Module):
                                      batch_first=", batch_first=True" if first else "")
 
     @staticmethod
-    def _tensor_use(facts: FileFacts, out: str, scope: Scope) -> cst.CSTNode | None:
-        """``out[:, t]``, ``out.view(...)`` / ``.size()`` / ``.shape``: tensor operations a PackedSequence lacks."""
+    def _tensor_use(facts: FileFacts, call: RecurrentCall) -> cst.CSTNode | None:
+        """``out[:, t]``, ``out.view(...)`` / ``.size()`` / ``.shape``: tensor operations a PackedSequence lacks,
+        on the call's own output."""
+        scope = call.site.scope
         for node, where in facts.subscripts:
-            if where is scope and key_of(node.value) == out and len(node.slice) > 1:
+            if where is scope and len(node.slice) > 1 and _holds_output(facts, call, node.value):
                 return node
         for site in facts.calls:
             if (site.scope is scope and method_name(site.node) in _TENSOR_ONLY
-                    and key_of(receiver(site.node)) == out):
+                    and _holds_output(facts, call, receiver(site.node))):
                 return site.node
         return None
 

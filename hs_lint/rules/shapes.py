@@ -589,7 +589,9 @@ class Classifier(nn.Module):
             module = output.use.module
             batch_first, bidirectional = facts.shapes.certain(module, "batch_first"), facts.shapes.certain(
                 module, "bidirectional")
-            indexed = [n for n, s in facts.subscripts if s is scope]
+            # the reads of this call's output and h_n (not of a later value under the same name)
+            indexed = [n for n, s in facts.subscripts if s is scope and output.holds(facts, n.value,
+                                                                                      key_of(n.value))]
             # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
             h_n_other_index = any(
                 key_of(n.value) == output.h_n and len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
@@ -598,9 +600,9 @@ class Classifier(nn.Module):
             for node in indexed:
                 key = key_of(node.value)
                 problem = None
-                if key is not None and key == output.output:
+                if key == output.output:
                     problem = self._output_problem(node, batch_first, bidirectional)
-                elif key is not None and key == output.h_n and bidirectional and not h_n_other_index:
+                elif key == output.h_n and bidirectional and not h_n_other_index:
                     if len(node.slice) == 1 and _is_minus_one(node.slice[0]):
                         problem = ("is only the last layer's backward direction of a bidirectional module",
                                    f"use `torch.cat(({key}[-2], {key}[-1]), dim=1)` for both directions")
@@ -693,7 +695,9 @@ class Encoder(nn.Module):
             for site in facts.calls:
                 if site.scope is not scope or method_name(site.node) not in ("view", "reshape"):
                     continue
-                if key_of(receiver(site.node)) != h_n or not self._batch_leading(facts, site, h_n, output.use):
+                read = receiver(site.node)
+                if key_of(read) != h_n or not output.holds(facts, read, h_n) or not self._batch_leading(
+                        facts, site, h_n, output.use):
                     continue
                 yield self.violation(
                     site.node, data={**output.use.as_data(), "expression": facts.source(site.node), "of": "h_n"},
