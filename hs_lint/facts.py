@@ -304,6 +304,15 @@ class GradEvent:
     at: CallSite  # the call in the iteration's own body that runs it (the helper call)
 
 
+@dataclass(frozen=True, eq=False)
+class Holder:
+    """A name that holds one value in one body: as an assignment left it, or as a parameter it was passed to."""
+
+    key: str
+    scope: Scope
+    definition: cst.CSTNode | None  # None: the parameter's incoming value
+
+
 @dataclass(eq=False)
 class RecurrentModule:
     """A construction of ``nn.RNN/LSTM/GRU`` or a cell, and where it is stored."""
@@ -774,8 +783,8 @@ class FileFacts:
         return self.returned_binding(function) if function is not None else None
 
     def returned_binding(self, function: Scope) -> Binding | None:
-        """What ``function`` returns when all its returns agree: a DataLoader, a model instance (not a bare
-        recurrent module, whose construction belongs to the helper's own shapes)."""
+        """What ``function`` returns when all its returns agree: a DataLoader, a model instance, a recurrent
+        module (whose configuration is read in the helper, its parameters taking what callers pass)."""
         if function.summary is not None:
             returned = function.summary.returns
             if returned is not None and returned[0] == "instance" and self._imported(returned[1], returned[1]) is None:
@@ -784,7 +793,7 @@ class FileFacts:
         found = {self._construction(r) or (self.lookup(k, function) if (k := key_of(r)) else None)
                  for r in function.returns}
         binding = found.pop() if len(found) == 1 else None
-        return binding if binding is not None and binding.kind != "module" else None
+        return binding
 
     def _bind_constructions(self) -> None:
         for site in self.assignments:
@@ -1344,6 +1353,32 @@ class FileFacts:
         if reaching is None:
             return sum(key in s.target_keys for s in self._assignments_by_scope.get(id(scope), ())) == 1
         return reaching == {id(definition)}
+
+    def holders(self, key: str, scope: Scope, definition: cst.CSTNode, depth: int = 2) -> list[Holder]:
+        """``key`` as ``definition`` left it in ``scope``, and the parameters of this file's functions it is
+        passed to whole (``last_step(out)`` -> ``output`` in ``last_step``), up to ``depth`` calls down."""
+        found = frontier = [Holder(key, scope, definition)]
+        for _ in range(depth):
+            passed = []
+            for holder in frontier:
+                for site in self.calls_in(holder.scope):
+                    function = self.callee_function(site.node, site.scope)
+                    if function is None or function.summary is not None or function is holder.scope:
+                        continue
+                    passed += [Holder(param, function, None) for param, arg in
+                               self.bound_arguments(site, function).items()
+                               if key_of(arg) == holder.key and self.holds_value(arg, holder)]
+            found, frontier = found + passed, passed
+        return found
+
+    def holds_value(self, read: cst.CSTNode, holder: Holder) -> bool:
+        """``read`` of ``holder.key`` in ``holder.scope`` sees the held value and no other."""
+        if holder.definition is not None:
+            return self.holds(read, holder.key, holder.scope, holder.definition)
+        reaching = self.reaching(read, holder.key, holder.scope)
+        if reaching is None:
+            return not any(holder.key in s.target_keys for s in self._assignments_by_scope.get(id(holder.scope), ()))
+        return reaching == {ENTRY}
 
     def definition(self, target: cst.BaseExpression) -> cst.CSTNode | None:
         """The statement that binds an assignment target (what ``reaching`` names it by)."""

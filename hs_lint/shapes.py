@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, RecurrentCall, Scope
+from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, Holder, RecurrentCall, Scope
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 
@@ -260,10 +260,11 @@ class Output:
     h_n: str | None
     definition: cst.CSTNode  # the statement binding them: a later read holds them only if it alone reaches it
 
-    def holds(self, facts: FileFacts, read: cst.CSTNode, key: str | None) -> bool:
-        """``read`` (a use of ``key``) is this call's output or h_n, not a later value of the same name."""
-        return key is not None and key in (self.output, self.h_n) and facts.holds(
-            read, key, self.use.call.site.scope, self.definition)
+    def holders(self, facts: FileFacts, role: str) -> list[Holder]:
+        """Where the output (``role`` "output") or h_n ("h_n") is held: its name here until re-bound, and the
+        parameters of helpers it is passed to."""
+        key = self.output if role == "output" else self.h_n
+        return facts.holders(key, self.use.call.site.scope, self.definition) if key is not None else []
 
 
 class ShapeFacts:

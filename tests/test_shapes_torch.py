@@ -172,6 +172,31 @@ _, final = encoder(torch.randn(10, 4, 8))
 features = final.view(4, 3, 24)
 assert torch.equal(features[0, 1], final[0, 1])  # item 0's "layer 1" is layer 0 of item 1
 """, None),
+    ("shape_reused_names.py", "HS207", "self.fc(x[-1])", """
+lstm = nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True)
+x = torch.randn(3, 5, 4)
+x, _ = lstm(x)
+assert x[-1].shape == (5, 12)  # every step of the last batch item
+""", None),
+    ("shape_reused_names.py", "HS208", "h.view(tokens.size(0), -1)", """
+gru = nn.GRU(4, 6, num_layers=2, batch_first=True)
+tokens = torch.randn(3, 5, 4)
+out, h = gru(tokens)
+rows = h.view(tokens.size(0), -1)
+assert torch.equal(rows[0, 6:], h[0, 1])  # layer 0 of item 1, not layer 1 of item 0
+""", None),
+    ("shape_helpers_read_outputs.py", "HS207", "states[-1]", """
+gru = nn.GRU(4, 6, num_layers=2, batch_first=True, bidirectional=True)
+states, h_n = gru(torch.randn(3, 5, 4))
+assert states[-1].shape == (5, 12)  # the last batch item, all steps
+""", None),
+    ("shape_helpers_read_outputs.py", "HS208", "h_n.view(batch, -1)", """
+gru = nn.GRU(4, 6, num_layers=2, batch_first=True, bidirectional=True)
+states, h_n = gru(torch.randn(3, 5, 4))
+rows = h_n.view(3, -1)
+assert torch.equal(rows[0, 6:12], h_n[0, 1]) and torch.equal(rows[0, 18:24], h_n[1, 0])
+assert not torch.equal(rows, h_n.transpose(0, 1).reshape(3, -1))  # item 0's row holds other items' states
+""", None),
     ("shape_dropout.py", "HS209", "nn.LSTM(embed, hidden, dropout=0.5", "nn.LSTM(4, 6, dropout=0.5, batch_first=True)",
      "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects num_layers "
      "greater than 1, but got dropout=0.5 and num_layers=1"),

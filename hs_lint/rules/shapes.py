@@ -585,32 +585,31 @@ class Classifier(nn.Module):
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for output in facts.shapes.outputs:
-            scope = output.use.call.site.scope
             module = output.use.module
             batch_first, bidirectional = facts.shapes.certain(module, "batch_first"), facts.shapes.certain(
                 module, "bidirectional")
-            # the reads of this call's output and h_n (not of a later value under the same name)
-            indexed = [n for n, s in facts.subscripts if s is scope and output.holds(facts, n.value,
-                                                                                      key_of(n.value))]
+            # the subscripts of this call's output and h_n, here or in a helper they are passed to
+            indexed = {role: [(n, holder) for holder in output.holders(facts, role) for n, s in facts.subscripts
+                              if s is holder.scope and key_of(n.value) == holder.key
+                              and facts.holds_value(n.value, holder)]
+                       for role in ("output", "h_n")}
             # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
-            h_n_other_index = any(
-                key_of(n.value) == output.h_n and len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
-                for n in indexed
-            )
-            for node in indexed:
-                key = key_of(node.value)
-                problem = None
-                if key == output.output:
-                    problem = self._output_problem(node, batch_first, bidirectional)
-                elif key == output.h_n and bidirectional and not h_n_other_index:
-                    if len(node.slice) == 1 and _is_minus_one(node.slice[0]):
+            h_n_other_index = any(len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
+                                  for n, _ in indexed["h_n"])
+            for role, reads in indexed.items():
+                for node, holder in reads:
+                    problem = None
+                    if role == "output":
+                        problem = self._output_problem(node, batch_first, bidirectional)
+                    elif bidirectional and not h_n_other_index and len(node.slice) == 1 and _is_minus_one(
+                            node.slice[0]):
                         problem = ("is only the last layer's backward direction of a bidirectional module",
-                                   f"use `torch.cat(({key}[-2], {key}[-1]), dim=1)` for both directions")
-                if problem is not None:
-                    data = {**output.use.as_data(), "expression": facts.source(node),
-                            "of": "output" if key == output.output else "h_n"}
-                    yield self.violation(node, data=data, expr=facts.source(node),
-                                         problem=problem[0], fix=problem[1])
+                                   f"use `torch.cat(({holder.key}[-2], {holder.key}[-1]), dim=1)` for both "
+                                   "directions")
+                    if problem is not None:
+                        data = {**output.use.as_data(), "expression": facts.source(node), "of": role}
+                        yield self.violation(node, data=data, expr=facts.source(node),
+                                             problem=problem[0], fix=problem[1])
 
     @staticmethod
     def _output_problem(node: cst.Subscript, batch_first: bool | None, bidirectional: bool | None):
@@ -689,22 +688,22 @@ class Encoder(nn.Module):
             if not isinstance(layers, Dim) or not isinstance(bidirectional, bool):
                 continue
             layers = layers * Dim(2 if bidirectional else 1)
-            scope = output.use.call.site.scope
             if h_n is None or layers.coeff < 2:  # one layer, one direction: view(batch, -1) is right
                 continue
-            for site in facts.calls:
-                if site.scope is not scope or method_name(site.node) not in ("view", "reshape"):
-                    continue
-                read = receiver(site.node)
-                if key_of(read) != h_n or not output.holds(facts, read, h_n) or not self._batch_leading(
-                        facts, site, h_n, output.use):
-                    continue
-                yield self.violation(
-                    site.node, data={**output.use.as_data(), "expression": facts.source(site.node), "of": "h_n"},
-                    expr=facts.source(site.node),
-                    module=module_name(module), layers=layers, size=module.state_size(0),
-                    fix=f"{h_n}.transpose(0, 1).reshape({', '.join(map(facts.source, positional_args(site.node)))})",
-                )
+            for holder in output.holders(facts, "h_n"):  # here, or in a helper h_n is passed to
+                for site in facts.calls:
+                    if site.scope is not holder.scope or method_name(site.node) not in ("view", "reshape"):
+                        continue
+                    read = receiver(site.node)
+                    if key_of(read) != holder.key or not facts.holds_value(read, holder) or not self._batch_leading(
+                            facts, site, holder.key, output.use):
+                        continue
+                    args = ", ".join(map(facts.source, positional_args(site.node)))
+                    yield self.violation(
+                        site.node, data={**output.use.as_data(), "expression": facts.source(site.node), "of": "h_n"},
+                        expr=facts.source(site.node), module=module_name(module), layers=layers,
+                        size=module.state_size(0), fix=f"{holder.key}.transpose(0, 1).reshape({args})",
+                    )
 
     @staticmethod
     def _batch_leading(facts: FileFacts, site, h_n: str, use: StateUse) -> bool:
