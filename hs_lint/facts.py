@@ -789,10 +789,13 @@ class FileFacts:
             returned = function.summary.returns
             if returned is not None and returned[0] == "instance" and self._imported(returned[1], returned[1]) is None:
                 return None
-            return Binding(*returned) if returned is not None else None
+            # a module built in another file has no construction here to read its configuration from
+            return Binding(*returned) if returned is not None and returned[0] != "module" else None
         found = {self._construction(r) or (self.lookup(k, function) if (k := key_of(r)) else None)
                  for r in function.returns}
         binding = found.pop() if len(found) == 1 else None
+        if binding is not None and binding.kind == "module" and binding.construction is None:
+            return None  # a module whose construction is not in this file: no configuration to read
         return binding
 
     def _bind_constructions(self) -> None:
@@ -811,7 +814,7 @@ class FileFacts:
             scope.cls.attrs[key[5:]] = binding
         else:
             scope.bindings[key] = binding
-        if binding.kind == "module":
+        if binding.kind == "module" and binding.construction is not None:
             self.recurrent_modules.append(RecurrentModule(binding.detail, binding.construction, key, scope, scope.cls))
 
     def lookup(self, key: str, scope: Scope) -> Binding | None:

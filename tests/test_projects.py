@@ -13,11 +13,13 @@ import libcst as cst
 import pytest
 
 from conftest import FIXTURES, ROOT, expected_marks, flake8, hs_lint
+from hs_lint.engine import Linter
 from hs_lint.facts import FileFacts
 from hs_lint.project import layout
 from hs_lint.project.index import ModuleView, ProjectIndex, Projects
 from hs_lint.project.summarise import summarise
 from hs_lint.project.summary import ModuleSummary
+from hs_lint.rules import all_rules
 
 PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
 IDS = [p.name for p in PROJECTS]
@@ -162,3 +164,24 @@ def _diagnostics_for(stream, uri: str) -> list[dict]:
         if message.get("method") == "textDocument/publishDiagnostics" and params.get("uri") == uri:
             if params["diagnostics"]:
                 return params["diagnostics"]
+
+
+def test_a_module_built_by_a_helper_of_another_file_is_read_where_it_is_built(tmp_path):
+    """``self.rnn = make_gru(...)`` with the helper in another module: its configuration is not here, so the
+    importer stays silent about it (and never fails), while the helper's own file judges the construction."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "factory.py").write_text(
+        "import torch.nn as nn\n\n\ndef make_gru(features, hidden):\n"
+        "    return nn.GRU(features, hidden, batch_first=True, dropout=0.5)\n")
+    model = (
+        "import torch.nn as nn\nfrom factory import make_gru\n\n\nclass Tagger(nn.Module):\n"
+        "    def __init__(self, features=12, hidden=32):\n        super().__init__()\n"
+        "        self.rnn = make_gru(features, hidden)\n\n    def forward(self, x, state=None):\n"
+        "        out, state = self.rnn(x, state)\n        return out[-1], state\n")
+    (tmp_path / "model.py").write_text(model)
+    linter = Linter(sorted(all_rules()))
+    projects = Projects()
+    assert linter.check_source(model, str(tmp_path / "model.py"), projects.view(tmp_path / "model.py")) == []
+    factory = tmp_path / "factory.py"
+    found = linter.check_source(factory.read_text(), str(factory), projects.view(factory))
+    assert [f.code for f in found] == ["HS209"]
