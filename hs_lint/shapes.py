@@ -54,6 +54,7 @@ through the module's configuration.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ import libcst as cst
 from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, Holder, RecurrentCall, Scope
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
+from hs_lint.values import literal
 
 # Constructor parameters in torch's positional order, per class (torch 2.x, torch/nn/modules/rnn.py).
 _FULL = ("input_size", "hidden_size", "num_layers")
@@ -442,6 +444,9 @@ class ShapeFacts:
         size = self._size_of(expr, scope)
         if size is not None:
             return size
+        entry = self._entry(expr, scope)
+        if entry is not None:
+            return self.value(*entry)
         if isinstance(expr, cst.Name):
             return self._name(expr, scope)
         if isinstance(expr, cst.Attribute):
@@ -554,6 +559,8 @@ class ShapeFacts:
         owner = expr.value
         owner_key = key_of(owner)
         facts = self.facts
+        if owner_key in facts.namespaces and attr in facts.options:  # ``args.hidden``: the default run's value
+            return _typed(facts.options[attr].value)
         if owner_key is not None:
             binding = facts.lookup(owner_key, scope)
             if binding is not None and binding.kind == "module" and binding.construction is not None:
@@ -611,14 +618,69 @@ class ShapeFacts:
             cls = next((facts.classes[b] for b in cls.base_keys if b in facts.classes), None)
         return None
 
+    # -- configuration mappings ------------------------------------------------------------
+    def _mapping(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0
+                 ) -> dict[str, tuple[cst.BaseExpression, Scope]] | None:
+        """The entries of a mapping built in the code: ``{"hidden": 64}``, ``dict(hidden=64)``, a name
+        holding one; None when it cannot be followed (any unknown part, or several values reaching)."""
+        if depth > 4:
+            return None
+        if isinstance(expr, cst.Dict):
+            found: dict[str, tuple[cst.BaseExpression, Scope]] = {}
+            for element in expr.elements:
+                key = literal(element.key) if isinstance(element, cst.DictElement) else None
+                if key is None:
+                    return None
+                found[key] = (element.value, scope)
+            return found
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
+            if any(a.keyword is None for a in expr.args):
+                return None
+            return {a.keyword.value: (a.value, scope) for a in expr.args}  # type: ignore[union-attr]
+        key = key_of(expr)
+        sources = self._traced_sources(key, scope, expr) if key is not None else []
+        if len(sources) != 1:
+            return None
+        found = self._mapping(sources[0][0], sources[0][1], depth + 1)
+        return None if found is None or key in self._mutated_mappings else found
+
+    @functools.cached_property
+    def _mutated_mappings(self) -> frozenset[str]:
+        """Names of mappings changed after they are built: ``config.update(...)``, ``config["h"] = 128``."""
+        called = {key_of(receiver(site.node)) for site in self.facts.calls
+                  if method_name(site.node) in ("update", "setdefault", "pop", "clear", "__setitem__")}
+        stored = {key_of(target.value) for site in self.facts.assignments for target in site.targets
+                  if isinstance(target, cst.Subscript)}
+        return frozenset(k for k in called | stored if k is not None)
+
+    def _entry(self, expr: cst.BaseExpression, scope: Scope) -> tuple[cst.BaseExpression, Scope] | None:
+        """``config["hidden"]`` / ``config.get("hidden", 64)``: the expression the entry holds."""
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            name = literal(expr.slice[0].slice.value)
+            entries = self._mapping(expr.value, scope) if name is not None else None
+            return entries.get(name) if entries is not None else None
+        if isinstance(expr, cst.Call) and method_name(expr) == "get" and 1 <= len(expr.args) <= 2:
+            name = literal(expr.args[0].value)
+            entries = self._mapping(receiver(expr), scope) if name is not None else None
+            if entries is None:
+                return None
+            fallback = (expr.args[1].value, scope) if len(expr.args) == 2 else None
+            return entries.get(name, fallback)  # type: ignore[arg-type]
+        return None
+
     # -- module configurations -------------------------------------------------------------
     def _config(self, kind: str, call: cst.Call, scope: Scope) -> ModuleConfig:
         order = PARAMETERS[kind]
         args: dict[str, cst.BaseExpression] = {}
+        where: dict[str, Scope] = {}  # an entry of ``**kwargs`` is read where its mapping was built
         opaque = False
         position = 0
         for arg in call.args:
-            if arg.star:
+            entries = self._mapping(arg.value, scope) if arg.star == "**" else None
+            if entries is not None:
+                for name, (value, home) in entries.items():
+                    args[name], where[name] = value, home
+            elif arg.star:
                 opaque = True
             elif arg.keyword is not None:
                 args[arg.keyword.value] = arg.value
@@ -628,7 +690,7 @@ class ShapeFacts:
         values: dict[str, Value] = {}
         for name in order:
             if name in args:
-                values[name] = as_parameter(name, self.value(args[name], scope))
+                values[name] = as_parameter(name, self.value(args[name], where.get(name, scope)))
             else:
                 values[name] = None if opaque else as_parameter(name, _default(name))
         return ModuleConfig(kind, call, scope, args, values)
@@ -922,6 +984,13 @@ class ShapeFacts:
         if definition is None:
             return None
         return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
+
+
+def _typed(value: object) -> Value:
+    """A Python value as a shape value: an int is a ``Dim``; bool, float and str stay; anything else unknown."""
+    if isinstance(value, bool) or isinstance(value, (float, str)):
+        return value
+    return Dim(value) if isinstance(value, int) else None
 
 
 def _pairs(target: cst.BaseExpression, value: cst.BaseExpression | None, augmented: bool):

@@ -8,6 +8,7 @@ needs it stays silent.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ class Option:
     flag: str  # "--model"
     default: str | None
     choices: tuple[str, ...] | None
+    value: object = None  # what ``python train.py`` runs with: the typed default (False for store_true)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,38 @@ def options(facts: FileFacts) -> dict[str, Option]:
         if isinstance(listed, (cst.List, cst.Tuple, cst.Set)):
             values = [literal(e.value) for e in listed.elements]
             choices = tuple(v for v in values if v is not None) if None not in values else None
-        found[dest] = Option(long, literal(keyword_arg(site.node, "default")), choices)
+        found[dest] = Option(long, literal(keyword_arg(site.node, "default")), choices, _default_value(site.node))
     return found
+
+
+_NO_DEFAULT = {"store_true": False, "store_false": True}
+
+
+def _default_value(call: cst.Call) -> object:
+    """An option's value when the flag is not given, as argparse computes it: ``default`` (a string default
+    converted by ``type``), False/True for ``store_true``/``store_false``; None when it cannot be known."""
+    action = literal(keyword_arg(call, "action"))
+    given = keyword_arg(call, "default")
+    if given is None:
+        return _NO_DEFAULT.get(action or "")
+    if action not in (None, "store", "store_true", "store_false") or keyword_arg(call, "nargs") is not None:
+        return None
+    value = python_literal(given)
+    kind = key_of(keyword_arg(call, "type"))
+    if isinstance(value, str) and kind in ("int", "float"):
+        try:
+            return int(value) if kind == "int" else float(value)
+        except ValueError:
+            return None
+    return value
+
+
+def python_literal(node: cst.BaseExpression) -> object:
+    """A literal's value (numbers, strings, booleans, None, and containers of them); None otherwise."""
+    try:
+        return ast.literal_eval(cst.Module(body=[]).code_for_node(node))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
 
 
 def namespaces(facts: FileFacts) -> frozenset[str]:

@@ -197,6 +197,18 @@ rows = h_n.view(3, -1)
 assert torch.equal(rows[0, 6:12], h_n[0, 1]) and torch.equal(rows[0, 18:24], h_n[1, 0])
 assert not torch.equal(rows, h_n.transpose(0, 1).reshape(3, -1))  # item 0's row holds other items' states
 """, None),
+    ("shape_config_sources.py", "HS202", "h0 = torch.zeros(1, frames.size(0), args.hidden)", """
+gru = nn.GRU(40, 256, num_layers=2, batch_first=True)
+frames = torch.randn(3, 7, 40)
+gru(frames, torch.zeros(1, frames.size(0), 256))
+""", "Expected hidden size (2, 3, 256), got [1, 3, 256]"),
+    ("shape_config_sources.py", "HS209", 'dropout=SETTINGS.get("dropout", 0.0)', "nn.LSTM(40, 128, dropout=0.3)",
+     "but got dropout=0.3 and num_layers=1"),
+    ("shape_config_sources.py", "HS207", "self.out(states[-1])", """
+lstm = nn.LSTM(**dict(input_size=40, hidden_size=64, batch_first=True))
+states, _ = lstm(torch.randn(3, 7, 40))
+assert states[-1].shape == (7, 64)  # the last batch item's every step
+""", None),
     ("shape_dropout.py", "HS209", "nn.LSTM(embed, hidden, dropout=0.5", "nn.LSTM(4, 6, dropout=0.5, batch_first=True)",
      "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects num_layers "
      "greater than 1, but got dropout=0.5 and num_layers=1"),

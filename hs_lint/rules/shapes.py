@@ -775,7 +775,9 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
             dropout, layers = shapes.certain(module, "dropout"), shapes.certain(module, "num_layers")
             if module.is_cell or not isinstance(dropout, float) or dropout <= 0 or layers != Dim(1):
                 continue
-            node = module.args.get("dropout", module.node)
+            node = module.args.get("dropout")
+            if not any(a.value is node for a in module.node.args):
+                node = module.node  # not written in the call (``**rnn_kwargs``): the construction itself
             yield self.violation(node, data={"module": module.as_data()}, module=module_name(module),
                                  dropout=dropout, layers=1)
 
@@ -784,8 +786,8 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
         call = next((m.node for m in facts.shapes.modules.values() if m.args.get("dropout") is violation.node), None)
         if not isinstance(call, cst.Call):
             return None
-        arg = next(a for a in call.args if a.value is violation.node)
-        if arg.keyword is None:
+        arg = next((a for a in call.args if a.value is violation.node), None)
+        if arg is None or arg.keyword is None:
             return None  # positional: removing it would shift the arguments after it
         kept = [a for a in call.args if a is not arg]
         if kept and call.args[-1] is arg:
