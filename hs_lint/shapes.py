@@ -63,6 +63,7 @@ import libcst as cst
 
 from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, Holder, RecurrentCall, Scope
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint import config_files
 from hs_lint.reaching import ENTRY
 from hs_lint.values import literal
 
@@ -445,8 +446,13 @@ class ShapeFacts:
         if size is not None:
             return size
         entry = self._entry(expr, scope)
+        if isinstance(entry, Loaded):
+            return _typed(entry.value)
         if entry is not None:
             return self.value(*entry)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ("int", "float") \
+                and len(expr.args) == 1 and not expr.args[0].star:
+            return _cast(expr.func.value, self.value(expr.args[0].value, scope))
         if isinstance(expr, cst.Name):
             return self._name(expr, scope)
         if isinstance(expr, cst.Attribute):
@@ -619,14 +625,15 @@ class ShapeFacts:
         return None
 
     # -- configuration mappings ------------------------------------------------------------
-    def _mapping(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0
-                 ) -> dict[str, tuple[cst.BaseExpression, Scope]] | None:
-        """The entries of a mapping built in the code: ``{"hidden": 64}``, ``dict(hidden=64)``, a name
-        holding one; None when it cannot be followed (any unknown part, or several values reaching)."""
+    def _mapping(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> dict[str, Entry] | None:
+        """The entries of a mapping: built in the code (``{"hidden": 64}``, ``dict(hidden=64)``), read from a
+        configuration file (``yaml.safe_load(f)``, a ``ConfigParser`` that ``read`` one), an entry of one
+        (``config["model"]``), or a name holding one; None when it cannot be followed (any unknown part,
+        several values reaching, or a mapping changed after it is built)."""
         if depth > 4:
             return None
         if isinstance(expr, cst.Dict):
-            found: dict[str, tuple[cst.BaseExpression, Scope]] = {}
+            found: dict[str, Entry] = {}
             for element in expr.elements:
                 key = literal(element.key) if isinstance(element, cst.DictElement) else None
                 if key is None:
@@ -637,36 +644,116 @@ class ShapeFacts:
             if any(a.keyword is None for a in expr.args):
                 return None
             return {a.keyword.value: (a.value, scope) for a in expr.args}  # type: ignore[union-attr]
+        if isinstance(expr, cst.Call):
+            form = config_files.LOADERS.get(self.facts.qualify(expr.func) or "")
+            path = self._opened(positional_args(expr)[0], scope) if form and positional_args(expr) else None
+            if path is not None:
+                return _loaded_mapping(config_files.load(self.facts.project, path, form))
+        if isinstance(expr, (cst.Subscript, cst.Call)):
+            entry = self._entry(expr, scope, depth)
+            if isinstance(entry, Loaded):
+                return _loaded_mapping(entry.value)
+            return self._mapping(entry[0], entry[1], depth + 1) if entry is not None else None
         key = key_of(expr)
         sources = self._traced_sources(key, scope, expr) if key is not None else []
-        if len(sources) != 1:
+        if len(sources) != 1 or key in self._mutated_mappings:
             return None
-        found = self._mapping(sources[0][0], sources[0][1], depth + 1)
-        return None if found is None or key in self._mutated_mappings else found
+        value, home = sources[0]
+        if isinstance(value, cst.Call) and self.facts.qualify(value.func) in _CONFIG_PARSERS:
+            path = self._ini_path(key)
+            return _loaded_mapping(config_files.load(self.facts.project, path, "ini")) if path else None
+        return self._mapping(value, home, depth + 1)
+
+    def _entry(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Entry | None:
+        """``config["hidden"]``, ``config.get("hidden", 64)``, ``parser.getint("model", "hidden")``,
+        ``config["model"].getint("hidden")``: the entry (an expression, or data read from a file)."""
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            name = literal(expr.slice[0].slice.value)
+            entries = self._mapping(expr.value, scope, depth + 1) if name is not None else None
+            return entries.get(name) if entries is not None else None
+        if not isinstance(expr, cst.Call) or method_name(expr) not in _GETTERS or expr.args[:1] == ():
+            return None
+        names = [literal(a.value) for a in expr.args]
+        method, owner = method_name(expr), receiver(expr)
+        if method != "get" or self._is_config_parser(owner, scope):  # configparser: (section, key) or (key)
+            if None in names or len(names) > 2:
+                return None
+            entries = self._mapping(owner, scope, depth + 1)
+            for name in names[:-1]:  # the section
+                section = entries.get(name) if entries is not None else None
+                entries = _loaded_mapping(section.value) if isinstance(section, Loaded) else None
+            found = entries.get(names[-1]) if entries is not None else None
+            if not isinstance(found, Loaded) or not isinstance(found.value, str):
+                return None
+            try:
+                return Loaded(config_files.ini_value(found.value, method or ""))
+            except ValueError:
+                return None
+        entries = self._mapping(owner, scope, depth + 1) if names[0] is not None and len(names) <= 2 else None
+        if entries is None:
+            return None
+        fallback = (expr.args[1].value, scope) if len(expr.args) == 2 else None
+        return entries.get(names[0], fallback)  # type: ignore[arg-type]
 
     @functools.cached_property
     def _mutated_mappings(self) -> frozenset[str]:
         """Names of mappings changed after they are built: ``config.update(...)``, ``config["h"] = 128``."""
         called = {key_of(receiver(site.node)) for site in self.facts.calls
-                  if method_name(site.node) in ("update", "setdefault", "pop", "clear", "__setitem__")}
+                  if method_name(site.node) in ("update", "setdefault", "pop", "clear", "__setitem__", "set")}
         stored = {key_of(target.value) for site in self.facts.assignments for target in site.targets
                   if isinstance(target, cst.Subscript)}
         return frozenset(k for k in called | stored if k is not None)
 
-    def _entry(self, expr: cst.BaseExpression, scope: Scope) -> tuple[cst.BaseExpression, Scope] | None:
-        """``config["hidden"]`` / ``config.get("hidden", 64)``: the expression the entry holds."""
-        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-            name = literal(expr.slice[0].slice.value)
-            entries = self._mapping(expr.value, scope) if name is not None else None
-            return entries.get(name) if entries is not None else None
-        if isinstance(expr, cst.Call) and method_name(expr) == "get" and 1 <= len(expr.args) <= 2:
-            name = literal(expr.args[0].value)
-            entries = self._mapping(receiver(expr), scope) if name is not None else None
-            if entries is None:
-                return None
-            fallback = (expr.args[1].value, scope) if len(expr.args) == 2 else None
-            return entries.get(name, fallback)  # type: ignore[arg-type]
-        return None
+    def _is_config_parser(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        key = key_of(expr)
+        sources = self._traced_sources(key, scope, expr) if key is not None else []
+        return len(sources) == 1 and isinstance(sources[0][0], cst.Call) and (
+            self.facts.qualify(sources[0][0].func) in _CONFIG_PARSERS)
+
+    def _ini_path(self, key: str) -> str | None:
+        """The one file ``key.read("model.cfg")`` gives a ConfigParser."""
+        paths = {literal(positional_args(site.node)[0]) if positional_args(site.node) else None
+                 for site in self.facts.calls if method_name(site.node) == "read"
+                 and key_of(receiver(site.node)) == key}
+        return paths.pop() if len(paths) == 1 else None
+
+    def _opened(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+        """The file a loader reads: ``"c.yaml"``, ``open("c.yaml")``, ``Path("c.json").read_text()``, or
+        ``f`` of ``with open("c.json") as f``."""
+        if depth > 4:
+            return None
+        name = literal(expr)
+        if name is not None:
+            return name
+        if isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Name) and expr.func.value == "open" or self.facts.qualify(
+                    expr.func) in ("pathlib.Path", "io.open", "codecs.open"):
+                return literal(positional_args(expr)[0]) if positional_args(expr) else None
+            if method_name(expr) in ("open", "read", "read_text", "read_bytes"):
+                return self._opened(receiver(expr), scope, depth + 1)
+            return None
+        key = key_of(expr)
+        if key is None:
+            return None
+        opened = {self._opened(v, s, depth + 1) for v, s in self._traced_sources(key, scope, expr)}
+        opened |= {self._opened(item, scope, depth + 1) for item in self._with_targets(scope).get(key, ())}
+        return opened.pop() if len(opened) == 1 else None
+
+    def _with_targets(self, scope: Scope) -> dict[str, list[cst.BaseExpression]]:
+        """``with open(...) as f`` in ``scope``'s body: name -> the expressions bound to it."""
+        found: dict[str, list[cst.BaseExpression]] = {}
+        stack = list(scope.node.body if isinstance(scope.node, cst.Module) else (
+            scope.node.body.body if scope.node is not None else ()))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    if item.asname is not None and (k := key_of(item.asname.name)) is not None:
+                        found.setdefault(k, []).append(item.item)
+            stack.extend(c for c in node.children if isinstance(c, (cst.BaseSuite, cst.BaseStatement)))
+        return found
 
     # -- module configurations -------------------------------------------------------------
     def _config(self, kind: str, call: cst.Call, scope: Scope) -> ModuleConfig:
@@ -675,11 +762,15 @@ class ShapeFacts:
         where: dict[str, Scope] = {}  # an entry of ``**kwargs`` is read where its mapping was built
         opaque = False
         position = 0
+        loaded: dict[str, Value] = {}  # entries of ``**config`` read from a file: values with no expression
         for arg in call.args:
             entries = self._mapping(arg.value, scope) if arg.star == "**" else None
             if entries is not None:
-                for name, (value, home) in entries.items():
-                    args[name], where[name] = value, home
+                for name, entry in entries.items():
+                    if isinstance(entry, Loaded):
+                        loaded[name] = _typed(entry.value)
+                    else:
+                        args[name], where[name] = entry
             elif arg.star:
                 opaque = True
             elif arg.keyword is not None:
@@ -689,7 +780,9 @@ class ShapeFacts:
                 position += 1
         values: dict[str, Value] = {}
         for name in order:
-            if name in args:
+            if name in loaded:
+                values[name] = as_parameter(name, loaded[name])
+            elif name in args:
                 values[name] = as_parameter(name, self.value(args[name], where.get(name, scope)))
             else:
                 values[name] = None if opaque else as_parameter(name, _default(name))
@@ -984,6 +1077,36 @@ class ShapeFacts:
         if definition is None:
             return None
         return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An entry read from a configuration file: data, not an expression."""
+
+    value: object
+
+
+Entry = tuple[cst.BaseExpression, Scope] | Loaded
+_GETTERS = frozenset({"get", "getint", "getfloat", "getboolean"})
+_CONFIG_PARSERS = frozenset({"configparser.ConfigParser", "configparser.RawConfigParser"})
+
+
+def _loaded_mapping(data: object) -> dict[str, Entry] | None:
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        return None
+    return {k: Loaded(v) for k, v in data.items()}
+
+
+def _cast(kind: str, value: Value) -> Value:
+    """``int(x)``/``float(x)`` of a known value (a string read from a .cfg file, say)."""
+    try:
+        if isinstance(value, str) or (isinstance(value, float) and kind == "int"):
+            return _typed(int(value) if kind == "int" else float(value))
+    except ValueError:
+        return None
+    if isinstance(value, Dim) and value.value is not None:
+        return value if kind == "int" else float(value.value)
+    return value if isinstance(value, float) else None
 
 
 def _typed(value: object) -> Value:

@@ -1,10 +1,14 @@
 """Configuration as values: argparse defaults as the default run sees them, and mappings built in the code."""
 from __future__ import annotations
 
+import json
+
 import libcst as cst
 import pytest
 
+from conftest import hs_lint
 from hs_lint.facts import FileFacts
+from hs_lint.project.index import Projects
 from hs_lint.shapes import Dim
 
 
@@ -52,3 +56,67 @@ def test_a_mapping_built_in_the_code_is_read_entry_by_entry(source, expr, expect
 def test_a_mapping_changed_after_it_is_built_is_not_trusted(change):
     value = _value(f'CONFIG = {{"hidden": 64}}\n{change}', 'CONFIG["hidden"]')
     assert value != Dim(64)
+
+
+LOADS = {
+    "json": ('{"rnn": {"hidden": 64, "layers": 2}}', "import json\nwith open('{name}') as f:\n    CONFIG = json.load(f)\n"),
+    "yaml": ("rnn:\n  hidden: 64\n  layers: 2\n", "import yaml\nCONFIG = yaml.safe_load(open('{name}'))\n"),
+    "toml": ("[rnn]\nhidden = 64\nlayers = 2\n",
+             "import tomllib\nfrom pathlib import Path\nCONFIG = tomllib.loads(Path('{name}').read_text())\n"),
+    "cfg": ("[rnn]\nhidden = 64\nlayers = 2\n",
+            "import configparser\nCONFIG = configparser.ConfigParser()\nCONFIG.read('{name}')\n"),
+}
+
+
+def _project_value(tmp_path, form: str, name: str, expr: str):
+    text, reader = LOADS[form]
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "conf").mkdir(exist_ok=True)
+    (tmp_path / "conf" / f"settings.{form}").write_text(text)
+    source = reader.format(name=name) + f"probe = {expr}\n"
+    script = tmp_path / "train.py"
+    script.write_text(source)
+    view = Projects().view(script)
+    facts = FileFacts(cst.parse_module(source), view)
+    return facts.shapes.value(facts.assignments[-1].value, facts.module_scope), view
+
+
+@pytest.mark.parametrize(("form", "expr"), [
+    ("json", 'CONFIG["rnn"]["hidden"]'), ("yaml", 'CONFIG["rnn"].get("hidden", 8)'), ("toml", 'CONFIG["rnn"]["hidden"]'),
+    ("cfg", 'CONFIG.getint("rnn", "hidden")'), ("cfg", 'int(CONFIG["rnn"]["hidden"])'),
+    ("cfg", 'CONFIG["rnn"].getint("hidden")'),
+])
+def test_a_configuration_file_shipped_with_the_code_is_read_as_data(tmp_path, form, expr):
+    value, view = _project_value(tmp_path, form, f"conf/settings.{form}", expr)
+    assert value == Dim(64)
+    assert str((tmp_path / "conf" / f"settings.{form}").resolve()) in view.used  # a change redoes the result
+
+
+@pytest.mark.parametrize("name", ["../outside.json", "conf/missing.json", "conf"])
+def test_a_file_outside_the_project_or_not_a_file_is_unknown(tmp_path, name):
+    (tmp_path.parent / "outside.json").write_text('{"rnn": {"hidden": 64}}')
+    value, _ = _project_value(tmp_path, "json", name, 'CONFIG["rnn"]["hidden"]')
+    assert not isinstance(value, Dim) or value.value is None
+
+
+def test_a_file_that_does_not_parse_is_unknown(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "settings.json").write_text("{not json")
+    source = "import json\nCONFIG = json.load(open('settings.json'))\nprobe = CONFIG['hidden']\n"
+    (tmp_path / "train.py").write_text(source)
+    facts = FileFacts(cst.parse_module(source), Projects().view(tmp_path / "train.py"))
+    value = facts.shapes.value(facts.assignments[-1].value, facts.module_scope)
+    assert not isinstance(value, Dim) or value.value is None
+
+
+def test_a_cached_result_is_redone_when_its_configuration_file_changes(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "settings.json").write_text('{"layers": 1}')
+    (tmp_path / "model.py").write_text(
+        "import json\nimport torch.nn as nn\n\nCONFIG = json.load(open('settings.json'))\n"
+        "rnn = nn.LSTM(8, 16, num_layers=CONFIG['layers'], dropout=0.5)\n")
+    first = hs_lint("check", "--format", "json", ".", cwd=tmp_path)
+    assert [f["code"] for f in json.loads(first.stdout)] == ["HS209"]
+    (tmp_path / "settings.json").write_text('{"layers": 2}')
+    second = hs_lint("check", "--format", "json", ".", cwd=tmp_path)
+    assert json.loads(second.stdout) == [], second.stdout
