@@ -24,7 +24,9 @@ class Program:
 
     @classmethod
     def from_dir(cls, root: Path) -> Program:
-        files = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
+        """Every file of a fixture project: its modules and the configuration files they read."""
+        files = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*"))
+                 if p.is_file() and "__pycache__" not in p.parts}
         return cls(files)
 
     def python(self) -> list[str]:
