@@ -54,7 +54,6 @@ through the module's configuration.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,9 +62,8 @@ import libcst as cst
 
 from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, Holder, RecurrentCall, Scope
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
-from hs_lint import config_files
 from hs_lint.reaching import ENTRY
-from hs_lint.values import literal
+from hs_lint.mappings import Loaded, Mappings
 
 # Constructor parameters in torch's positional order, per class (torch 2.x, torch/nn/modules/rnn.py).
 _FULL = ("input_size", "hidden_size", "num_layers")
@@ -288,6 +286,7 @@ class ShapeFacts:
         self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
         self._shaped: dict[tuple[int, int, int], TensorShape | None] = {}
         self._index()
+        self.mappings = Mappings(facts, self._traced_sources)
         self.modules: dict[int, ModuleConfig] = {}
         for site in facts.calls:
             kind = _TORCH_RECURRENT.get(site.qualified or "")
@@ -445,7 +444,7 @@ class ShapeFacts:
         size = self._size_of(expr, scope)
         if size is not None:
             return size
-        entry = self._entry(expr, scope)
+        entry = self.mappings.entry(expr, scope)
         if isinstance(entry, Loaded):
             return _typed(entry.value)
         if entry is not None:
@@ -624,137 +623,6 @@ class ShapeFacts:
             cls = next((facts.classes[b] for b in cls.base_keys if b in facts.classes), None)
         return None
 
-    # -- configuration mappings ------------------------------------------------------------
-    def _mapping(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> dict[str, Entry] | None:
-        """The entries of a mapping: built in the code (``{"hidden": 64}``, ``dict(hidden=64)``), read from a
-        configuration file (``yaml.safe_load(f)``, a ``ConfigParser`` that ``read`` one), an entry of one
-        (``config["model"]``), or a name holding one; None when it cannot be followed (any unknown part,
-        several values reaching, or a mapping changed after it is built)."""
-        if depth > 4:
-            return None
-        if isinstance(expr, cst.Dict):
-            found: dict[str, Entry] = {}
-            for element in expr.elements:
-                key = literal(element.key) if isinstance(element, cst.DictElement) else None
-                if key is None:
-                    return None
-                found[key] = (element.value, scope)
-            return found
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
-            if any(a.keyword is None for a in expr.args):
-                return None
-            return {a.keyword.value: (a.value, scope) for a in expr.args}  # type: ignore[union-attr]
-        if isinstance(expr, cst.Call):
-            form = config_files.LOADERS.get(self.facts.qualify(expr.func) or "")
-            path = self._opened(positional_args(expr)[0], scope) if form and positional_args(expr) else None
-            if path is not None:
-                return _loaded_mapping(config_files.load(self.facts.project, path, form))
-        if isinstance(expr, (cst.Subscript, cst.Call)):
-            entry = self._entry(expr, scope, depth)
-            if isinstance(entry, Loaded):
-                return _loaded_mapping(entry.value)
-            return self._mapping(entry[0], entry[1], depth + 1) if entry is not None else None
-        key = key_of(expr)
-        sources = self._traced_sources(key, scope, expr) if key is not None else []
-        if len(sources) != 1 or key in self._mutated_mappings:
-            return None
-        value, home = sources[0]
-        if isinstance(value, cst.Call) and self.facts.qualify(value.func) in _CONFIG_PARSERS:
-            path = self._ini_path(key)
-            return _loaded_mapping(config_files.load(self.facts.project, path, "ini")) if path else None
-        return self._mapping(value, home, depth + 1)
-
-    def _entry(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> Entry | None:
-        """``config["hidden"]``, ``config.get("hidden", 64)``, ``parser.getint("model", "hidden")``,
-        ``config["model"].getint("hidden")``: the entry (an expression, or data read from a file)."""
-        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-            name = literal(expr.slice[0].slice.value)
-            entries = self._mapping(expr.value, scope, depth + 1) if name is not None else None
-            return entries.get(name) if entries is not None else None
-        if not isinstance(expr, cst.Call) or method_name(expr) not in _GETTERS or expr.args[:1] == ():
-            return None
-        names = [literal(a.value) for a in expr.args]
-        method, owner = method_name(expr), receiver(expr)
-        if method != "get" or self._is_config_parser(owner, scope):  # configparser: (section, key) or (key)
-            if None in names or len(names) > 2:
-                return None
-            entries = self._mapping(owner, scope, depth + 1)
-            for name in names[:-1]:  # the section
-                section = entries.get(name) if entries is not None else None
-                entries = _loaded_mapping(section.value) if isinstance(section, Loaded) else None
-            found = entries.get(names[-1]) if entries is not None else None
-            if not isinstance(found, Loaded) or not isinstance(found.value, str):
-                return None
-            try:
-                return Loaded(config_files.ini_value(found.value, method or ""))
-            except ValueError:
-                return None
-        entries = self._mapping(owner, scope, depth + 1) if names[0] is not None and len(names) <= 2 else None
-        if entries is None:
-            return None
-        fallback = (expr.args[1].value, scope) if len(expr.args) == 2 else None
-        return entries.get(names[0], fallback)  # type: ignore[arg-type]
-
-    @functools.cached_property
-    def _mutated_mappings(self) -> frozenset[str]:
-        """Names of mappings changed after they are built: ``config.update(...)``, ``config["h"] = 128``."""
-        called = {key_of(receiver(site.node)) for site in self.facts.calls
-                  if method_name(site.node) in ("update", "setdefault", "pop", "clear", "__setitem__", "set")}
-        stored = {key_of(target.value) for site in self.facts.assignments for target in site.targets
-                  if isinstance(target, cst.Subscript)}
-        return frozenset(k for k in called | stored if k is not None)
-
-    def _is_config_parser(self, expr: cst.BaseExpression, scope: Scope) -> bool:
-        key = key_of(expr)
-        sources = self._traced_sources(key, scope, expr) if key is not None else []
-        return len(sources) == 1 and isinstance(sources[0][0], cst.Call) and (
-            self.facts.qualify(sources[0][0].func) in _CONFIG_PARSERS)
-
-    def _ini_path(self, key: str) -> str | None:
-        """The one file ``key.read("model.cfg")`` gives a ConfigParser."""
-        paths = {literal(positional_args(site.node)[0]) if positional_args(site.node) else None
-                 for site in self.facts.calls if method_name(site.node) == "read"
-                 and key_of(receiver(site.node)) == key}
-        return paths.pop() if len(paths) == 1 else None
-
-    def _opened(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
-        """The file a loader reads: ``"c.yaml"``, ``open("c.yaml")``, ``Path("c.json").read_text()``, or
-        ``f`` of ``with open("c.json") as f``."""
-        if depth > 4:
-            return None
-        name = literal(expr)
-        if name is not None:
-            return name
-        if isinstance(expr, cst.Call):
-            if isinstance(expr.func, cst.Name) and expr.func.value == "open" or self.facts.qualify(
-                    expr.func) in ("pathlib.Path", "io.open", "codecs.open"):
-                return literal(positional_args(expr)[0]) if positional_args(expr) else None
-            if method_name(expr) in ("open", "read", "read_text", "read_bytes"):
-                return self._opened(receiver(expr), scope, depth + 1)
-            return None
-        key = key_of(expr)
-        if key is None:
-            return None
-        opened = {self._opened(v, s, depth + 1) for v, s in self._traced_sources(key, scope, expr)}
-        opened |= {self._opened(item, scope, depth + 1) for item in self._with_targets(scope).get(key, ())}
-        return opened.pop() if len(opened) == 1 else None
-
-    def _with_targets(self, scope: Scope) -> dict[str, list[cst.BaseExpression]]:
-        """``with open(...) as f`` in ``scope``'s body: name -> the expressions bound to it."""
-        found: dict[str, list[cst.BaseExpression]] = {}
-        stack = list(scope.node.body if isinstance(scope.node, cst.Module) else (
-            scope.node.body.body if scope.node is not None else ()))
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                continue
-            if isinstance(node, cst.With):
-                for item in node.items:
-                    if item.asname is not None and (k := key_of(item.asname.name)) is not None:
-                        found.setdefault(k, []).append(item.item)
-            stack.extend(c for c in node.children if isinstance(c, (cst.BaseSuite, cst.BaseStatement)))
-        return found
-
     # -- module configurations -------------------------------------------------------------
     def _config(self, kind: str, call: cst.Call, scope: Scope) -> ModuleConfig:
         order = PARAMETERS[kind]
@@ -764,7 +632,7 @@ class ShapeFacts:
         position = 0
         loaded: dict[str, Value] = {}  # entries of ``**config`` read from a file: values with no expression
         for arg in call.args:
-            entries = self._mapping(arg.value, scope) if arg.star == "**" else None
+            entries = self.mappings.mapping(arg.value, scope) if arg.star == "**" else None
             if entries is not None:
                 for name, entry in entries.items():
                     if isinstance(entry, Loaded):
@@ -1077,24 +945,6 @@ class ShapeFacts:
         if definition is None:
             return None
         return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """An entry read from a configuration file: data, not an expression."""
-
-    value: object
-
-
-Entry = tuple[cst.BaseExpression, Scope] | Loaded
-_GETTERS = frozenset({"get", "getint", "getfloat", "getboolean"})
-_CONFIG_PARSERS = frozenset({"configparser.ConfigParser", "configparser.RawConfigParser"})
-
-
-def _loaded_mapping(data: object) -> dict[str, Entry] | None:
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        return None
-    return {k: Loaded(v) for k, v in data.items()}
 
 
 def _cast(kind: str, value: Value) -> Value:
