@@ -230,7 +230,7 @@ _SCREENS: dict[str, _Screen] = {
     "HS107": lambda e: e.has("numpy", "tolist") and e.torch_module,  # the round trip leaves torch by name
     "HS106": lambda e: e.has("type") and e.compares_type_to_variable,
     # configurations and shapes exist only for constructions of a torch module
-    **{f"HS20{n}": (lambda e: e.torch_module) for n in range(1, 10)},
+    **{f"HS2{n:02}": (lambda e: e.torch_module) for n in range(1, 11)},
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
     # a state stored on a recurrent model of this file (its forward is here), or of another module
     "HS305": lambda e: (e.has("forward") and e.torch_module) or (e.names_an_initialiser and e.from_elsewhere),

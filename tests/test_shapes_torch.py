@@ -139,7 +139,7 @@ out, h_n = gru(x)
 assert out[:, -1, :].shape == (5, 6)  # every time step of the last batch item
 assert torch.allclose(out[-1], h_n[-1])  # the last time step is out[-1]
 """, None),
-    ("shape_last_step.py", "HS207", "self.fc(out[:, -1])", """
+    ("shape_last_step.py", "HS210", "self.fc(out[:, -1])", """
 lstm = nn.LSTM(4, 6, 2, batch_first=True, bidirectional=True)
 out, (h_n, c_n) = lstm(torch.randn(3, 5, 4))
 backward_half = out[:, -1, 6:]  # the backward direction after its first step only

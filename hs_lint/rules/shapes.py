@@ -13,6 +13,7 @@ from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
     Dim,
     ModuleConfig,
+    Output,
     ShapeFacts,
     StateForm,
     StateUse,
@@ -547,9 +548,9 @@ class LastStepIndex(Rule):
     rationale = (
         "The output of a full recurrent module is (seq, batch, D*H), or (batch, seq, D*H) with batch_first=True, "
         "so the last time step is `out[-1]` in the first layout and `out[:, -1]` in the second; the other index "
-        "silently takes the last sequence (or batch item) instead. For a bidirectional module the backward "
-        "direction's summary of the sequence is at time step 0, not -1, and h_n[-1] holds only the last "
-        "layer's backward direction: concatenate `h_n[-2]` and `h_n[-1]`."
+        "silently takes the last sequence (or batch item) instead. For a bidirectional module h_n[-1] holds "
+        "only the last layer's backward direction: concatenate `h_n[-2]` and `h_n[-1]`. (The last step of a "
+        "bidirectional output used as a summary is HS210's, advisory.)"
     )
     torch_error = "Nothing: the shapes often still fit, and the model trains on the wrong features."
     bad = (
@@ -583,52 +584,109 @@ class Classifier(nn.Module):
 """,
     )
 
-    def check(self, facts: FileFacts) -> Iterator[Violation]:
-        for output in facts.shapes.outputs:
-            module = output.use.module
-            batch_first, bidirectional = facts.shapes.certain(module, "batch_first"), facts.shapes.certain(
-                module, "bidirectional")
-            # the subscripts of this call's output and h_n, here or in a helper they are passed to
-            indexed = {role: [(n, holder) for holder in output.holders(facts, role) for n, s in facts.subscripts
-                              if s is holder.scope and key_of(n.value) == holder.key
-                              and facts.holds_value(n.value, holder)]
-                       for role in ("output", "h_n")}
-            # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
-            h_n_other_index = any(len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
-                                  for n, _ in indexed["h_n"])
-            for role, reads in indexed.items():
-                for node, holder in reads:
-                    problem = None
-                    if role == "output":
-                        problem = self._output_problem(node, batch_first, bidirectional)
-                    elif bidirectional and not h_n_other_index and len(node.slice) == 1 and _is_minus_one(
-                            node.slice[0]):
-                        problem = ("is only the last layer's backward direction of a bidirectional module",
-                                   f"use `torch.cat(({holder.key}[-2], {holder.key}[-1]), dim=1)` for both "
-                                   "directions")
-                    if problem is not None:
-                        data = {**output.use.as_data(), "expression": facts.source(node), "of": role}
-                        yield self.violation(node, data=data, expr=facts.source(node),
-                                             problem=problem[0], fix=problem[1])
+    summarises = False  # HS210 reports the other kind of last-step read: a bidirectional output's
 
-    @staticmethod
-    def _output_problem(node: cst.Subscript, batch_first: bool | None, bidirectional: bool | None):
-        elements = node.slice
-        last_first = len(elements) == 1 and _is_minus_one(elements[0])
-        last_second = len(elements) in (2, 3) and _is_full(elements[0]) and _is_minus_one(elements[1]) and (
-            len(elements) == 2 or _is_full(elements[2]))
-        out = key_of(node.value)
-        if last_first and batch_first:
-            return ("takes the last batch item, not the last time step (the output is batch_first)",
-                    f"use `{out}[:, -1]`")
-        if last_second and batch_first is False:
-            return ("takes the last batch item at every step, not the last time step (the output is "
-                    "(seq, batch, features))", f"use `{out}[-1]`")
-        if (last_first and batch_first is False) or (last_second and batch_first):
-            if bidirectional:
-                return ("is not a summary of a bidirectional module (the backward direction's is at step 0)",
-                        "concatenate h_n[-2] and h_n[-1]")
-        return None
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        for output, node, role, problem in _last_step_reads(facts):
+            if (problem[0] == _NOT_A_SUMMARY) == self.summarises:
+                data = {**output.use.as_data(), "expression": facts.source(node), "of": role}
+                yield self.violation(node, data=data, expr=facts.source(node), problem=problem[0], fix=problem[1])
+
+
+class BidirectionalLastStep(LastStepIndex):
+    code = "HS210"
+    name = "bidirectional-last-step"
+    summary = ("out[-1] / out[:, -1] of a bidirectional module read as its summary: the backward half has read "
+               "one step (advisory)")
+    default_enabled = False
+    rationale = (
+        "At the last time step the output of a bidirectional module holds the forward direction's summary of "
+        "the whole sequence, but the backward direction has only read that one step: its summary of the "
+        "sequence is at step 0. A classifier fed `out[:, -1]` still trains, on the forward half and a "
+        "one-token backward half. Advisory: it is a weaker summary, not a wrong index; concatenate h_n[-2] "
+        "and h_n[-1] (or the forward half of the last step and the backward half of the first)."
+    )
+    torch_error = "Nothing: the shapes fit; the backward half of the feature has seen one token."
+    bad = (
+        """\
+import torch.nn as nn
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 64, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(128, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1])
+""",
+    )
+    good = (
+        """\
+import torch
+import torch.nn as nn
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 64, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(128, 2)
+
+    def forward(self, x):
+        _, (h_n, _) = self.lstm(x)
+        return self.fc(torch.cat((h_n[-2], h_n[-1]), dim=1))
+""",
+    )
+    summarises = True
+
+
+_NOT_A_SUMMARY = "is not a summary of a bidirectional module (the backward direction's is at step 0)"
+
+
+def _last_step_reads(facts: FileFacts) -> Iterator[tuple[Output, cst.Subscript, str, tuple[str, str]]]:
+    """Each last-step read of a recurrent call's output or h_n (here, or in a helper they are passed to) that
+    does not take what it seems to, with (problem, fix)."""
+    for output in facts.shapes.outputs:
+        module = output.use.module
+        batch_first, bidirectional = facts.shapes.certain(module, "batch_first"), facts.shapes.certain(
+            module, "bidirectional")
+        indexed = {role: [(n, holder) for holder in output.holders(facts, role) for n, s in facts.subscripts
+                          if s is holder.scope and key_of(n.value) == holder.key
+                          and facts.holds_value(n.value, holder)]
+                   for role in ("output", "h_n")}
+        # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
+        h_n_other_index = any(len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
+                              for n, _ in indexed["h_n"])
+        for role, reads in indexed.items():
+            for node, holder in reads:
+                problem = None
+                if role == "output":
+                    problem = _output_problem(node, batch_first, bidirectional)
+                elif bidirectional and not h_n_other_index and len(node.slice) == 1 and _is_minus_one(
+                        node.slice[0]):
+                    problem = ("is only the last layer's backward direction of a bidirectional module",
+                               f"use `torch.cat(({holder.key}[-2], {holder.key}[-1]), dim=1)` for both directions")
+                if problem is not None:
+                    yield output, node, role, problem
+
+
+def _output_problem(node: cst.Subscript, batch_first: bool | None, bidirectional: bool | None):
+    elements = node.slice
+    last_first = len(elements) == 1 and _is_minus_one(elements[0])
+    last_second = len(elements) in (2, 3) and _is_full(elements[0]) and _is_minus_one(elements[1]) and (
+        len(elements) == 2 or _is_full(elements[2]))
+    out = key_of(node.value)
+    if last_first and batch_first:
+        return ("takes the last batch item, not the last time step (the output is batch_first)",
+                f"use `{out}[:, -1]`")
+    if last_second and batch_first is False:
+        return ("takes the last batch item at every step, not the last time step (the output is "
+                "(seq, batch, features))", f"use `{out}[-1]`")
+    if (last_first and batch_first is False) or (last_second and batch_first):
+        if bidirectional:
+            return _NOT_A_SUMMARY, "concatenate h_n[-2] and h_n[-1]"
+    return None
 
 
 def _index_value(element: cst.SubscriptElement) -> int | None:
