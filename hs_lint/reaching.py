@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import libcst as cst
 
 from .names import flat_keys, key_of
+from .walk import code_nodes
 
 ENTRY = 0  # the value on entry to the function: a parameter, a global, another method's ``self.x``
 
@@ -261,13 +262,12 @@ class ReachingDefinitions:
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node inside ``node`` that runs with it: not the bodies of nested functions or classes."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        yield current
-        stack.extend(current.children)
+    for current in code_nodes(node, _NESTED):
+        if not isinstance(current, _NESTED):
+            yield current
+
+
+_NESTED = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
 def _always_true(test: cst.BaseExpression) -> bool:

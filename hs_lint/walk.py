@@ -11,7 +11,7 @@ recursion.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import libcst as cst
@@ -159,6 +159,23 @@ def walk(root: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
                 stack.extend((None, child) for child in reversed(value) if isinstance(child, cst.CSTNode))
             if visit_field is not None:
                 stack.append((visit_field, node))
+
+
+def code_nodes(root: cst.CSTNode, skip: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
+    """``root`` and the nodes below it that may hold code, without rebuilding anything (``node.children``
+    does); the children of a node of a ``skip`` type are not entered."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, skip):
+            continue
+        for name in VISIT_ORDER.get(type(node).__name__, ()):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                stack.append(value)
+            elif isinstance(value, (tuple, list)):
+                stack.extend(child for child in value if isinstance(child, cst.CSTNode))
 
 
 def _plan(name: str, visitor: cst.CSTVisitor) -> _Plan:
