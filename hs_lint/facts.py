@@ -41,7 +41,7 @@ from hs_lint.names import (
     root_key,
 )
 
-from hs_lint.project.summary import ClassSummary, FunctionSummary
+from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ObjectSummary
 from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
 
@@ -205,9 +205,13 @@ class ClassInfo:
 class Binding:
     """What a name or attribute holds: a torch recurrent module, a user class instance, an optimizer."""
 
-    kind: str  # "module" | "instance" | "optimizer"
+    kind: str  # "module" | "instance" | "optimizer" | "loader"
     detail: str  # the recurrent kind, the class name, the optimizer's qualified name
     construction: cst.Call | None = None
+    # A recurrent module built in another file: its configuration as that file's summary gives it, and the
+    # stand-in of the function whose parameters it names (``__init__``), bound by this file's calls of it.
+    config: Config | None = field(default=None, compare=False)
+    owner: Scope | None = field(default=None, compare=False)
 
 
 @dataclass(eq=False)
@@ -669,12 +673,18 @@ class FileFacts:
                 self._imported(local, qualified)
 
     def _names_used_as_callees(self) -> set[str]:
-        """Imported names this file calls, subclasses or annotates with: with the capitalised ones (classes, whose
-        methods a parameter may call), the only ones worth a summary (a module imported whole is looked up when
-        one of its attributes is called: ``imported_class``)."""
+        """Imported names this file calls, subclasses, annotates with or loops over: with the capitalised ones
+        (classes, whose methods a parameter may call), the only ones worth a summary (a module imported whole is
+        looked up when one of its attributes is called: ``imported_class``)."""
         used = {key.split(".", 1)[0] for site in self.calls if (key := key_of(site.node.func)) is not None}
         used.update(key.split(".", 1)[0] for cls in self.classes.values() for key in cls.base_keys)
         used.update(annotation for scope in self.scopes for annotation in scope.annotations.values())
+        for loop in self.loops:  # ``for x, y in loader`` / ``in enumerate(loader)``: a loader made elsewhere
+            source = loop.node.iter if isinstance(loop.node, cst.For) else None
+            while isinstance(source, cst.Call) and source.args:
+                source = source.args[0].value
+            if (key := key_of(source)) is not None:
+                used.add(key.split(".", 1)[0])
         return used
 
     def _imported(self, key: str, qualified: str) -> ClassInfo | Scope | None:
@@ -689,18 +699,26 @@ class FileFacts:
                             is_recurrent=found.is_recurrent, summary=found)
             self.classes[key] = cls
             cls.methods = {name: _stub_scope(f, cls) for name, f in found.methods.items()}
+            init = cls.methods.get("__init__")
             for attr, (kind, detail) in found.attrs.items():
-                if kind == "instance":
-                    inner = self._imported(detail, detail)
-                    if isinstance(inner, ClassInfo):
-                        cls.attrs[attr] = Binding("instance", detail)
-                else:
-                    cls.attrs[attr] = Binding(kind, detail)
+                binding = self._imported_binding(kind, detail, found.configs.get(attr), init)
+                if binding is not None:
+                    cls.attrs[attr] = binding
             return cls
         if isinstance(found, FunctionSummary):
             function = self.functions[key] = _stub_scope(found, None)
             return function
+        if isinstance(found, ObjectSummary):
+            binding = self._imported_binding(found.kind, found.detail, found.config, None)
+            if binding is not None:
+                self.module_scope.bindings.setdefault(key, binding)
         return None
+
+    def _imported_binding(self, kind: str, detail: str, config: Config | None, owner: Scope | None) -> Binding | None:
+        """A binding made in another module; an instance's class is brought in under its absolute name."""
+        if kind == "instance":
+            return Binding(kind, detail) if isinstance(self._imported(detail, detail), ClassInfo) else None
+        return Binding(kind, detail, config=config if kind == "module" else None, owner=owner)
 
     def imported_class(self, key: str) -> ClassInfo | None:
         """``model.CharRNN`` through ``import model``: a class of another module named by attribute."""

@@ -229,8 +229,10 @@ _SCREENS: dict[str, _Screen] = {
     "HS105": lambda e: e.has("retain_graph", "retain_variables") and _training_carry(e),
     "HS107": lambda e: e.has("numpy", "tolist") and e.torch_module,  # the round trip leaves torch by name
     "HS106": lambda e: e.has("type") and e.compares_type_to_variable,
-    # configurations and shapes exist only for constructions of a torch module
-    **{f"HS2{n:02}": (lambda e: e.torch_module) for n in range(1, 11)},
+    # configurations and shapes exist only for constructions of a torch module, here or in another module
+    # whose summary carries its configuration; HS209 judges a construction where it is written
+    **{f"HS2{n:02}": (lambda e: e.torch_module or e.from_elsewhere) for n in (*range(1, 9), 10)},
+    "HS209": lambda e: e.torch_module,
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
     # a state stored on a recurrent model of this file (its forward is here), or of another module
     "HS305": lambda e: (e.has("forward") and e.torch_module) or (e.names_an_initialiser and e.from_elsewhere),
@@ -246,7 +248,7 @@ _SCREENS: dict[str, _Screen] = {
     # packed sequences: the pack is built here, and fed to (or read from) a recurrent module of the file or project
     "HS601": lambda e: e.calls("pack_padded_sequence"),
     "HS602": lambda e: e.has("cuda", "device", "gpu") and e.calls("pack_padded_sequence") and e.packs_moved_lengths,
-    "HS603": lambda e: e.calls("pack_padded_sequence") and e.torch_module,
+    "HS603": lambda e: e.calls("pack_padded_sequence") and (e.torch_module or e.from_elsewhere),
     "HS604": lambda e: e.calls("pack_padded_sequence") and (e.torch_module or e.from_elsewhere),
     "HS605": lambda e: e.calls("pad_packed_sequence") and (e.torch_module or e.from_elsewhere),
 }

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, FileFacts, Holder, RecurrentCall, Scope
+from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, Binding, ClassInfo, FileFacts, Holder, RecurrentCall, Scope
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
@@ -151,10 +151,12 @@ Value = Dim | bool | float | str | None
 @dataclass(eq=False)
 class ModuleConfig:
     kind: str
-    node: cst.Call
-    scope: Scope
+    node: cst.Call | None  # None: built in another file (its summary gave the values)
+    scope: Scope | None
     args: dict[str, cst.BaseExpression]  # the expression given for each parameter
     values: dict[str, Value]  # resolved (or default) value per parameter; None = unknown
+    # built in another file: the values that rest on no parameter default nobody passes (``certain``)
+    certain_values: dict[str, Value] | None = None
 
     @property
     def is_cell(self) -> bool:
@@ -281,6 +283,8 @@ class ShapeFacts:
         # (id of the defining statement, key) -> the construction whose output it binds: ``out, h = lstm(x)``
         self._outputs: dict[tuple[int, str], cst.Call] = {}
         self._callers: dict[int, list] | None = None
+        # (id(binding), id(reading class)) -> a configuration from another file
+        self._imported: dict[tuple[int, int], ModuleConfig] = {}
         # Traces already made, by (expression, scope, depth): a name assigned many times in one scope would
         # otherwise be re-traced through every path to the depth limit (exponential in the depth).
         self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
@@ -402,6 +406,8 @@ class ShapeFacts:
     def certain(self, module: ModuleConfig, name: str) -> Value:
         """A configuration value that does not rest on a parameter default: for claims made from the
         configuration alone (HS207-HS209), where no state or input built in the file backs them."""
+        if module.certain_values is not None:
+            return module.certain_values.get(name)
         if name not in module.args:
             return module.values.get(name)
         return as_parameter(name, self.certain_value(module.args[name], module.scope))
@@ -568,9 +574,9 @@ class ShapeFacts:
             return _typed(facts.options[attr].value)
         if owner_key is not None:
             binding = facts.lookup(owner_key, scope)
-            if binding is not None and binding.kind == "module" and binding.construction is not None:
-                module = self.modules.get(id(binding.construction))
-                if module is not None and attr in module.values:
+            module = self.config_of(binding, self._reader(owner_key, scope)) if binding is not None else None
+            if module is not None:
+                if attr in module.values:
                     value = module.values[attr]
                     return value if value is not None else self._sym(f"{owner_key}.{attr}", scope)
             cls = None
@@ -664,10 +670,56 @@ class ShapeFacts:
             func = func.value
         key = key_of(func)
         binding = self.facts.lookup(key, call.site.scope) if key else None
-        if binding is None or binding.construction is None:
-            return None
-        module = self.modules.get(id(binding.construction))
+        module = self.config_of(binding, self._reader(key, call.site.scope)) if binding is not None else None
         return (module, key) if module is not None else None
+
+    def config_of(self, binding: Binding, reader: ClassInfo | None = None) -> ModuleConfig | None:
+        """The configuration of the recurrent module a binding holds, built here or in another file; one built
+        in another file's ``__init__`` is read as the class ``reader`` (whose attribute it is) builds it."""
+        if binding.kind != "module":
+            return None
+        if binding.construction is not None:
+            return self.modules.get(id(binding.construction))
+        if binding.config is None or binding.detail not in PARAMETERS:
+            return None
+        marker = (id(binding), id(reader))
+        if marker not in self._imported:
+            names = PARAMETERS[binding.detail]
+            values, certain = ({name: as_parameter(name, self._imported_value(binding.config.get(name), binding.owner,
+                                                                              reader, trust)) for name in names}
+                               for trust in (True, False))
+            self._imported[marker] = ModuleConfig(binding.detail, None, binding.owner, {}, values, certain)
+        return self._imported[marker]
+
+    def _reader(self, key: str, scope: Scope) -> ClassInfo | None:
+        """The class whose attribute ``key`` (``self.rnn``, ``model.rnn``) is read, if it is one."""
+        head, _, _ = key.rpartition(".")
+        if head == "self":
+            return scope.cls
+        owner = self.facts.lookup(head, scope) if head else None
+        return self.facts.classes.get(owner.detail) if owner is not None and owner.kind == "instance" else None
+
+    def _imported_value(self, data: object, owner: Scope | None, reader: ClassInfo | None,
+                        trust_default: bool) -> Value:
+        """A value of another file's configuration: a constant, or the parameter of its builder (``__init__``)
+        that every construction of ``reader`` here passes the same value for, its default where a call leaves it
+        out; with none here, the default as ``value`` trusts it and ``certain`` does not (as for a builder of this
+        file). Unknown when ``reader`` (or a class between) has an ``__init__`` of its own."""
+        if isinstance(data, dict):
+            if owner is None or reader is None or _method(reader, "__init__", self.facts) is not owner:
+                return None
+            default = _typed(data.get("default"))
+            built = [site for site in self.callers(owner) if key_of(site.node.func) == reader.name]
+            if not built:
+                return default if trust_default else None
+            passed = []
+            for site in built:
+                if any(a.star for a in site.node.args):
+                    return None
+                given = self.facts.bound_arguments(site, owner).get(str(data.get("param")))
+                passed.append(self.value(given, site.scope) if given is not None else default)
+            return passed[0] if all(_hashable(p) == _hashable(passed[0]) for p in passed) else None
+        return _typed(data)
 
     def _record_output(self, call: RecurrentCall) -> None:
         target = call.site.target

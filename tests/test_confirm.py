@@ -55,3 +55,27 @@ def test_retain_graph_shows_the_graph_growing():
 def test_lifetime_rules_are_unconfirmable_with_a_reason():
     result = confirm("HS301", {})
     assert result.status == UNCONFIRMABLE and "lifetime" in result.detail
+
+
+_GRU = {"kind": "GRU", "input_size": 40, "hidden_size": 128, "num_layers": 2, "batch_first": True}
+
+
+def test_a_replay_torch_refuses_is_no_verdict_and_never_ends_the_run():
+    """``out[-1]`` replayed on an input whose width the module refuses: torch raises where the checker does not
+    expect it; the finding stays, unconfirmed, with torch's reason."""
+    result = confirm("HS207", {"module": _GRU, "input": [16, 100, 12], "expression": "out[-1]"})
+    assert result.status == UNCONFIRMABLE
+    assert "input.size(-1) must be equal to input_size" in result.detail
+
+
+def test_a_state_claim_is_not_confirmed_by_torch_refusing_the_input():
+    data = {"module": _GRU, "state": [[16, 2, 128]], "input": [16, 100, 12]}
+    result = confirm("HS201", data)
+    assert result.status == UNCONFIRMABLE and "replayed input" in result.detail
+
+
+def test_an_input_width_the_code_does_not_show_is_the_modules_own():
+    data = {"module": _GRU, "state": [[16, 2, 128]], "input": [16, 100, "N_MELS"]}
+    result = confirm("HS201", data)
+    assert result.status == "confirmed" and "Expected hidden size (2, 16, 128), got [16, 2, 128]" in result.detail
+    assert result.assumed["N_MELS"] == 40

@@ -185,3 +185,53 @@ def test_a_module_built_by_a_helper_of_another_file_is_read_where_it_is_built(tm
     factory = tmp_path / "factory.py"
     found = linter.check_source(factory.read_text(), str(factory), projects.view(factory))
     assert [f.code for f in found] == ["HS209"]
+
+
+def _codes_in(tmp_path: Path, files: dict[str, str], checked: str) -> list[tuple[int, str]]:
+    (tmp_path / "pyproject.toml").write_text("")
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    path = tmp_path / checked
+    found = Linter(sorted(all_rules())).check_source(path.read_text(), str(path), Projects().view(path))
+    return sorted((f.line, f.code) for f in found)
+
+
+_ENCODER = "import torch.nn as nn\nencoder = nn.GRU(40, 128, num_layers=2, batch_first=True)\n"
+_STEP = ("def step(batch):\n    h0 = torch.zeros(batch.size(0), 2, 128)\n    out, h_n = {call}(batch, h0)\n"
+         "    return out\n")
+
+
+@pytest.mark.parametrize(("files", "importer"), [
+    ({"common.py": _ENCODER}, "from common import encoder\n"),
+    ({"common.py": _ENCODER}, "from common import encoder as enc\n"),
+    ({"common.py": _ENCODER}, "import common\n"),
+    ({"shared/__init__.py": "from .nets import encoder\n", "shared/nets.py": _ENCODER}, "from shared import encoder\n"),
+])
+def test_a_module_built_at_the_top_of_another_file_carries_its_configuration(tmp_path, files, importer):
+    call = {"from common import encoder as enc\n": "enc", "import common\n": "common.encoder"}.get(importer, "encoder")
+    script = "import torch\n" + importer + "\n\n" + _STEP.format(call=call)
+    assert _codes_in(tmp_path, {**files, "train.py": script}, "train.py") == [(6, "HS201")]
+
+
+_BASE = ("import torch.nn as nn\n\n\nclass Core(nn.Module):\n"
+         "    def __init__(self, n_in, hidden=64, layers=3, bidirectional=False):\n        super().__init__()\n"
+         "        self.rnn = nn.LSTM(n_in, hidden, num_layers=layers, bidirectional=bidirectional)\n")
+_READER = ("import torch\nfrom base import Core\n\n\nclass Tagger(Core):\n{init}    def forward(self, x):\n"
+           "        h0 = torch.zeros({layers}, x.size(1), 64)\n        return self.rnn(x, (h0, h0))\n\n\n{built}\n")
+
+
+@pytest.mark.parametrize(("layers", "built", "init", "expected"), [
+    ("3", "", "", []),  # the defaults, with no construction here
+    ("1", "", "", [(7, "HS202")]),
+    ("3", "model = Tagger(8, layers=2)", "", [(7, "HS202")]),  # the construction's value, by keyword
+    ("2", "model = Tagger(8, 64, 2)", "", []),  # and by position
+    ("2", "model = Tagger(8, 64, 2, True)", "", [(7, "HS202")]),  # bidirectional doubles it
+    ("3", "a = Tagger(8, layers=2)\nb = Tagger(8)", "", []),  # two configurations disagree: unknown
+    # an __init__ of its own passes what it likes to the base's: unknown
+    ("1", "", "    def __init__(self, n_in):\n        super().__init__(n_in, layers=1)\n\n", []),
+])
+def test_a_base_class_of_another_file_is_configured_by_this_files_constructions(tmp_path, layers, built, init,
+                                                                                expected):
+    reader = _READER.format(layers=layers, built=built, init=init)
+    assert _codes_in(tmp_path, {"base.py": _BASE, "model.py": reader}, "model.py") == expected

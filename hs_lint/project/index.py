@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from hs_lint.gcpause import collector_paused
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, cache_directory, digest
-from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
+from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 
 if TYPE_CHECKING:
     from hs_lint.values import Choice
@@ -32,6 +32,7 @@ _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-pack
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
 _MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
+Member = ClassSummary | FunctionSummary | ObjectSummary  # what a name of another module can stand for
 
 
 class ProjectIndex:
@@ -259,12 +260,13 @@ class ModuleView:
             names.extend(self.exports(star, depth + 1))
         return tuple(dict.fromkeys(names))
 
-    def resolve(self, qualified: str, depth: int = 0) -> ClassSummary | FunctionSummary | None:
-        """The class or function ``pkg.model.CharRNN`` stands for; None when it is not the project's."""
+    def resolve(self, qualified: str, depth: int = 0) -> Member | None:
+        """The class, function or module-level object ``pkg.model.CharRNN`` stands for; None when it is not the
+        project's."""
         found = self.locate(qualified, depth)
         return found[0] if found is not None else None
 
-    def locate(self, qualified: str, depth: int = 0) -> tuple[ClassSummary | FunctionSummary, Path] | None:
+    def locate(self, qualified: str, depth: int = 0) -> tuple[Member, Path] | None:
         """``resolve``, with the file that defines it (two equal classes in two files are two classes)."""
         if self.local or depth > _MAX_DEPTH or qualified.startswith(("torch.", "numpy.")):
             return None
@@ -284,6 +286,8 @@ class ModuleView:
             return self._with_bases(summary.classes[name], depth), path
         if name in summary.functions:
             return summary.functions[name], path
+        if name in summary.objects:
+            return summary.objects[name], path
         origin = summary.imports.get(name)
         if origin is not None and origin != qualified:
             return self.locate(origin, depth + 1)
@@ -305,6 +309,9 @@ class ModuleView:
                 recurrent_kind=cls.recurrent_kind or inherited.recurrent_kind,
                 is_recurrent=cls.is_recurrent or inherited.is_recurrent,
                 attrs={**inherited.attrs, **cls.attrs},
+                # a parameter of the base's __init__ is bound by this class's own __init__, if it has one
+                configs={**({a: _unbound(c) for a, c in inherited.configs.items()} if "__init__" in cls.methods
+                            else inherited.configs), **cls.configs},
                 methods={**inherited.methods, **cls.methods},
                 held_attrs=cls.held_attrs if own_forward else tuple(sorted({*cls.held_attrs, *inherited.held_attrs})),
                 summarises_sequence=cls.summarises_sequence if own_forward else inherited.summarises_sequence,
@@ -394,3 +401,8 @@ class ModuleView:
 def _recurrent(summary: ModuleSummary) -> bool:
     return any(c.is_recurrent or c.held_attrs for c in summary.classes.values()) or any(
         f.is_recurrent_step for f in summary.functions.values())
+
+
+def _unbound(config: Config) -> Config:
+    """A configuration whose parameters are no longer the ones a caller of ``__init__`` passes: unknown."""
+    return {name: None if isinstance(value, dict) else value for name, value in config.items()}

@@ -8,7 +8,9 @@ from hs_lint import values
 from hs_lint.device_facts import device_facts, sorts_by_length
 from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
 from hs_lint.names import key_of
-from hs_lint.project.summary import ClassSummary, FunctionSummary, ModuleSummary
+from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
+from hs_lint.reaching import ENTRY
+from hs_lint.shapes import PARAMETERS, Dim
 
 
 def summarise(facts: FileFacts, name: str) -> ModuleSummary:
@@ -23,6 +25,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         star_imports=tuple(facts.star_imports),
         classes={n: _class(facts, c, name) for n, c in local.items()},
         functions={n: _function(facts, f, name) for n, f in own.items()},
+        objects=_objects(facts, name),
         constructions=_constructions(facts, name),
         device=device_facts(facts).as_dict(),
         sorts=sorts_by_length(facts),
@@ -79,7 +82,56 @@ def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
         resets={a: tuple(sorted(r)) for a in sorted(held) if (r := facts.resetting_methods(cls, frozenset({a})))},
         read_attrs=tuple(sorted(facts.attribute_reads)),
         attr_params={a: p for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
+        configs={a: c for a, binding in cls.attrs.items() if (c := _config(facts, binding)) is not None},
     )
+
+
+def _objects(facts: FileFacts, module: str) -> dict[str, ObjectSummary]:
+    """The module-level names bound once to something rules follow, as an importer would see them."""
+    found = {}
+    for key, binding in facts.module_scope.bindings.items():
+        plain = _binding(facts, binding, module)
+        if "." not in key and plain is not None:
+            found[key] = ObjectSummary(*plain, config=_config(facts, binding))
+    return found
+
+
+def _config(facts: FileFacts, binding: Binding) -> Config | None:
+    """A recurrent module's configuration as data: constants, and the builder's parameters it is given as they
+    are (``nn.LSTM(n_in, hidden)`` in ``__init__(self, n_in, hidden=64)``), for the importer to bind."""
+    if binding.kind != "module":
+        return None
+    if binding.construction is None:
+        return binding.config  # itself imported: passed on as it came
+    shapes = facts.shapes
+    module = shapes.modules.get(id(binding.construction))
+    if module is None:
+        return None
+    data: Config = {"kind": module.kind}
+    for name in PARAMETERS[module.kind]:
+        param = _parameter(facts, module.args.get(name), module.scope)
+        data[name] = param if param is not None else _constant(shapes.certain(module, name))
+    return data
+
+
+def _parameter(facts: FileFacts, expr: cst.BaseExpression | None, scope: Scope) -> dict[str, object] | None:
+    """``{"param": name, "default": value}`` for an argument that is the builder's parameter, unchanged."""
+    node = scope.node
+    if not isinstance(expr, cst.Name) or not isinstance(node, cst.FunctionDef) or expr.value not in scope.params:
+        return None
+    if scope.is_method and scope.params[0] == expr.value or facts.reaching(expr, expr.value, scope) != {ENTRY}:
+        return None
+    param = next(p for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
+                 if p.name.value == expr.value)
+    default = _constant(facts.shapes.certain_value(param.default, scope.parent or facts.module_scope))
+    return {"param": expr.value, "default": default} if default is not None else {"param": expr.value}
+
+
+def _constant(value: object) -> object:
+    """A configuration value as data: an int, bool, float or string; None for a symbol or unknown."""
+    if isinstance(value, Dim):
+        return value.value
+    return value if isinstance(value, (bool, float, str)) else None
 
 
 def _self_attrs(facts: FileFacts, cls: ClassInfo) -> list[str]:

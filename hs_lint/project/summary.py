@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "1"
+SUMMARY_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,21 @@ class FunctionSummary:
     pair_when: tuple[str, str] | None = None  # returns ``(h0, c0)`` only when ``self.<attr> == <value>``
 
 
+# A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
+# "layers", "default": 2}, ...}. A value is a constant, None (unknown), or a parameter of the function that
+# builds the module (``__init__``), with its default when it has a constant one: the importer binds it.
+Config = dict[str, object]
+
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    """A module-level name bound to something a rule follows (``lstm = nn.LSTM(...)``, ``model = Net()``)."""
+
+    kind: str  # a binding's kind: "module" | "instance" | "optimizer" | "loader"
+    detail: str  # the recurrent kind, the absolute class name, ...
+    config: Config | None = None  # for a recurrent module
+
+
 @dataclass(frozen=True)
 class ClassSummary:
     name: str
@@ -44,6 +59,7 @@ class ClassSummary:
     resets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attr -> methods giving it a fresh value
     read_attrs: tuple[str, ...] = ()  # attributes its methods read from self
     attr_params: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # attr -> (__init__ param, default)
+    configs: dict[str, Config] = field(default_factory=dict)  # attr -> the recurrent module's configuration
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class ModuleSummary:
     star_imports: tuple[str, ...] = ()  # modules it star-imports, absolute
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    objects: dict[str, ObjectSummary] = field(default_factory=dict)
     # Constructions of classes: (absolute class name, {parameter or "#position": [values or None, option]}).
     constructions: tuple[tuple[str, dict[str, list]], ...] = ()
     device: dict[str, list] = field(default_factory=dict)  # hs_lint.device_facts.DeviceFacts.as_dict()
@@ -74,6 +91,7 @@ class ModuleSummary:
             star_imports=tuple(data["star_imports"]),
             classes={name: _class(c) for name, c in dict(data["classes"]).items()},
             functions={name: _function(f) for name, f in dict(data["functions"]).items()},
+            objects={name: ObjectSummary(**o) for name, o in dict(data["objects"]).items()},
             constructions=tuple((str(c[0]), dict(c[1])) for c in data["constructions"]),
             device=dict(data["device"]),
             sorts=bool(data["sorts"]),
@@ -101,4 +119,5 @@ def _class(data: dict) -> ClassSummary:
         resets={k: tuple(v) for k, v in data["resets"].items()},
         read_attrs=tuple(data["read_attrs"]),
         attr_params={k: (v[0], v[1]) for k, v in data["attr_params"].items()},
+        configs=dict(data["configs"]),
     )

@@ -82,6 +82,8 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
             result = check(torch, data)
     except _Unconfirmable as exc:
         result = Confirmation(UNCONFIRMABLE, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a replay torch refuses is no verdict, never the run's end
+        result = Confirmation(UNCONFIRMABLE, f"torch could not replay it: {_torch_message(exc)}")
     status, assumed = result.status, dict(result.assumed)
     if status == CONFIRMED and "module" in assumed:
         status = PLAUSIBLE
@@ -248,6 +250,8 @@ def _confirm_method_on_tuple(torch: Any, data: Mapping[str, Any]) -> Confirmatio
 _SIZE_REFERENCE = re.compile(r"^(?:(?P<name>[\w.]+)\.(?:size\((?P<a>-?\d+)\)|shape\[(?P<b>-?\d+)\])|len\((?P<c>[\w.]+)\))$")
 _SYMBOL_VALUES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
 _SEQ_LEN = "sequence length"
+# torch's complaints about the input itself: for a claim about the state, the replay is wrong, not the code
+_REJECTS_INPUT = re.compile(r"input\.size\(-1\) must be equal to input_size|\binput must have \d+ dimensions")
 
 
 class _Sizes:
@@ -337,6 +341,9 @@ def _input(torch: Any, data: Mapping[str, Any], kind: str, kwargs: Mapping[str, 
            batch: int) -> Any:
     """The input as the code builds it when visible; else the module's own layout with that batch."""
     if data.get("input"):
+        feature = data["input"][-1]
+        if isinstance(feature, str) and "*" not in feature and feature not in sizes.assumed:
+            sizes.assume(feature, kwargs["input_size"])  # a feature size the code does not show: the module's own
         sizes.input = [sizes.value(d) for d in data["input"]]
     else:
         feature = sizes.value(data["input_feature"]) if data.get("input_feature") is not None else kwargs["input_size"]
@@ -386,6 +393,9 @@ def _confirm_shape(code: str) -> Callable[[Any, Mapping[str, Any]], Confirmation
                                     "dimension: the two names get two layers (or directions), not (h, c)",
                                     sizes.assumed)
         except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            if code != "HS206" and _REJECTS_INPUT.search(str(exc)):
+                raise _Unconfirmable(f"torch rejected the replayed input before the state: {_torch_message(exc)}") \
+                    from None
             return Confirmation(CONFIRMED, _torch_message(exc), sizes.assumed)
         shown = f"{tuple(x.shape)}" + (f" and state {_shapes_of(state)}" if state is not None else "")
         return Confirmation(REFUTED, f"torch accepted input {shown} for nn.{kind}({_kwargs_text(kwargs)})",
