@@ -33,7 +33,7 @@ def project(root, pyproject: str):
     return root
 
 
-@pytest.fixture(params=[DEFAULTS, CONFIGURED], ids=["defaults", "pyproject"])
+@pytest.fixture(params=[DEFAULTS, pytest.param(CONFIGURED, marks=pytest.mark.slow)], ids=["defaults", "pyproject"])
 def tree(request, tmp_path):
     return project(tmp_path, request.param)
 
