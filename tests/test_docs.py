@@ -55,7 +55,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- test-command:start -->")[1].split("<!-- test-command:end -->")[0]
     command = [line for line in block.strip().splitlines() if not line.startswith("```")]
-    assert command == ["pip install torch==2.13.0 -e '.[runtime,test]' && python -m pytest -q"]
+    assert command == ["pip install torch==2.13.0 -e '.[runtime,test]' && python -m pytest -q -n auto"]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "test-command:start" in ci and 'bash -c "set -euo pipefail; $command"' in ci
 
