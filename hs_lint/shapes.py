@@ -54,16 +54,19 @@ through the module's configuration.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import _TORCH_RECURRENT, CELL_KINDS, Binding, ClassInfo, FileFacts, Holder, RecurrentCall, Scope
+from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, Binding, CallSite, ClassInfo, FileFacts, Holder, RecurrentCall,
+                           Scope)
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
+from hs_lint.project.summary import Constant
 
 # Constructor parameters in torch's positional order, per class (torch 2.x, torch/nn/modules/rnn.py).
 _FULL = ("input_size", "hidden_size", "num_layers")
@@ -96,6 +99,9 @@ _LAYERS = {"torch.nn.Embedding": ("embedding_dim", 1), "torch.nn.Linear": ("out_
 _LEADING_AXES_KEPT = frozenset({*_LAYERS, "torch.nn.Dropout"})
 _BATCH_NAME = re.compile(r"(^|_)(b|bs|bsz|batch|batch_?size|batchsize|n_?batch(es)?|num_?batch(es)?)$", re.I)
 _MAX_DEPTH = 40
+_UNBUILT = object()  # a class no other module of the project builds
+_COMPARISONS = {cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
+                cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge}
 _DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
 
@@ -283,8 +289,10 @@ class ShapeFacts:
         # (id of the defining statement, key) -> the construction whose output it binds: ``out, h = lstm(x)``
         self._outputs: dict[tuple[int, str], cst.Call] = {}
         self._callers: dict[int, list] | None = None
+        self._sites: dict[int, CallSite] | None = None
         # (id(binding), id(reading class)) -> a configuration from another file
         self._imported: dict[tuple[int, int], ModuleConfig] = {}
+        self._elsewhere: dict[int, list[dict[str, dict]]] = {}  # id(class) -> its constructions in other modules
         # Traces already made, by (expression, scope, depth): a name assigned many times in one scope would
         # otherwise be re-traced through every path to the depth limit (exponential in the depth).
         self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
@@ -405,7 +413,10 @@ class ShapeFacts:
 
     def certain(self, module: ModuleConfig, name: str) -> Value:
         """A configuration value that does not rest on a parameter default: for claims made from the
-        configuration alone (HS207-HS209), where no state or input built in the file backs them."""
+        configuration alone (HS207-HS209), where no state or input built in the file backs them. A module
+        whose construction the default run does not reach has none."""
+        if module.node is not None and not self._built_by_default(module.node):
+            return None
         if module.certain_values is not None:
             return module.certain_values.get(name)
         if name not in module.args:
@@ -442,6 +453,9 @@ class ShapeFacts:
             return -inner if isinstance(inner, float) else None
         if isinstance(expr, cst.BinaryOperation):
             return self._arithmetic(expr, scope)
+        if isinstance(expr, (cst.Comparison, cst.BooleanOperation)) or (
+                isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not)):
+            return self._truth(expr, scope)
         if isinstance(expr, cst.IfExp):
             test = self.value(expr.test, scope)
             if isinstance(test, bool):
@@ -452,7 +466,7 @@ class ShapeFacts:
             return size
         entry = self.mappings.entry(expr, scope)
         if isinstance(entry, Loaded):
-            return _typed(entry.value)
+            return typed(entry.value)
         if entry is not None:
             return self.value(*entry)
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ("int", "float") \
@@ -463,6 +477,50 @@ class ShapeFacts:
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, scope)
         return None
+
+    def _truth(self, expr: cst.BaseExpression, scope: Scope) -> bool | None:
+        """A condition over known values (``rnn_type in ["LSTM", "GRU"]``, ``layers > 1 and not bidirectional``)."""
+        if isinstance(expr, cst.UnaryOperation):
+            inner = self.value(expr.expression, scope)
+            return not inner if isinstance(inner, bool) else None
+        if isinstance(expr, cst.BooleanOperation):
+            left, right = self.value(expr.left, scope), self.value(expr.right, scope)
+            if not isinstance(left, bool) or not isinstance(right, bool):
+                return None
+            return (left and right) if isinstance(expr.operator, cst.And) else (left or right)
+        assert isinstance(expr, cst.Comparison)
+        left = self._plain(expr.left, scope)
+        for target in expr.comparisons:
+            if isinstance(target.operator, (cst.In, cst.NotIn)):
+                elements = getattr(target.comparator, "elements", None)
+                items = [self._plain(e.value, scope) for e in elements] if isinstance(
+                    target.comparator, (cst.List, cst.Tuple, cst.Set)) and elements is not None else [None]
+                if left is None or None in items:
+                    return None
+                holds = (left in items) == isinstance(target.operator, cst.In)
+            else:
+                right = self._plain(target.comparator, scope)
+                compare = _COMPARISONS.get(type(target.operator))
+                if compare is None or left is None or right is None or isinstance(left, str) != isinstance(right, str):
+                    return None
+                holds, left = compare(left, right), right
+            if not holds:
+                return False
+        return True
+
+    def _plain(self, expr: cst.BaseExpression, scope: Scope) -> int | float | bool | str | None:
+        value = self.value(expr, scope)
+        return value.value if isinstance(value, Dim) else value if isinstance(value, (bool, float, str)) else None
+
+    def reached(self, site: CallSite) -> bool:
+        """The call runs in the default run as far as its ``if`` tests are known: no enclosing test decides
+        against its branch (``else`` of ``if rnn_type in ["LSTM", "GRU"]`` with the type "LSTM")."""
+        for node, branch in site.branches:
+            test = self.facts.if_tests.get(node)
+            holds = self.certain_value(test, site.scope) if test is not None else None
+            if isinstance(holds, bool) and holds != (branch == "body"):
+                return False
+        return True
 
     def _arithmetic(self, expr: cst.BinaryOperation, scope: Scope) -> Value:
         left, right = self.value(expr.left, scope), self.value(expr.right, scope)
@@ -515,11 +573,15 @@ class ShapeFacts:
         qualified = self.qualified_key(key, scope)
         return Dim(1, (Sym(f"{qualified}.size({axis})", self.facts.source(expr), qualified, axis),))
 
+    def loop_targets(self, scope: Scope) -> frozenset[str]:
+        """The names a ``for`` of ``scope`` binds."""
+        return frozenset(self._loop_targets.get(id(scope), ()))
+
     def _name(self, read: cst.Name, scope: Scope) -> Value:
         name = read.value
         home = self._home(name, scope)
         if home is None:
-            return self._sym(name, scope)
+            return self._imported_constant(self.facts.imports.get(name)) or self._sym(name, scope)
         assigned, incoming = self._reaching_assignments(name, home, read, scope)
         if assigned and not incoming:
             return self._agreed([(value, home) for value, _ in assigned], name, home)
@@ -561,9 +623,41 @@ class ShapeFacts:
             return self._agreed(passed, name, function) if len(passed) == len(self.callers(function)) else (
                 self._sym(name, function))
         default = params[index].default
+        if not self.callers(function) and function.cls is not None and function.name == "__init__":
+            elsewhere = self._built_elsewhere(function.cls, function, name, default)
+            if elsewhere is not _UNBUILT:  # a class built only in other modules is configured there
+                return elsewhere if elsewhere is not None else self._sym(name, function)
         if default is None or not (self._trust_defaults or self.callers(function)):
             return self._sym(name, function)
         return self.value(default, function)
+
+    def _built_by_default(self, node: cst.Call) -> bool:
+        if self._sites is None:
+            self._sites = {id(site.node): site for site in self.facts.calls}
+        site = self._sites.get(id(node))
+        return site is None or self.reached(site)
+
+    def _built_elsewhere(self, cls: ClassInfo, init: Scope, name: str, default: cst.BaseExpression | object) -> Value:
+        """What every construction of the class in the project's other modules passes for the parameter ``name``
+        of its ``__init__`` (``init``, perhaps inherited), its default where a call leaves it out: the one value
+        they agree on, else None; ``_UNBUILT`` when no other module builds it (or there is no project)."""
+        project = self.facts.project
+        if project is None or cls.node is None:
+            return _UNBUILT
+        if id(cls) not in self._elsewhere:
+            self._elsewhere[id(cls)] = project.built_elsewhere(cls.name, init.params[1:])
+        if not self._elsewhere[id(cls)]:
+            return _UNBUILT
+        found = []
+        for args in self._elsewhere[id(cls)]:
+            if name in args:
+                found.append(typed(args[name].get("value")))
+            elif "*" in args or default is None:
+                return None
+            else:
+                found.append(self.value(default, init) if isinstance(default, cst.BaseExpression) else default)
+        agreed = found[0]
+        return agreed if agreed is not None and all(_hashable(v) == _hashable(agreed) for v in found) else None
 
     def _attribute(self, expr: cst.Attribute, scope: Scope) -> Value:
         attr = expr.attr.value
@@ -571,7 +665,7 @@ class ShapeFacts:
         owner_key = key_of(owner)
         facts = self.facts
         if owner_key in facts.namespaces and attr in facts.options:  # ``args.hidden``: the default run's value
-            return _typed(facts.options[attr].value)
+            return typed(facts.options[attr].value)
         if owner_key is not None:
             binding = facts.lookup(owner_key, scope)
             module = self.config_of(binding, self._reader(owner_key, scope)) if binding is not None else None
@@ -595,10 +689,20 @@ class ShapeFacts:
                 found = self._class_value(cls, attr, f"{owner_key}.{attr}", scope)
                 if found is not None:
                     return found
+        if owner_key is not None and owner_key in facts.imports and self._home(owner_key.split(".")[0], scope) is None:
+            found = self._imported_constant(f"{facts.imports[owner_key]}.{attr}")  # ``config.HIDDEN``
+            if found is not None:
+                return found
         base = self.value(owner, scope)
         if isinstance(base, Dim) and base.sym is not None:
             return Dim(1, (Sym(f"{base.sym.key}.{attr}", f"{base.sym.text}.{attr}"),))
         return None if owner_key is None else self._sym(f"{owner_key}.{attr}", scope)
+
+    def _imported_constant(self, qualified: str | None) -> Value:
+        """A module-level constant of another module of the project (``from config import HIDDEN``)."""
+        project = self.facts.project
+        found = project.resolve(qualified) if project is not None and qualified and "." in qualified else None
+        return typed(found.value) if isinstance(found, Constant) else None
 
     def _binding_scope(self, key: str, scope: Scope) -> Scope:
         home = self._home(key.split(".", 1)[0], scope)
@@ -618,11 +722,15 @@ class ShapeFacts:
         """``self.attr``/``cfg.attr``: what the class's methods assign to it, else its class attribute."""
         facts = self.facts
         seen: set[str] = set()
+        reader = cls
         while cls is not None and cls.name not in seen:
             seen.add(cls.name)
             values = [(v, m) for m in cls.methods.values() for v, _ in self._assignments(f"self.{attr}", m)]
             if values:
                 return self._agreed(values, f"self.{attr}", next(iter(cls.methods.values())))
+            if cls.summary is not None and attr in cls.summary.attr_params:  # set from a parameter of another file
+                param = cls.summary.attr_params[attr][0]
+                return self._imported_value({"param": param}, cls.methods.get("__init__"), reader, self._trust_defaults)
             body = _class_body_value(cls.node, attr) if cls.node is not None else None
             if body is not None:
                 return self.value(body, facts.module_scope)
@@ -642,7 +750,7 @@ class ShapeFacts:
             if entries is not None:
                 for name, entry in entries.items():
                     if isinstance(entry, Loaded):
-                        loaded[name] = _typed(entry.value)
+                        loaded[name] = typed(entry.value)
                     else:
                         args[name], where[name] = entry
             elif arg.star:
@@ -703,14 +811,18 @@ class ShapeFacts:
                         trust_default: bool) -> Value:
         """A value of another file's configuration: a constant, or the parameter of its builder (``__init__``)
         that every construction of ``reader`` here passes the same value for, its default where a call leaves it
-        out; with none here, the default as ``value`` trusts it and ``certain`` does not (as for a builder of this
-        file). Unknown when ``reader`` (or a class between) has an ``__init__`` of its own."""
+        out; with none here, what the constructions in the project's other modules agree on; with none at all, the
+        default as ``value`` trusts it and ``certain`` does not (as for a builder of this file). Unknown when
+        ``reader`` (or a class between) has an ``__init__`` of its own."""
         if isinstance(data, dict):
             if owner is None or reader is None or _method(reader, "__init__", self.facts) is not owner:
                 return None
-            default = _typed(data.get("default"))
+            default = typed(data.get("default"))
             built = [site for site in self.callers(owner) if key_of(site.node.func) == reader.name]
             if not built:
+                elsewhere = self._built_elsewhere(reader, owner, str(data.get("param")), default)
+                if elsewhere is not _UNBUILT:
+                    return elsewhere
                 return default if trust_default else None
             passed = []
             for site in built:
@@ -719,7 +831,7 @@ class ShapeFacts:
                 given = self.facts.bound_arguments(site, owner).get(str(data.get("param")))
                 passed.append(self.value(given, site.scope) if given is not None else default)
             return passed[0] if all(_hashable(p) == _hashable(passed[0]) for p in passed) else None
-        return _typed(data)
+        return typed(data)
 
     def _record_output(self, call: RecurrentCall) -> None:
         target = call.site.target
@@ -1003,7 +1115,7 @@ def _cast(kind: str, value: Value) -> Value:
     """``int(x)``/``float(x)`` of a known value (a string read from a .cfg file, say)."""
     try:
         if isinstance(value, str) or (isinstance(value, float) and kind == "int"):
-            return _typed(int(value) if kind == "int" else float(value))
+            return typed(int(value) if kind == "int" else float(value))
     except ValueError:
         return None
     if isinstance(value, Dim) and value.value is not None:
@@ -1011,7 +1123,7 @@ def _cast(kind: str, value: Value) -> Value:
     return value if isinstance(value, float) else None
 
 
-def _typed(value: object) -> Value:
+def typed(value: object) -> Value:
     """A Python value as a shape value: an int is a ``Dim``; bool, float and str stay; anything else unknown."""
     if isinstance(value, bool) or isinstance(value, (float, str)):
         return value

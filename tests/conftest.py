@@ -47,6 +47,17 @@ def lint(source: str, codes=None, path: Path | None = None) -> list:
     return Linter(codes).check_source(source, "example.py")
 
 
+def codes_in(tmp_path: Path, files: dict[str, str], checked: str) -> list[tuple[int, str]]:
+    """Write a project of ``files`` (with a root marker) and check one of them as the CLI would: (line, code)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    path = tmp_path / checked
+    found = Linter(sorted(all_rules())).check_source(path.read_text(), str(path), Projects().view(path))
+    return sorted((f.line, f.code) for f in found)
+
+
 def run(*args: str, cwd: Path = ROOT, stdin: str | None = None, timeout: float | None = 600) -> subprocess.CompletedProcess:
     """``timeout`` only keeps a hung build from blocking the suite; the long sweeps pass None."""
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, input=stdin, timeout=timeout)

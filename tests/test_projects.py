@@ -12,7 +12,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from conftest import FIXTURES, ROOT, expected_marks, flake8, hs_lint
+from conftest import FIXTURES, ROOT, codes_in, expected_marks, flake8, hs_lint
 from hs_lint.engine import Linter
 from hs_lint.facts import FileFacts
 from hs_lint.project import layout
@@ -187,16 +187,6 @@ def test_a_module_built_by_a_helper_of_another_file_is_read_where_it_is_built(tm
     assert [f.code for f in found] == ["HS209"]
 
 
-def _codes_in(tmp_path: Path, files: dict[str, str], checked: str) -> list[tuple[int, str]]:
-    (tmp_path / "pyproject.toml").write_text("")
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    path = tmp_path / checked
-    found = Linter(sorted(all_rules())).check_source(path.read_text(), str(path), Projects().view(path))
-    return sorted((f.line, f.code) for f in found)
-
-
 _ENCODER = "import torch.nn as nn\nencoder = nn.GRU(40, 128, num_layers=2, batch_first=True)\n"
 _STEP = ("def step(batch):\n    h0 = torch.zeros(batch.size(0), 2, 128)\n    out, h_n = {call}(batch, h0)\n"
          "    return out\n")
@@ -211,7 +201,7 @@ _STEP = ("def step(batch):\n    h0 = torch.zeros(batch.size(0), 2, 128)\n    out
 def test_a_module_built_at_the_top_of_another_file_carries_its_configuration(tmp_path, files, importer):
     call = {"from common import encoder as enc\n": "enc", "import common\n": "common.encoder"}.get(importer, "encoder")
     script = "import torch\n" + importer + "\n\n" + _STEP.format(call=call)
-    assert _codes_in(tmp_path, {**files, "train.py": script}, "train.py") == [(6, "HS201")]
+    assert codes_in(tmp_path, {**files, "train.py": script}, "train.py") == [(6, "HS201")]
 
 
 _BASE = ("import torch.nn as nn\n\n\nclass Core(nn.Module):\n"
@@ -234,4 +224,4 @@ _READER = ("import torch\nfrom base import Core\n\n\nclass Tagger(Core):\n{init}
 def test_a_base_class_of_another_file_is_configured_by_this_files_constructions(tmp_path, layers, built, init,
                                                                                 expected):
     reader = _READER.format(layers=layers, built=built, init=init)
-    assert _codes_in(tmp_path, {"base.py": _BASE, "model.py": reader}, "model.py") == expected
+    assert codes_in(tmp_path, {"base.py": _BASE, "model.py": reader}, "model.py") == expected

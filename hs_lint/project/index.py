@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from hs_lint.gcpause import collector_paused
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, cache_directory, digest
-from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
+from hs_lint.project.summary import ClassSummary, Config, Constant, FunctionSummary, ModuleSummary, ObjectSummary
 
 if TYPE_CHECKING:
     from hs_lint.values import Choice
@@ -32,7 +32,7 @@ _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-pack
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
 _MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
-Member = ClassSummary | FunctionSummary | ObjectSummary  # what a name of another module can stand for
+Member = ClassSummary | FunctionSummary | ObjectSummary | Constant  # what a name of another module can stand for
 
 
 class ProjectIndex:
@@ -288,6 +288,8 @@ class ModuleView:
             return summary.functions[name], path
         if name in summary.objects:
             return summary.objects[name], path
+        if name in summary.constants:
+            return Constant(summary.constants[name]), path
         origin = summary.imports.get(name)
         if origin is not None and origin != qualified:
             return self.locate(origin, depth + 1)
@@ -340,27 +342,67 @@ class ModuleView:
         target = located[0] if located is not None else None
         if self.local or not isinstance(target, ClassSummary) or "__init__" not in target.methods:
             return []
-        names = list(target.methods["__init__"].params[1:])
-        position = f"#{names.index(param)}" if param in names else None
         found: list[Choice | None] = []
-        for path in self.index.modules_naming(target.name):
+        for args in self._built(target.name, target.methods["__init__"].params[1:], lambda f: f == located):
+            given = args.get(param, {}).get("choice")
+            if param in args:
+                found.append(Choice.from_data(given) if given is not None else None)
+            else:
+                found.append(Choice(frozenset({default})) if default is not None and "*" not in args else None)
+        return found
+
+    def built_elsewhere(self, cls: str, params: list[str]) -> list[dict[str, dict]]:
+        """The arguments (by ``__init__`` parameter name, ``self`` aside) of every construction of this module's
+        class ``cls`` in the project's other modules that the default run reaches: ``{"value": ..., "choice":
+        ...}``; ``"*"`` marks a call whose unlisted arguments are unknown."""
+        return [] if self.local else self._built_as(cls, self.path, params, 0)
+
+    def _built_as(self, name: str, path: Path, params: list[str], depth: int) -> list[dict[str, dict]]:
+        """Constructions of the class ``name`` of ``path``, and of its subclasses that inherit its ``__init__``."""
+        def named(found: tuple[Member, Path] | None, wanted: str = name, where: Path = path) -> bool:
+            return found is not None and found[1] == where and getattr(found[0], "name", None) == wanted
+
+        found = self._built(name, params, named, skip=self.path, by_default=True)
+        for module in self.index.modules_naming(name) if depth < _MAX_DEPTH else ():
+            summary, key = self.index.summary(module)
+            self.used[str(module)] = key
+            there = self.index.view(module)
+            for sub in summary.classes.values() if summary is not None and module != self.path else ():
+                if "__init__" not in sub.methods and any(named(there.locate(b)) for b in sub.bases if "." in b):
+                    found.extend(self._built_as(sub.name, module, params, depth + 1))
+            self.used.update(there.used)
+        return found
+
+    def _built(self, name: str, params: list[str], is_target, skip: Path | None = None,
+               by_default: bool = False) -> list[dict[str, dict]]:
+        """The arguments of the constructions ``is_target`` accepts (only those the default run reaches when
+        ``by_default``)."""
+        found = []
+        for path in self.index.modules_naming(name):
+            if path == skip:
+                continue
             summary, key = self.index.summary(path)
             self.used[str(path)] = key
+            if summary is None:
+                continue
             there = self.index.view(path)  # names in that module resolve from where it is
-            for cls, args in summary.constructions if summary is not None else ():
-                if cls.rsplit(".", 1)[-1] != target.name:
+            for cls, args, reached in summary.constructions:
+                if cls.rsplit(".", 1)[-1] != name or by_default and not reached:
                     continue
-                candidates = [f"{star}.{target.name}" for star in summary.star_imports] if cls[:2] == "*." else [cls]
-                if not any(there.locate(c) == located for c in candidates):
+                candidates = [f"{star}.{name}" for star in summary.star_imports] if cls[:2] == "*." else [cls]
+                if not any(is_target(there.locate(c)) for c in candidates):
                     continue
+                found.append(_by_name({k: there._read_import(v) for k, v in args.items()}, params))
                 self.used.update(there.used)
-                given = args.get(param) or (args.get(position) if position else None)
-                if given is not None:
-                    found.append(Choice.from_data(given))
-                else:
-                    found.append(Choice(frozenset({default})) if default is not None and not any(
-                        k.startswith("#") and int(k[1:]) >= len(names) for k in args) else None)
         return found
+
+    def _read_import(self, argument: dict) -> dict:
+        """An argument that names another module's constant, with the constant's value (None when it is not one)."""
+        reference = argument.get("value")
+        if not isinstance(reference, dict):
+            return argument
+        found = self.resolve(str(reference.get("import")))
+        return {**argument, "value": found.value if isinstance(found, Constant) else None}
 
     def importers(self, name: str | None = None) -> list[ModuleSummary]:
         """The other modules that import this one (or ``name`` from it): where its classes are built and used.
@@ -406,3 +448,15 @@ def _recurrent(summary: ModuleSummary) -> bool:
 def _unbound(config: Config) -> Config:
     """A configuration whose parameters are no longer the ones a caller of ``__init__`` passes: unknown."""
     return {name: None if isinstance(value, dict) else value for name, value in config.items()}
+
+
+def _by_name(args: dict[str, dict], params: list[str]) -> dict[str, dict]:
+    """A construction's arguments keyed by parameter name; a position past the last parameter hides the rest."""
+    named: dict[str, dict] = {}
+    for key, value in args.items():
+        if key.startswith("#"):
+            position = int(key[1:])
+            named[params[position] if position < len(params) else "*"] = value
+        else:
+            named[key] = value
+    return named

@@ -10,7 +10,8 @@ from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
 from hs_lint.names import key_of
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 from hs_lint.reaching import ENTRY
-from hs_lint.shapes import PARAMETERS, Dim
+from hs_lint.mappings import Loaded
+from hs_lint.shapes import PARAMETERS, Dim, typed
 
 
 def summarise(facts: FileFacts, name: str) -> ModuleSummary:
@@ -26,6 +27,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         classes={n: _class(facts, c, name) for n, c in local.items()},
         functions={n: _function(facts, f, name) for n, f in own.items()},
         objects=_objects(facts, name),
+        constants=_constants(facts),
         constructions=_constructions(facts, name),
         device=device_facts(facts).as_dict(),
         sorts=sorts_by_length(facts),
@@ -96,6 +98,27 @@ def _objects(facts: FileFacts, module: str) -> dict[str, ObjectSummary]:
     return found
 
 
+def _constants(facts: FileFacts) -> dict[str, object]:
+    """Module-level names assigned in one statement of the module and nowhere else, to a value the default run
+    knows (what ``from config import HIDDEN`` reads)."""
+    sites: dict[str, list] = {}
+    for site in facts.assignments:
+        for key in site.target_keys:
+            sites.setdefault(key, []).append(site)
+    found = {}
+    looped = facts.shapes.loop_targets(facts.module_scope)
+    for key, assigned in sites.items():
+        site = assigned[0]
+        if key in looped or "." in key or len(assigned) != 1 or site.scope is not facts.module_scope:
+            continue
+        if len(site.targets) != 1 or not isinstance(site.targets[0], cst.Name) or site.value is None or site.loop:
+            continue
+        value = _constant(facts.shapes.certain_value(site.value, facts.module_scope))
+        if value is not None:
+            found[key] = value
+    return found
+
+
 def _config(facts: FileFacts, binding: Binding) -> Config | None:
     """A recurrent module's configuration as data: constants, and the builder's parameters it is given as they
     are (``nn.LSTM(n_in, hidden)`` in ``__init__(self, n_in, hidden=64)``), for the importer to bind."""
@@ -140,8 +163,9 @@ def _self_attrs(facts: FileFacts, cls: ClassInfo) -> list[str]:
                    for k in site.target_keys if k.startswith("self.") and k.count(".") == 1})
 
 
-def _constructions(facts: FileFacts, module: str) -> tuple[tuple[str, dict[str, list]], ...]:
-    """Every call of a class here, with what each argument can be (for a rule in the class's own module).
+def _constructions(facts: FileFacts, module: str) -> tuple[tuple[str, dict[str, dict], bool], ...]:
+    """Every call of a class here, with what each argument can be (for a rule in the class's own module), and
+    whether the default run reaches it.
     Imported capitalised names are kept too (a summary does not look into other modules), and one that may
     come from a star import as ``*.Name``: the index decides which class each is."""
     found = []
@@ -156,15 +180,43 @@ def _constructions(facts: FileFacts, module: str) -> tuple[tuple[str, dict[str, 
         imported = capitalised and key.split(".", 1)[0] in facts.imports
         if cls is None and not starred and not imported:
             continue
-        args: dict[str, list] = {}
-        for position, arg in enumerate(site.node.args):
-            if arg.star:
-                break
-            found_choice = values.choice(facts, arg.value, site.scope)
-            if found_choice is not None:
-                args[arg.keyword.value if arg.keyword is not None else f"#{position}"] = found_choice.as_data()
-        found.append((f"*.{key}" if starred else _qualified(facts, key, module), args))
+        found.append((f"*.{key}" if starred else _qualified(facts, key, module), _arguments(facts, site),
+                      facts.shapes.reached(site)))
     return tuple(found)
+
+
+def _arguments(facts: FileFacts, site) -> dict[str, dict]:
+    """A call's arguments by keyword or ``#position``: ``{"choice": Choice data, "value": a constant}`` (what the
+    default configuration passes), an entry of a ``**mapping`` by its key; ``"*"`` marks arguments that cannot
+    be followed (then what is not listed is unknown, not the default)."""
+    args: dict[str, dict] = {}
+    position = 0
+    for arg in site.node.args:
+        entries = facts.shapes.mappings.mapping(arg.value, site.scope) if arg.star == "**" else None
+        if entries is not None:
+            for name, entry in entries.items():
+                args[name] = (_described(facts, *entry) if not isinstance(entry, Loaded)
+                              else {"choice": None, "value": _constant(typed(entry.value))})
+        elif arg.star:
+            args["*"] = {}
+            if arg.star == "*":
+                break  # later positions are unknown
+        else:
+            args[arg.keyword.value if arg.keyword is not None else f"#{position}"] = _described(
+                facts, arg.value, site.scope)
+            position += arg.keyword is None
+    return args
+
+
+def _described(facts: FileFacts, expr: cst.BaseExpression, scope: Scope) -> dict[str, object]:
+    """An argument as data; a name imported from another module is passed on for the index to read
+    (``{"import": "config.HIDDEN"}``): a summary reads no other module."""
+    found_choice = values.choice(facts, expr, scope)
+    value = _constant(facts.shapes.certain_value(expr, scope))
+    key = key_of(expr)
+    if value is None and key is not None and key.count(".") <= 1 and key.split(".")[0] in facts.imports:
+        value = {"import": _qualified(facts, key, "")}
+    return {"choice": found_choice.as_data() if found_choice is not None else None, "value": value}
 
 
 def _exports(facts: FileFacts, classes: dict, functions: dict) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "2"
+SUMMARY_FORMAT = "3"
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,14 @@ class ObjectSummary:
 
 
 @dataclass(frozen=True)
+class Constant:
+    """A module-level name assigned once, to a value known in the default run (``HIDDEN = 256``, or an option's
+    default read through ``args``)."""
+
+    value: object  # an int, float, bool or string
+
+
+@dataclass(frozen=True)
 class ClassSummary:
     name: str
     bases: tuple[str, ...]  # absolute names where the module imports them, else as written
@@ -71,8 +79,10 @@ class ModuleSummary:
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     objects: dict[str, ObjectSummary] = field(default_factory=dict)
-    # Constructions of classes: (absolute class name, {parameter or "#position": [values or None, option]}).
-    constructions: tuple[tuple[str, dict[str, list]], ...] = ()
+    constants: dict[str, object] = field(default_factory=dict)  # name -> its ``Constant`` value
+    # Constructions of classes: (absolute class name, {parameter or "#position": {"choice": Choice data, "value":
+    # a constant}}, whether the default run reaches it).
+    constructions: tuple[tuple[str, dict[str, dict], bool], ...] = ()
     device: dict[str, list] = field(default_factory=dict)  # hs_lint.device_facts.DeviceFacts.as_dict()
     sorts: bool = False  # it sorts something (batches by length, perhaps)
 
@@ -92,10 +102,17 @@ class ModuleSummary:
             classes={name: _class(c) for name, c in dict(data["classes"]).items()},
             functions={name: _function(f) for name, f in dict(data["functions"]).items()},
             objects={name: ObjectSummary(**o) for name, o in dict(data["objects"]).items()},
-            constructions=tuple((str(c[0]), dict(c[1])) for c in data["constructions"]),
+            constants={name: _scalar(v) for name, v in dict(data["constants"]).items()},
+            constructions=tuple((str(c[0]), dict(c[1]), bool(c[2])) for c in data["constructions"]),
             device=dict(data["device"]),
             sorts=bool(data["sorts"]),
         )
+
+
+def _scalar(value: object) -> object:
+    if not isinstance(value, (int, float, str)):  # bool is an int
+        raise TypeError("constant")
+    return value
 
 
 def _function(data: dict) -> FunctionSummary:

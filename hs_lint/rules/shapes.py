@@ -38,8 +38,8 @@ def expected_layout(module: ModuleConfig, part: int, batch: str) -> str:
     if module.is_cell:
         return f"({batch}, {size_text})"
     layers = module.dim("num_layers")
-    directions = "2" if module.flag("bidirectional") else "1"
-    layers_text = f"{layers}*{directions}" if layers is not None else "layers*directions"
+    layers_text = "layers*directions" if layers is None else f"{layers}*2" if module.flag("bidirectional") else (
+        str(layers))
     return f"({layers_text}, {batch}, {size_text})"
 
 
