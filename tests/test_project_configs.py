@@ -128,3 +128,12 @@ def test_a_cached_result_is_redone_when_the_module_that_builds_the_class_changes
     second = hs_lint("check", "model.py", cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     assert (tmp_path / ".hs_lint_cache").is_dir()  # the second answer came through the cache
+
+
+def test_a_cached_result_is_redone_when_a_module_that_builds_the_class_is_added(tmp_path):
+    script = "from model import Encoder\n" + _OPTIONS + "encoder = Encoder(100, 64, args.layers, args.dropout)\n"
+    codes_in(tmp_path, {"model.py": _MODEL, "train.py": script}, "train.py")
+    assert "HS209" in hs_lint("check", "model.py", cwd=tmp_path).stdout
+    (tmp_path / "evaluate.py").write_text("from model import Encoder\nother = Encoder(100, 64, 2)\n")
+    second = hs_lint("check", "model.py", cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr  # the two constructions disagree now

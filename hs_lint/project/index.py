@@ -32,6 +32,9 @@ _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-pack
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
 _MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
+# A key of a view's ``used`` that stands for a question, not a file: which of the project's modules name a word
+# (a module added later that builds a class or imports a module changes the answer, and redoes the result).
+_NAMING = "names:"
 Member = ClassSummary | FunctionSummary | ObjectSummary | Constant  # what a name of another module can stand for
 
 
@@ -42,6 +45,7 @@ class ProjectIndex:
         self._summaries: dict[tuple[str, str], ModuleSummary | None] = {}  # (path, digest) -> summary
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
+        self._naming: dict[str, list[Path]] = {}
         self._texts: dict[Path, tuple[str, bool, tuple[str, ...]]] = {}
         self._recurrent_modules: dict[tuple[str, str], tuple[Path | None, dict[str, str]]] = {}
 
@@ -105,14 +109,16 @@ class ProjectIndex:
 
     def modules_naming(self, name: str) -> list[Path]:
         """The project's modules whose text contains ``name`` (at most ``_MAX_SCANNED`` files are looked at)."""
-        found = []
-        for path in self.files():
-            try:
-                if name in path.read_text(encoding="utf-8", errors="replace"):
-                    found.append(path)
-            except OSError:
-                continue
-        return found
+        if name not in self._naming:
+            found = []
+            for path in self.files():
+                try:
+                    if name in path.read_text(encoding="utf-8", errors="replace"):
+                        found.append(path)
+                except OSError:
+                    continue
+            self._naming[name] = found
+        return self._naming[name]
 
     def files(self) -> list[Path]:
         """The project's Python files (virtualenvs, caches and hidden folders aside), at most ``_MAX_SCANNED``."""
@@ -172,16 +178,24 @@ class ProjectIndex:
             self._building.discard(str(path))
 
 
+def _listing(paths: list[Path]) -> str:
+    return content_hash("\n".join(map(str, paths)).encode("utf-8", "surrogateescape"))
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def unchanged(used: dict[str, str], memo: dict[str, str | None] | None = None) -> bool:
-    """Every module a cached result read still has the bytes it had then. ``memo`` keeps the hashes read for
-    the next result of the same run."""
+    """Every module a cached result read still has the bytes it had then, and every question it asked of the
+    project (which modules name a word) has the same answer. ``memo`` keeps the hashes read for the next result
+    of the same run."""
     memo = {} if memo is None else memo
     for path, expected in used.items():
-        if path not in memo:
+        if path not in memo and path.startswith(_NAMING):
+            root, _, name = path[len(_NAMING):].rpartition(os.pathsep)
+            memo[path] = _listing(ProjectIndex(Path(root)).modules_naming(name))
+        elif path not in memo:
             try:
                 memo[path] = content_hash(Path(path).read_bytes())
             except OSError:
@@ -363,7 +377,7 @@ class ModuleView:
             return found is not None and found[1] == where and getattr(found[0], "name", None) == wanted
 
         found = self._built(name, params, named, skip=self.path, by_default=True)
-        for module in self.index.modules_naming(name) if depth < _MAX_DEPTH else ():
+        for module in self._naming(name) if depth < _MAX_DEPTH else ():
             summary, key = self.index.summary(module)
             self.used[str(module)] = key
             there = self.index.view(module)
@@ -378,7 +392,7 @@ class ModuleView:
         """The arguments of the constructions ``is_target`` accepts (only those the default run reaches when
         ``by_default``)."""
         found = []
-        for path in self.index.modules_naming(name):
+        for path in self._naming(name):
             if path == skip:
                 continue
             summary, key = self.index.summary(path)
@@ -396,6 +410,11 @@ class ModuleView:
                 self.used.update(there.used)
         return found
 
+    def _naming(self, name: str) -> list[Path]:
+        found = self.index.modules_naming(name)
+        self.used[f"{_NAMING}{self.index.root}{os.pathsep}{name}"] = _listing(found)
+        return found
+
     def _read_import(self, argument: dict) -> dict:
         """An argument that names another module's constant, with the constant's value (None when it is not one)."""
         reference = argument.get("value")
@@ -408,7 +427,7 @@ class ModuleView:
         """The other modules that import this one (or ``name`` from it): where its classes are built and used.
         Only files whose text names ``name`` (or this module) are read."""
         found = []
-        for path in self.index.modules_naming(name or self.path.stem):
+        for path in self._naming(name or self.path.stem):
             if path == self.path:
                 continue
             summary, key = self.index.summary(path)
