@@ -292,7 +292,8 @@ class ShapeFacts:
         self._sites: dict[int, CallSite] | None = None
         # (id(binding), id(reading class)) -> a configuration from another file
         self._imported: dict[tuple[int, int], ModuleConfig] = {}
-        self._elsewhere: dict[int, list[dict[str, dict]]] = {}  # id(class) -> its constructions in other modules
+        # id(class) -> (file, arguments) of its constructions in other modules
+        self._elsewhere: dict[int, list[tuple[str, dict[str, dict]]]] = {}
         # Traces already made, by (expression, scope, depth): a name assigned many times in one scope would
         # otherwise be re-traced through every path to the depth limit (exponential in the depth).
         self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
@@ -649,7 +650,7 @@ class ShapeFacts:
         if not self._elsewhere[id(cls)]:
             return _UNBUILT
         found = []
-        for args in self._elsewhere[id(cls)]:
+        for _, args in self._elsewhere[id(cls)]:
             if name in args:
                 found.append(typed(args[name].get("value")))
             elif "*" in args or default is None:
@@ -658,6 +659,16 @@ class ShapeFacts:
                 found.append(self.value(default, init) if isinstance(default, cst.BaseExpression) else default)
         agreed = found[0]
         return agreed if agreed is not None and all(_hashable(v) == _hashable(agreed) for v in found) else None
+
+    def built_in(self, module: ModuleConfig, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The files of other modules whose constructions of the class gave the module's ``names`` parameters
+        (``layers`` in ``nn.GRU(..., layers)`` of ``__init__``): where a message says the value comes from."""
+        scope = module.scope
+        if scope is None or scope.cls is None or scope.name != "__init__" or self.callers(scope):
+            return ()
+        if not any(isinstance(module.args.get(n), cst.Name) and module.args[n].value in scope.params for n in names):
+            return ()
+        return tuple(sorted({path for path, _ in self._elsewhere.get(id(scope.cls), [])}))
 
     def _attribute(self, expr: cst.Attribute, scope: Scope) -> Value:
         attr = expr.attr.value

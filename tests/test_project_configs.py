@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import libcst as cst
 import pytest
 
 from conftest import codes_in, hs_lint
+from hs_lint.engine import Linter
+from hs_lint.facts import FileFacts
+from hs_lint.project.index import Projects
+from hs_lint.rules import all_rules
 
 # The recurrent module's configuration rests on __init__'s parameters; nothing in this file builds the class.
 _MODEL = """\
@@ -109,10 +114,6 @@ def test_a_module_built_in_a_branch_the_default_run_does_not_take_makes_no_certa
     ("cell == layers", None), ("cell in options", None), ("layers > width", None),
 ])
 def test_a_condition_over_known_values_is_decided(test, expected):
-    import libcst as cst
-
-    from hs_lint.facts import FileFacts
-
     module = cst.parse_module(f"layers = 2\ncell = 'gru'\nbidirectional = False\nresult = {test}\n")
     facts = FileFacts(module)
     value = module.body[-1].body[0].value
@@ -137,3 +138,11 @@ def test_a_cached_result_is_redone_when_a_module_that_builds_the_class_is_added(
     (tmp_path / "evaluate.py").write_text("from model import Encoder\nother = Encoder(100, 64, 2)\n")
     second = hs_lint("check", "model.py", cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr  # the two constructions disagree now
+
+
+def test_the_message_names_the_file_that_builds_the_class(tmp_path):
+    script = "from model import Encoder\n" + _OPTIONS + "encoder = Encoder(100, 64, args.layers, args.dropout)\n"
+    codes_in(tmp_path, {"model.py": _MODEL, "scripts/train.py": script}, "model.py")
+    path = tmp_path / "model.py"
+    [found] = Linter(sorted(all_rules())).check_source(path.read_text(), str(path), Projects().view(path))
+    assert "num_layers=1 (as scripts/train.py builds it)" in found.message

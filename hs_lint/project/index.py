@@ -357,7 +357,7 @@ class ModuleView:
         if self.local or not isinstance(target, ClassSummary) or "__init__" not in target.methods:
             return []
         found: list[Choice | None] = []
-        for args in self._built(target.name, target.methods["__init__"].params[1:], lambda f: f == located):
+        for _, args in self._built(target.name, target.methods["__init__"].params[1:], lambda f: f == located):
             given = args.get(param, {}).get("choice")
             if param in args:
                 found.append(Choice.from_data(given) if given is not None else None)
@@ -365,13 +365,13 @@ class ModuleView:
                 found.append(Choice(frozenset({default})) if default is not None and "*" not in args else None)
         return found
 
-    def built_elsewhere(self, cls: str, params: list[str]) -> list[dict[str, dict]]:
-        """The arguments (by ``__init__`` parameter name, ``self`` aside) of every construction of this module's
-        class ``cls`` in the project's other modules that the default run reaches: ``{"value": ..., "choice":
-        ...}``; ``"*"`` marks a call whose unlisted arguments are unknown."""
+    def built_elsewhere(self, cls: str, params: list[str]) -> list[tuple[str, dict[str, dict]]]:
+        """The file (relative to the root) and arguments (by ``__init__`` parameter name, ``self`` aside) of every
+        construction of this module's class ``cls`` in the project's other modules that the default run reaches:
+        ``{"value": ..., "choice": ...}``; ``"*"`` marks a call whose unlisted arguments are unknown."""
         return [] if self.local else self._built_as(cls, self.path, params, 0)
 
-    def _built_as(self, name: str, path: Path, params: list[str], depth: int) -> list[dict[str, dict]]:
+    def _built_as(self, name: str, path: Path, params: list[str], depth: int) -> list[tuple[str, dict[str, dict]]]:
         """Constructions of the class ``name`` of ``path``, and of its subclasses that inherit its ``__init__``."""
         def named(found: tuple[Member, Path] | None, wanted: str = name, where: Path = path) -> bool:
             return found is not None and found[1] == where and getattr(found[0], "name", None) == wanted
@@ -388,7 +388,7 @@ class ModuleView:
         return found
 
     def _built(self, name: str, params: list[str], is_target, skip: Path | None = None,
-               by_default: bool = False) -> list[dict[str, dict]]:
+               by_default: bool = False) -> list[tuple[str, dict[str, dict]]]:
         """The arguments of the constructions ``is_target`` accepts (only those the default run reaches when
         ``by_default``)."""
         found = []
@@ -406,7 +406,8 @@ class ModuleView:
                 candidates = [f"{star}.{name}" for star in summary.star_imports] if cls[:2] == "*." else [cls]
                 if not any(is_target(there.locate(c)) for c in candidates):
                     continue
-                found.append(_by_name({k: there._read_import(v) for k, v in args.items()}, params))
+                arguments = _by_name({k: there._read_import(v) for k, v in args.items()}, params)
+                found.append((path.relative_to(self.index.root).as_posix(), arguments))
                 self.used.update(there.used)
         return found
 

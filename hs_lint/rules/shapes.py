@@ -797,8 +797,8 @@ class DropoutSingleLayer(Rule):
     name = "dropout-single-layer"
     summary = "dropout > 0 on a recurrent module with num_layers == 1: torch applies no dropout at all"
     message = (
-        "{module} has dropout={dropout} but num_layers={layers}, and dropout applies only between stacked layers: "
-        "use num_layers >= 2, or an nn.Dropout on the input/output"
+        "{module} has dropout={dropout} but num_layers={layers}{built}, and dropout applies only between stacked "
+        "layers: use num_layers >= 2, or an nn.Dropout on the input/output"
     )
     rationale = (
         "The `dropout` argument of nn.RNN/LSTM/GRU adds dropout on the outputs of each layer except the last. "
@@ -836,8 +836,10 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
             node = module.args.get("dropout")
             if not any(a.value is node for a in module.node.args):
                 node = module.node  # not written in the call (``**rnn_kwargs``): the construction itself
-            yield self.violation(node, data={"module": module.as_data()}, module=module_name(module),
-                                 dropout=dropout, layers=1)
+            built = shapes.built_in(module, ("dropout", "num_layers"))
+            yield self.violation(node, data={"module": module.as_data(), "built_in": list(built)},
+                                 module=module_name(module), dropout=dropout, layers=1,
+                                 built=f" (as {', '.join(built)} builds it)" if built else "")
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
         """Drop a ``dropout=`` keyword (unsafe: the author may have meant a dropout layer elsewhere)."""
