@@ -44,6 +44,7 @@ def test_cli_reports_exactly_the_marks(project):
     assert found == marks(project)
 
 
+@pytest.mark.slow  # one flake8 process per file; test_front_ends runs flake8 over every project in the default run
 @pytest.mark.parametrize("project", PROJECTS, ids=IDS)
 def test_flake8_on_each_file_alone_agrees_with_the_cli(project):
     cli = json.loads(hs_lint("check", "--no-cache", "--format", "json", str(project.relative_to(ROOT))).stdout)
