@@ -780,6 +780,15 @@ class FileFacts:
                     kinds.setdefault(key, set()).add(_TORCH_RECURRENT.get(self.qualify(site.value) or ""))
                 elif key is not None:
                     kinds.setdefault(key, set()).add(None)
+        for cls in self.classes.values():  # ``rnn_class = nn.LSTM`` in a class body, called as ``self.rnn_class``
+            for statement in cls.node.body.body if cls.node is not None else ():
+                for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+                    single = isinstance(small, cst.Assign) and len(small.targets) == 1
+                    target = small.targets[0].target if single else None
+                    if isinstance(target, cst.Name):
+                        kind = _TORCH_RECURRENT.get(self.qualify(small.value) or "")
+                        for key in (f"self.{target.value}", f"{cls.name}.{target.value}"):
+                            kinds.setdefault(key, set()).add(kind)
         return {key: found.pop() for key, found in kinds.items() if len(found) == 1 and None not in found}
 
     def _shuffles(self, loader: cst.Call) -> bool:

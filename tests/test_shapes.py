@@ -253,3 +253,35 @@ class Tagger(nn.Module):
 )
 def test_incomplete_constructions_do_not_crash_and_stay_silent(body):
     assert lint(HEADER + body, [c for c in all_rules() if c.startswith("HS2")]) == []
+
+
+_CLASS_ATTRIBUTE = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    rnn_class = nn.{kind}
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = {call}(10, 20, batch_first=True)
+
+    def forward(self, x):
+        h0 = torch.zeros(x.size(0), 1, 20)
+        return self.rnn(x, h0)
+{more}"""
+
+
+@pytest.mark.parametrize(("call", "more", "expected"), [
+    ("self.rnn_class", "", ["HS201"]),
+    ("Net.rnn_class", "", ["HS201"]),
+    ("type(self).rnn_class", "", []),  # not followed: silent
+    # a subclass rebinds it to another kind: which one runs is not known here
+    ("self.rnn_class", "\n\nclass Other(Net):\n    rnn_class = nn.LSTM\n", []),
+    # another class's attribute of the same name holds something else
+    ("self.rnn_class", "\n\nclass Other(nn.Module):\n    rnn_class = make_rnn\n", []),
+])
+def test_a_recurrent_class_held_in_a_class_attribute_is_that_class(call, more, expected):
+    source = _CLASS_ATTRIBUTE.format(kind="GRU", call=call, more=more)
+    assert [f.code for f in lint(source, ["HS201"])] == expected
