@@ -640,6 +640,7 @@ class FileFacts:
         self._fed_states: set[tuple[str, str | None]] = set()  # (owner, key) fed to an LSTM as its state
         self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
+        self._alias_sources: dict[tuple[int, str], str] = {}  # (scope, local) -> what ``local = self.rnn`` read
         self._bind_constructions()
         self._mark_recurrent_classes()
         self._summarise_backward()
@@ -831,6 +832,35 @@ class FileFacts:
         for site in self.assignments:  # then helpers' results, now that their own bodies are bound
             if self._construction(site.value) is None:
                 self._bind(site, self._returned_binding(site.value, site.scope))
+        for site in self.assignments:  # then names that read a held object: ``rnn = self.rnn``
+            self._bind_alias(site)
+
+    def _bind_alias(self, site: AssignSite) -> None:
+        """``rnn = self.rnn``, ``encoder = model.encoder``: a local name assigned once, from a name or attribute
+        that holds a module, an instance, a loader or an optimizer, holds the same object."""
+        if len(site.targets) != 1 or not isinstance(site.targets[0], cst.Name) or site.augmented:
+            return
+        key, source = site.targets[0].value, key_of(site.value) if site.value is not None else None
+        if source is None or source == key or key in site.scope.bindings or self._assigned_twice(key, site.scope):
+            return
+        binding = self.lookup(source, site.scope)
+        if binding is not None:
+            site.scope.bindings[key] = binding
+            self._alias_sources[(id(site.scope), key)] = self.origin(source, site.scope)
+
+    def origin(self, key: str, scope: Scope) -> str:
+        """The name or attribute an alias was read from (``self.rnn`` for ``rnn = self.rnn``), else ``key``."""
+        current: Scope | None = scope
+        while current is not None:
+            if (id(current), key) in self._alias_sources:
+                return self._alias_sources[(id(current), key)]
+            if key in current.bindings or key in current.params:
+                return key
+            current = current.parent
+        return key
+
+    def _assigned_twice(self, key: str, scope: Scope) -> bool:
+        return sum(key in a.target_keys for a in self._assignments_by_scope.get(id(scope), ())) > 1
 
     def _bind(self, site: AssignSite, binding: Binding | None) -> None:
         key = key_of(site.targets[0]) if binding is not None and len(site.targets) == 1 else None

@@ -363,12 +363,31 @@ class ShapeFacts:
         other = len(reaching - {ENTRY}) > len({id(n) for _, n in kept})
         return kept, (incoming and ENTRY in reaching) or other
 
-    def qualified_key(self, key: str, scope: Scope) -> str:
-        head = key.split(".", 1)[0]
+    def qualified_key(self, key: str, scope: Scope, depth: int = 0) -> str:
+        """``key`` named by its home scope; a helper's parameter that every same-file caller fills with the
+        same name or attribute is that argument (``h0 = init(x)`` with ``def init(x)``: the caller's ``x``)."""
+        head, dot, rest = key.partition(".")
         if head == "self" and scope.cls is not None:
             return f"{scope.cls.name}:{key}"
         home = self._home(head, scope)
+        passed = self._passed_through(home, head) if home is not None and depth < 4 else None
+        if passed is not None:
+            argument, caller = passed
+            return self.qualified_key(argument + dot + rest, caller, depth + 1)
         return f"{id(home) if home is not None else '?'}:{key}"
+
+    def _passed_through(self, function: Scope, name: str) -> tuple[str, Scope] | None:
+        """The name or attribute every same-file caller passes for the parameter ``name`` (never reassigned)."""
+        if name not in function.params or (function.is_method and function.params[0] == name) or (
+                (id(function), name) in self._assigned):
+            return None
+        sites = self.callers(function)
+        passed = {(key_of(arg), id(site.scope)): site.scope for site, arg in
+                  ((site, self.facts.bound_arguments(site, function).get(name)) for site in sites)}
+        if not sites or len(passed) != 1:
+            return None
+        ((argument, _), caller), = passed.items()
+        return (argument, caller) if argument is not None and caller is not function else None
 
     def _sym(self, key: str, scope: Scope, text: str | None = None) -> Dim:
         return Dim(1, (Sym(self.qualified_key(key, scope), text or key),))
@@ -477,7 +496,18 @@ class ShapeFacts:
             return self._name(expr, scope)
         if isinstance(expr, cst.Attribute):
             return self._attribute(expr, scope)
+        if isinstance(expr, cst.Call):
+            return self._returned(expr, scope)
         return None
+
+    def _returned(self, call: cst.Call, scope: Scope) -> Value:
+        """What a same-file helper returns (``steps(x)`` with ``def steps(x): return x.size(1)``), when every
+        ``return`` gives one value; its parameters are what its callers pass."""
+        function = self.facts.callee_function(call, scope)
+        if function is None or not function.returns:
+            return None
+        resolved = [self.value(r, function) for r in function.returns]
+        return resolved[0] if all(_hashable(r) == _hashable(resolved[0]) for r in resolved) else None
 
     def _truth(self, expr: cst.BaseExpression, scope: Scope) -> bool | None:
         """A condition over known values (``rnn_type in ["LSTM", "GRU"]``, ``layers > 1 and not bidirectional``)."""
@@ -811,8 +841,8 @@ class ShapeFacts:
         return self._imported[marker]
 
     def _reader(self, key: str, scope: Scope) -> ClassInfo | None:
-        """The class whose attribute ``key`` (``self.rnn``, ``model.rnn``) is read, if it is one."""
-        head, _, _ = key.rpartition(".")
+        """The class whose attribute ``key`` (``self.rnn``, ``model.rnn``, or a local read from one) is read."""
+        head, _, _ = self.facts.origin(key, scope).rpartition(".")
         if head == "self":
             return scope.cls
         owner = self.facts.lookup(head, scope) if head else None

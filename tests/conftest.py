@@ -49,6 +49,7 @@ def lint(source: str, codes=None, path: Path | None = None) -> list:
 
 def codes_in(tmp_path: Path, files: dict[str, str], checked: str) -> list[tuple[int, str]]:
     """Write a project of ``files`` (with a root marker) and check one of them as the CLI would: (line, code)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "pyproject.toml").write_text("")
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -21,4 +21,5 @@ if __name__ == "__main__":
     parser.add_argument("--failures", action="store_true", help="list every failing variant")
     parser.add_argument("--known", action="store_true", help=f"write the failing sample to {KNOWN.name}")
     parser.add_argument("--subject", help="only subjects whose name contains this")
+    parser.add_argument("--transform", help="only this transformation (by its name)")
     sys.exit(main(parser.parse_args()))

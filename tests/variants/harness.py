@@ -1,4 +1,8 @@
-"""Run hs-lint on a program and its variants; a variant passes when its findings are exactly its marks."""
+"""Run hs-lint on a program and its variants; a variant passes when its findings are exactly its marks.
+
+A mark answers a finding of its code on its statement's lines; when a rewrite moved an expression of that
+statement into a helper function, a finding on the helper's lines answers it too (the mistake moved with it).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from hs_lint.engine import Linter
 from hs_lint.project.index import Projects
@@ -97,6 +104,8 @@ def judge(subject: Subject, variant: Variant, found: set[Finding] | None = None)
         return _judge_example(subject, variant, found)
     marks = variant.program.marks()
     spans = _spans(variant.program, marks, variant.slack)
+    moved = _moved_into(variant)
+    spans = {mark: [(mark[0], *span), *_helper_spans(variant.program, mark, span, moved)] for mark, span in spans.items()}
     lost = tuple(sorted(mark for mark in marks if not any(_answers(f, mark, spans[mark]) for f in found)))
     extra = tuple(sorted(f for f in found if not any(_answers(f, mark, spans[mark]) for mark in marks)))
     codes = tuple(sorted({code for _, _, code in subject.program.marks()}))
@@ -147,8 +156,31 @@ def _statement_start(source: str, line: int) -> int:
     return 1
 
 
-def _answers(finding: Finding, mark: Finding, span: tuple[int, int]) -> bool:
-    return finding[0] == mark[0] and finding[2] == mark[2] and span[0] <= finding[1] <= span[1]
+def _moved_into(variant: Variant) -> str | None:
+    """The helper an extracting rewrite moved an expression into (its detail ends ``into NAME()``)."""
+    if not variant.transform.startswith("extract-helper"):
+        return None
+    _, _, helper = variant.detail.rpartition(" into ")
+    return helper.removesuffix("()") or None
+
+
+def _helper_spans(program: Program, mark: Finding, span: tuple[int, int], helper: str | None):
+    """The lines of ``helper``'s definition, in whichever file holds it, when the marked statement calls it."""
+    lines = program.files[mark[0]].splitlines()[span[0] - 1: span[1]]
+    if helper is None or not any(f"{helper}(" in line for line in lines):
+        return []
+    found = []
+    for name in program.python():
+        wrapper = MetadataWrapper(cst.parse_module(program.files[name]))
+        positions = wrapper.resolve(PositionProvider)
+        for statement in wrapper.module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == helper:
+                found.append((name, positions[statement].start.line, positions[statement].end.line))
+    return found
+
+
+def _answers(finding: Finding, mark: Finding, spans: list[tuple[str, int, int]]) -> bool:
+    return finding[2] == mark[2] and any(finding[0] == name and first <= finding[1] <= last for name, first, last in spans)
 
 
 def run(subject: Subject, variants: Iterable[Variant]) -> Iterator[Outcome]:

@@ -53,6 +53,39 @@ def _hoist(analysed: Analysed, filename: str, line, arg: cst.Arg, temp: str):
     return {filename: edit(analysed.module, edits).code}
 
 
+def _held_attributes(program) -> set[str]:
+    """Attributes a class sets to a constructed object (``self.rnn = nn.LSTM(...)``): reading one is pure."""
+    found = set()
+    for name in program.python():
+        try:
+            module = cst.parse_module(program.files[name])
+        except cst.ParserSyntaxError:
+            continue
+        for target in m.findall(module, m.Assign([m.AssignTarget(m.Attribute(m.Name("self")))], m.Call())):
+            found.add(target.targets[0].target.attr.value)
+    return found
+
+
+def _callee_hoists(analysed: Analysed, program, filename: str):
+    """``out, h = self.rnn(x, h)`` -> ``rnn = self.rnn`` then ``out, h = rnn(x, h)``: the held module read first."""
+    held = _held_attributes(program)
+    for line in _lines(analysed):
+        call = _root_call(line)
+        func = call.func if call is not None else None
+        if not (isinstance(func, cst.Attribute) and is_pure(func.value) and func.attr.value in held
+                and analysed.block_of(line) is not None and analysed.function(line) is not None):
+            continue
+        local = program.fresh(func.attr.value.lstrip("_") or "layer", "held_layer")
+        yield f"{func.attr.value} read into {local} before line {analysed.line(line)}", (
+            lambda line=line, func=func, local=local: _hoist_callee(analysed, filename, line, func, local))
+
+
+def _hoist_callee(analysed: Analysed, filename: str, line, func: cst.Attribute, local: str):
+    first = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], func)])
+    edits = {func: lambda _: cst.Name(local), line: lambda updated: cst.FlattenSentinel([first, updated])}
+    return {filename: edit(analysed.module, edits).code}
+
+
 def _unpacks(analysed: Analysed, program, filename: str):
     result = program.fresh("result", "outputs")
     for line in _lines(analysed):
@@ -141,6 +174,7 @@ def _inline(analysed: Analysed, filename: str, line, following, read):
 
 TRANSFORMS = [
     Transform("hoist-argument", 3, per_file("hoist-argument", _hoists, SPLIT_SLACK)),
+    Transform("hoist-callee", 3, per_file("hoist-callee", _callee_hoists, SPLIT_SLACK)),
     Transform("unpack-through-temporary", 3, per_file("unpack-through-temporary", _unpacks, SPLIT_SLACK)),
     Transform("inline-temporary", 3, per_file("inline-temporary", _inlines, SPLIT_SLACK)),
 ]

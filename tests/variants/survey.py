@@ -19,12 +19,14 @@ def known_failures() -> dict[str, str]:
     return {key: detail for key, detail in lines}
 
 
-def outcomes(every: bool = False, only: str | None = None) -> list[Outcome]:
+def outcomes(every: bool = False, only: str | None = None, transform_only: str | None = None) -> list[Outcome]:
     found = []
     for subject in subjects():
         if only and only not in subject.name:
             continue
         for transform in TRANSFORMS:
+            if transform_only and transform.name != transform_only:
+                continue
             variants = list(transform.variants(subject.program)) if every else sample(subject.name, transform, subject.program)
             found.extend(judge(subject, variant) for variant in variants)
     return found
@@ -77,7 +79,10 @@ def failures(results: list[Outcome]) -> str:
 
 
 def main(args) -> int:
-    results = outcomes(args.all, args.subject)
+    if args.known and (args.subject or args.transform):
+        print("--known rewrites the whole file: run it without --subject or --transform")
+        return 2
+    results = outcomes(args.all, args.subject, args.transform)
     if args.known:
         lines = sorted({f"{o.key}\t{o.detail}" for o in results if not o.passed})
         KNOWN.write_text("# subject::transform <TAB> the sampled variant that fails (python -m tests.variants --known)\n"

@@ -1,0 +1,66 @@
+"""A same-file helper is read with its callers' values: a parameter every caller fills with the same name is
+that name (its sizes are the caller's sizes), and a call's value is what the helper returns."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import lint
+
+_MODEL = """\
+import torch
+import torch.nn as nn
+
+{helpers}
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(16, 32, num_layers=2)
+        self.bi = nn.GRU(16, 32, bidirectional=True)
+
+    def forward(self, x):
+{forward}
+"""
+
+_STATE = "def initial_state(inputs):\n    return torch.zeros(2, inputs.size({axis}), 32)\n"
+_STEPS = "def batch_of(inputs):\n    return inputs.size({axis})\n"
+
+
+def _codes(helpers: str, forward: str, codes: list[str]) -> list[str]:
+    return [f.code for f in lint(_MODEL.format(helpers=helpers, forward=forward), codes)]
+
+
+@pytest.mark.parametrize(("forward", "expected"), [
+    ("        h0 = initial_state(x)\n        return self.gru(x, h0)", ["HS204"]),
+    ("        return self.gru(x, initial_state(x))", ["HS204"]),
+    ("        seq = x\n        return self.gru(seq, initial_state(seq))", ["HS204"]),
+])
+def test_a_helper_sizes_the_state_by_the_argument_its_caller_passes(forward, expected):
+    assert _codes(_STATE.format(axis=0), forward, ["HS204"]) == expected
+    assert _codes(_STATE.format(axis=1), forward, ["HS204"]) == []
+
+
+def test_a_helper_called_with_different_arguments_stays_unknown():
+    forward = ("        return self.gru(x, initial_state(x))\n\n"
+               "    def again(self, y):\n        return self.gru(y, initial_state(y.transpose(0, 1)))")
+    assert _codes(_STATE.format(axis=0), forward, ["HS204"]) == []
+
+
+def test_a_parameter_the_helper_reassigns_is_not_the_callers():
+    helper = "def initial_state(inputs):\n    inputs = inputs.transpose(0, 1)\n    return torch.zeros(2, inputs.size(0), 32)\n"
+    assert _codes(helper, "        return self.gru(x, initial_state(x))", ["HS204"]) == []
+
+
+@pytest.mark.parametrize(("axis", "expected"), [(1, ["HS208"]), (None, [])])
+def test_a_call_is_the_value_the_helper_returns(axis, expected):
+    helper = _STEPS.format(axis=axis) if axis is not None else "def batch_of(inputs):\n    return len(inputs) or 1\n"
+    forward = "        _, h_n = self.bi(x)\n        return h_n.view(batch_of(x), -1)"
+    assert _codes(helper, forward, ["HS208"]) == expected
+
+
+def test_a_helper_whose_returns_disagree_has_no_value():
+    helper = ("def batch_of(inputs, major=False):\n    if major:\n        return inputs.size(0)\n"
+              "    return inputs.size(1) + 0 * inputs.size(0)\n")
+    forward = "        _, h_n = self.bi(x)\n        return h_n.view(batch_of(x), -1)"
+    assert _codes(helper, forward, ["HS208"]) == []
