@@ -268,12 +268,14 @@ class Output:
     output: str | None
     h_n: str | None
     definition: cst.CSTNode  # the statement binding them: a later read holds them only if it alone reaches it
+    state_definition: cst.CSTNode | None = None  # h_n's, when another statement binds it (``h_n = result[1]``)
 
     def holders(self, facts: FileFacts, role: str) -> list[Holder]:
         """Where the output (``role`` "output") or h_n ("h_n") is held: its name here until re-bound, and the
         parameters of helpers it is passed to."""
         key = self.output if role == "output" else self.h_n
-        return facts.holders(key, self.use.call.site.scope, self.definition) if key is not None else []
+        definition = self.definition if role == "output" else self.state_definition or self.definition
+        return facts.holders(key, self.use.call.site.scope, definition) if key is not None else []
 
 
 class ShapeFacts:
@@ -877,12 +879,38 @@ class ShapeFacts:
     def _record_output(self, call: RecurrentCall) -> None:
         target = call.site.target
         found = self.module_of(call)
-        if found is None or found[0].is_cell or not isinstance(target, cst.Tuple) or len(target.elements) != 2:
+        if found is None or found[0].is_cell:
+            return
+        if not isinstance(target, cst.Tuple):
+            indexed = self._indexed_results(call, found[0]).get("output")
+            if indexed is not None:
+                self._outputs[(id(indexed[1]), indexed[0])] = found[0].node
+            return
+        if len(target.elements) != 2:
             return
         key = key_of(target.elements[0].value)
         definition = self.facts.definition(target)
         if key is not None and definition is not None:
             self._outputs[(id(definition), key)] = found[0].node
+
+    def _indexed_results(self, call: RecurrentCall, module: ModuleConfig) -> dict[str, tuple[str, cst.CSTNode]]:
+        """``out = lstm(x)[0]``, or ``result = lstm(x)`` then ``out = result[0]; h_n = result[1]`` (``[1][0]`` for
+        an LSTM's h_n): role -> (the name bound, its statement), for each role bound exactly once."""
+        site, facts = call.site, self.facts
+        holder = site.target if isinstance(site.target, cst.Name) else None
+        held = facts.definition(holder) if holder is not None else None
+        found: dict[str, list[tuple[str, cst.CSTNode]]] = {}
+        for assign in facts.assignments:
+            if assign.scope is not site.scope or len(assign.targets) != 1 or not isinstance(assign.targets[0], cst.Name):
+                continue
+            base, path = _index_path(assign.value)
+            if base is not site.node and not (held is not None and key_of(base) == holder.value
+                                              and facts.holds(base, holder.value, site.scope, held)):
+                continue
+            role = {(0,): "output", (1,): "h_n", (1, 0): "h_n" if module.kind == "LSTM" else None}.get(path)
+            if role is not None:
+                found.setdefault(role, []).append((assign.targets[0].value, assign.node))
+        return {role: bound[0] for role, bound in found.items() if len(bound) == 1}
 
     # -- tensors and states ----------------------------------------------------------------
     def _use(self, call: RecurrentCall) -> StateUse | None:
@@ -1139,7 +1167,15 @@ class ShapeFacts:
     # -- outputs ---------------------------------------------------------------------------
     def _output(self, use: StateUse) -> Output | None:
         target = use.call.site.target
-        if not isinstance(target, cst.Tuple) or len(target.elements) != 2 or use.module.is_cell:
+        if use.module.is_cell:
+            return None
+        if not isinstance(target, cst.Tuple):
+            indexed = self._indexed_results(use.call, use.module)
+            if not indexed:
+                return None
+            (output, first), (h_n, second) = (indexed.get(r, (None, None)) for r in ("output", "h_n"))
+            return Output(use, output, h_n, first or second, second)
+        if len(target.elements) != 2:
             return None
         output = key_of(target.elements[0].value)
         state = target.elements[1].value
@@ -1150,6 +1186,18 @@ class ShapeFacts:
         if definition is None:
             return None
         return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
+
+
+def _index_path(expr: cst.BaseExpression | None) -> tuple[cst.BaseExpression | None, tuple[int, ...]]:
+    """``x[1][0]`` -> (``x``, (1, 0)): the integer indices taken off an expression, outermost last."""
+    path: list[int] = []
+    while isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        index = int_literal(expr.slice[0].slice.value)
+        if index is None:
+            return None, ()
+        path.insert(0, index)
+        expr = expr.value
+    return expr, tuple(path)
 
 
 def _cast(kind: str, value: Value) -> Value:

@@ -64,3 +64,40 @@ def test_a_helper_whose_returns_disagree_has_no_value():
               "    return inputs.size(1) + 0 * inputs.size(0)\n")
     forward = "        _, h_n = self.bi(x)\n        return h_n.view(batch_of(x), -1)"
     assert _codes(helper, forward, ["HS208"]) == []
+
+
+_DEVICE = """\
+import torch
+import torch.nn as nn
+
+
+def initial_state(x):
+{body}
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 16)
+
+    def forward(self, x):
+        h0 = initial_state(x)
+        out, h = self.gru(x, h0)
+        return out
+
+
+encoder = Encoder(){move}
+"""
+
+
+@pytest.mark.parametrize(("body", "move", "expected"), [
+    ("    return torch.zeros(1, x.size(1), 16)", '.to("cuda")', ["HS401"]),
+    ("    h = torch.zeros(1, x.size(1), 16)\n    return h", '.to("cuda")', ["HS401"]),
+    ("    h = torch.zeros(1, x.size(1), 16)\n    h = h.to(x.device)\n    return h", '.to("cuda")', []),
+    ("    return torch.zeros(1, x.size(1), 16, device=x.device)", '.to("cuda")', []),
+    ("    return torch.zeros(1, x.size(1), 16)", "", []),  # nothing here runs on a GPU
+])
+def test_a_state_a_helper_builds_is_placed_where_the_helper_builds_it(body, move, expected):
+    found = lint(_DEVICE.format(body=body, move=move), ["HS401"])
+    assert [f.code for f in found] == expected
+    assert all(f.line == 6 or f.line == 5 for f in found)  # reported in the helper, where it is fixed

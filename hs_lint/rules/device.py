@@ -62,9 +62,11 @@ def _device_move(facts: FileFacts, scope: Scope) -> str | None:
     return None
 
 
-def _state_factories(facts: FileFacts, scope: Scope, state: cst.BaseExpression | None) -> list[cst.Call]:
-    """Factories that build the state passed in ``state``, inline or through local assignments."""
-    found = _factories(facts, state)
+def _state_factories(facts: FileFacts, scope: Scope, state: cst.BaseExpression | None,
+                     depth: int = 0) -> list[cst.Call]:
+    """Factories that build the state passed in ``state``, inline, through local assignments, or returned by a
+    same-file helper function (``h0 = initial_state(x)``)."""
+    found = _factories(facts, state) + _helper_factories(facts, scope, state, depth)
     keys = set(flat_keys(state))
     for site in facts.assignments:
         if site.scope is not scope or not keys.intersection(site.target_keys):
@@ -73,8 +75,16 @@ def _state_factories(facts: FileFacts, scope: Scope, state: cst.BaseExpression |
         if moved and key_of(receiver(site.value)) in keys:
             return []  # ``h = h.to(x.device)`` later on
         if len(site.targets) == 1:
-            found.extend(_factories(facts, site.value))
+            found.extend(_factories(facts, site.value) + _helper_factories(facts, scope, site.value, depth))
     return found
+
+
+def _helper_factories(facts: FileFacts, scope: Scope, value: cst.BaseExpression | None, depth: int) -> list[cst.Call]:
+    """The factories a plain function returns when ``value`` calls it (methods are state initialisers)."""
+    function = facts.callee_function(value, scope) if isinstance(value, cst.Call) and depth < 3 else None
+    if function is None or function.is_method:
+        return []
+    return [f for returned in function.returns for f in _state_factories(facts, function, returned, depth + 1)]
 
 
 def _moved_by_caller(facts: FileFacts, method: Scope) -> bool:
