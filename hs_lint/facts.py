@@ -31,6 +31,7 @@ from hs_lint.screen_tree import is_torch_function
 from hs_lint.names import (
     descendants,
     flat_keys,
+    index_path,
     key_of,
     keyword_arg,
     method_name,
@@ -641,6 +642,7 @@ class FileFacts:
         self._function_events: dict[int, list[GradEvent]] = {}
         self.recurrent_modules: list[RecurrentModule] = []
         self._alias_sources: dict[tuple[int, str], str] = {}  # (scope, local) -> what ``local = self.rnn`` read
+        self._result_reads: dict[int, dict[int, list[AssignSite]]] = {}  # id(call) -> ``x = result[i]`` by i
         self._bind_constructions()
         self._mark_recurrent_classes()
         self._summarise_backward()
@@ -1083,20 +1085,24 @@ class FileFacts:
     def _recurrent_call(self, site: CallSite) -> RecurrentCall | None:
         callee = self.callee(site)
         target = site.target
+        indexed = self._indexed_results(site)
+        tail = [k for index, targets in indexed.items() if index >= 1 for t in targets for k in flat_keys(t)]
         if callee.kind == "module":
-            return self._module_call(site, callee)
+            return self._module_call(site, callee, tail)
         if callee.kind == "instance" and callee.cls is not None and callee.cls.is_recurrent:
-            results = _tail_keys(target) if isinstance(target, cst.Tuple) else flat_keys(target)
+            results = _tail_keys(target) if isinstance(target, cst.Tuple) else tail or flat_keys(target)
             return self._matched_call(site, callee, results, skip_first=True, heuristic=False)
         if callee.kind == "function" and callee.function is not None and callee.function.is_recurrent_step:
             return self._matched_call(site, callee, flat_keys(target), skip_first=False, heuristic=False)
-        if callee.kind == "unknown" and isinstance(target, cst.Tuple) and len(target.elements) == 2 \
-                and not is_torch_function(self.qualify(site.node.func) or ""):
-            return self._matched_call(site, callee, flat_keys(target.elements[1].value), skip_first=True,
-                                      heuristic=True)
+        if callee.kind == "unknown" and not is_torch_function(self.qualify(site.node.func) or ""):
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                return self._matched_call(site, callee, flat_keys(target.elements[1].value), skip_first=True,
+                                          heuristic=True)
+            if set(indexed) == {0, 1}:
+                return self._matched_call(site, callee, tail, skip_first=True, heuristic=True)
         return None
 
-    def _module_call(self, site: CallSite, callee: Callee) -> RecurrentCall:
+    def _module_call(self, site: CallSite, callee: Callee, indexed_state: list[str]) -> RecurrentCall:
         kind = callee.recurrent_kind
         state_arg = _state_argument(site.node)
         target = site.target
@@ -1105,8 +1111,29 @@ class FileFacts:
         elif isinstance(target, cst.Tuple) and len(target.elements) == 2:
             results = flat_keys(target.elements[1].value)
         else:
-            results = []
+            results = indexed_state
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), frozenset(results), False)
+
+    def _indexed_results(self, site: CallSite) -> dict[int, list[cst.BaseExpression]]:
+        """``result = lstm(x, h)`` then ``out = result[0]`` and ``h = result[1]``: index -> the targets bound
+        from the result as the call left it (a read that another assignment of ``result`` may reach is not)."""
+        return {index: [a.targets[0] for a in reads] for index, reads in self.result_reads(site).items()}
+
+    def result_reads(self, site: CallSite) -> dict[int, list[AssignSite]]:
+        """The assignments behind ``_indexed_results``, by index."""
+        memo = self._result_reads.get(id(site.node))
+        if memo is not None:
+            return memo
+        definition = self.definition(site.target) if isinstance(site.target, cst.Name) else None
+        found: dict[int, list[AssignSite]] = {}
+        key = site.target.value if definition is not None else None
+        for assign in self._assignments_by_scope.get(id(site.scope), ()) if key is not None else ():
+            base, path = index_path(assign.value)
+            if len(assign.targets) == 1 and len(path) == 1 and path[0] >= 0 and isinstance(base, cst.Name) \
+                    and base.value == key and self.holds(base, key, site.scope, definition):
+                found.setdefault(path[0], []).append(assign)
+        self._result_reads[id(site.node)] = found
+        return found
 
     def _matched_call(
         self, site: CallSite, callee: Callee, results: list[str], *, skip_first: bool, heuristic: bool
@@ -1368,13 +1395,14 @@ class FileFacts:
 
     def updates(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> list[tuple[cst.CSTNode, Flow]]:
         """``state_updates`` with where each happens: the assigned value, or the ``detach_()`` call."""
+        read_back = {id(a) for reads in self.result_reads(call.site).values() for a in reads}  # ``h = result[1]``
         found: list[tuple[cst.CSTNode, Flow]] = [
             (site.value or site.node,
              self.flow(site.node if site.augmented else site.value, keys, site.scope)
              if site.value is not None else Flow.FRESH)
             for site in self.assignments_in(loop)
             if site.value is not call.site.node and site.value is not call.site.unpacked_from
-            and keys.intersection(site.target_keys)
+            and keys.intersection(site.target_keys) and id(site) not in read_back
         ]
         for site in self._sites_in_loop[id(loop)][1]:
             if method_name(site.node) == "detach_" and keys.intersection(referenced_keys(receiver(site.node))):
@@ -1524,21 +1552,26 @@ class FileFacts:
         for call in self.recurrent_calls:
             target, scope = call.site.target, call.site.scope
             kind = call.callee.recurrent_kind
+            second = _second(target)
+            read_back = self.result_reads(call.site).get(1, [])  # ``result = lstm(x, s)`` then ``s = result[1]``
+            if second is None and len(read_back) == 1:
+                second = read_back[0].targets[0]
+                producers.add(id(read_back[0].value))
             if call.callee.kind == "module" and kind in TUPLE_STATE_KINDS:
                 if len(kinds_by_key.get(key_of(call.site.node.func), ())) > 1:
                     continue
                 add(key_of(call.state_arg), scope)
                 self._fed_states.add((owner(key_of(call.state_arg) or "", scope), key_of(call.state_arg)))
-                result = target if kind == "LSTMCell" else _second(target)
+                result = target if kind == "LSTMCell" else second
             elif call.callee.kind == "instance" and call.callee.cls is not None:
                 forward = call.callee.cls.methods.get("forward")
                 returned = [_second(r) for r in forward.returns] if forward is not None else []
                 held = candidates.get(str(id(forward)), set())
                 passes_tuple = (forward.summary.returns_state_tuple if forward is not None and forward.summary
                                 else bool(returned) and all(key_of(r) in held for r in returned))
-                result = _second(target) if passes_tuple else None
+                result = second if passes_tuple else None
             else:
-                if key_of(call.state_arg) is not None and key_of(call.state_arg) == key_of(_second(target)):
+                if key_of(call.state_arg) is not None and key_of(call.state_arg) == key_of(second):
                     producers.add(id(call.site.node))  # ``out, h = f(x, h)`` hands the state back as it came
                 continue
             if key_of(result) is not None:

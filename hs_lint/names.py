@@ -87,3 +87,25 @@ def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         stack.extend(current.children)
+
+
+def int_literal(expr: cst.BaseExpression) -> int | None:
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
+        expr.expression, cst.Integer
+    ):
+        return -int(expr.expression.evaluated_value)
+    return None
+
+
+def index_path(expr: cst.BaseExpression | None) -> tuple[cst.BaseExpression | None, tuple[int, ...]]:
+    """``x[1][0]`` -> (``x``, (1, 0)): the integer indices taken off an expression, outermost last."""
+    path: list[int] = []
+    while isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        index = int_literal(expr.slice[0].slice.value)
+        if index is None:
+            return None, ()
+        path.insert(0, index)
+        expr = expr.value
+    return expr, tuple(path)

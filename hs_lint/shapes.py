@@ -63,7 +63,7 @@ import libcst as cst
 
 from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, Binding, CallSite, ClassInfo, FileFacts, Holder, RecurrentCall,
                            Scope)
-from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import index_path, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
 from hs_lint.project.summary import Constant
@@ -903,7 +903,7 @@ class ShapeFacts:
         for assign in facts.assignments:
             if assign.scope is not site.scope or len(assign.targets) != 1 or not isinstance(assign.targets[0], cst.Name):
                 continue
-            base, path = _index_path(assign.value)
+            base, path = index_path(assign.value)
             if base is not site.node and not (held is not None and key_of(base) == holder.value
                                               and facts.holds(base, holder.value, site.scope, held)):
                 continue
@@ -1188,18 +1188,6 @@ class ShapeFacts:
         return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
 
 
-def _index_path(expr: cst.BaseExpression | None) -> tuple[cst.BaseExpression | None, tuple[int, ...]]:
-    """``x[1][0]`` -> (``x``, (1, 0)): the integer indices taken off an expression, outermost last."""
-    path: list[int] = []
-    while isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-        index = int_literal(expr.slice[0].slice.value)
-        if index is None:
-            return None, ()
-        path.insert(0, index)
-        expr = expr.value
-    return expr, tuple(path)
-
-
 def _cast(kind: str, value: Value) -> Value:
     """``int(x)``/``float(x)`` of a known value (a string read from a .cfg file, say)."""
     try:
@@ -1254,16 +1242,6 @@ def _has_layout_call(expr: cst.CSTNode) -> bool:
 def _target_keys(target: cst.BaseExpression) -> Iterator[str]:
     for key, _ in _pairs(target, None, False):
         yield key
-
-
-def int_literal(expr: cst.BaseExpression) -> int | None:
-    if isinstance(expr, cst.Integer):
-        return int(expr.evaluated_value)
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
-        expr.expression, cst.Integer
-    ):
-        return -int(expr.expression.evaluated_value)
-    return None
 
 
 def as_parameter(name: str, value: Value) -> Value:

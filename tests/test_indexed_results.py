@@ -58,3 +58,36 @@ def test_an_indexed_result_read_rightly_or_rebound_is_silent(body):
 def test_the_same_read_is_right_without_batch_first():
     body = _BAD["output indexed on the call"][0]
     assert lint(_MODEL.format(batch_first=False, body=body), ["HS207"]) == []
+
+
+_LOOP = """\
+import torch.nn as nn
+
+rnn = nn.{kind}(8, 16)
+{before}
+for epoch in range(10):
+{reset}    for x in batches:
+{detach}        result = rnn(x, state)
+        out = result[0]
+        state = result[1]
+        out.sum().backward()
+"""
+
+
+@pytest.mark.parametrize(("kind", "before", "reset", "detach", "codes", "expected"), [
+    # carried from batch to batch with its graph
+    ("GRU", "", "    state = None\n", "", ["HS101"], ["HS101"]),
+    ("GRU", "", "    state = None\n", "        state = state.detach() if state is not None else None\n", ["HS101"], []),
+    # created once before the epochs and never reset
+    ("GRU", "state = None", "", "        state = state.detach() if state is not None else None\n", ["HS301"], ["HS301"]),
+    ("GRU", "state = None", "    state = None\n", "        state = state.detach() if state is not None else None\n",
+     ["HS301"], []),
+    # an LSTM's result[1] is the (h, c) tuple: a tensor method on it fails
+    ("LSTM", "", "    state = None\n", "        if state is not None:\n            state = state.detach()\n",
+     ["HS103"], ["HS103"]),
+    ("LSTM", "", "    state = None\n",
+     "        if state is not None:\n            state = tuple(s.detach() for s in state)\n", ["HS103"], []),
+])
+def test_a_state_read_back_by_index_is_carried_like_an_unpacked_one(kind, before, reset, detach, codes, expected):
+    source = _LOOP.format(kind=kind, before=before, reset=reset, detach=detach)
+    assert [f.code for f in lint(source, codes)] == expected

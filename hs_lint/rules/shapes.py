@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts
-from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
@@ -18,7 +18,6 @@ from hs_lint.shapes import (
     StateForm,
     StateUse,
     TensorShape,
-    int_literal,
     looks_like_batch,
 )
 
