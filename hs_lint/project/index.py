@@ -441,9 +441,16 @@ class ModuleView:
         return found
 
     def imported(self, imports: dict[str, str]) -> list[ModuleSummary]:
-        """The project modules that ``imports`` (a file's import table) name."""
+        """The project modules that ``imports`` (a file's import table) name: for a name re-exported by a
+        package's ``__init__``, the module that defines it too."""
         found = {}
         for qualified in imports.values():
+            defined = self.locate(qualified)
+            if defined is not None:
+                summary, key = self.index.summary(defined[1])
+                self.used[str(defined[1])] = key
+                if summary is not None:
+                    found[str(defined[1])] = summary
             for module in (qualified, qualified.rpartition(".")[0]):
                 located = self._located(module) if module else None
                 if located is not None:

@@ -12,6 +12,7 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Modul
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
 from hs_lint.shapes import PARAMETERS, Dim, typed
+from hs_lint.torch_era import era
 
 
 def summarise(facts: FileFacts, name: str) -> ModuleSummary:
@@ -31,6 +32,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         constructions=_constructions(facts, name),
         device=device_facts(facts).as_dict(),
         sorts=sorts_by_length(facts),
+        torch_era=era(facts),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "3"
+SUMMARY_FORMAT = "4"
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ModuleSummary:
     constructions: tuple[tuple[str, dict[str, dict], bool], ...] = ()
     device: dict[str, list] = field(default_factory=dict)  # hs_lint.device_facts.DeviceFacts.as_dict()
     sorts: bool = False  # it sorts something (batches by length, perhaps)
+    torch_era: str | None = None  # "old" / "new": the torch its idioms are written for (hs_lint.torch_era)
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -106,7 +107,14 @@ class ModuleSummary:
             constructions=tuple((str(c[0]), dict(c[1]), bool(c[2])) for c in data["constructions"]),
             device=dict(data["device"]),
             sorts=bool(data["sorts"]),
+            torch_era=_era(data["torch_era"]),
         )
+
+
+def _era(value: object) -> str | None:
+    if value not in (None, "old", "new"):
+        raise ValueError("torch era")
+    return value  # type: ignore[return-value]
 
 
 def _scalar(value: object) -> object:

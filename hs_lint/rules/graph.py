@@ -20,6 +20,7 @@ from hs_lint.facts import (
 from hs_lint.fix import Fix, insert_before, replace, replace_statement
 from hs_lint.names import flat_keys, key_of, keyword_arg, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
+from hs_lint.torch_era import targets_old_torch
 
 
 def carrying_loop_with_backward(facts: FileFacts, call: RecurrentCall) -> Loop | None:
@@ -617,51 +618,6 @@ for x in batches:
                                      fix=detach_fix(facts, call).text)
 
 
-_OLD_TORCH_KEYWORDS = frozenset({"volatile", "retain_variables"})  # removed in 0.4: a file for torch 0.3
-_NEW_TORCH_METHODS = frozenset({"item", "detach", "detach_", "to"})  # added in 0.4
-
-
-def _targets_old_torch(facts: FileFacts) -> bool:
-    """The file is written for torch < 0.4, where ``type(h) == Variable`` was right: it passes
-    ``volatile=``/``retain_variables=``, reads a loss as ``loss.data[0]``, or wraps tensors in
-    ``Variable(...)`` outside the type-testing helper; and it uses none of 0.4's ``.item()``,
-    ``.detach()``, ``.to()``, ``torch.no_grad()``, ``torch.device()``."""
-    testers = {id(scope) for _, scope in facts.type_comparisons}
-    old = any(
-        any(arg.keyword is not None and arg.keyword.value in _OLD_TORCH_KEYWORDS for arg in site.node.args)
-        or (site.qualified in VARIABLE_CLASSES and id(site.scope) not in testers)
-        for site in facts.calls
-    ) or any(_reads_first_element_of_data(node) for node, _ in facts.subscripts)
-    new = any(
-        method_name(site.node) in _NEW_TORCH_METHODS or site.qualified in ("torch.no_grad", "torch.device")
-        for site in facts.calls
-    )
-    return old and not new
-
-
-def _reads_first_element_of_data(node: cst.Subscript) -> bool:
-    """``loss.data[0]`` or ``loss.data.cpu().numpy()[0]``: a scalar read that fails on 0-d tensors."""
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-        return False
-    index = node.slice[0].slice.value
-    if not (isinstance(index, cst.Integer) and index.value == "0"):
-        return False
-    value = node.value
-    if isinstance(value, cst.Call) and method_name(value) == "numpy":
-        return "data" in {n.attr.value for n in _attribute_chain(value)}
-    return isinstance(value, cst.Attribute) and value.attr.value == "data"
-
-
-def _attribute_chain(node: cst.BaseExpression) -> Iterator[cst.Attribute]:
-    """The attributes of a chain such as ``loss.data.cpu().numpy``, outermost first."""
-    while isinstance(node, (cst.Call, cst.Attribute)):
-        if isinstance(node, cst.Attribute):
-            yield node
-            node = node.value
-        else:
-            node = node.func
-
-
 class BrokenVariableIdiom(Rule):
     code = "HS106"
     name = "broken-variable-idiom"
@@ -710,7 +666,7 @@ def describe(x):
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        if _targets_old_torch(facts):
+        if targets_old_torch(facts):
             return
         for node, _ in facts.type_comparisons:
             for target in node.comparisons:
