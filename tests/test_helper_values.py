@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import lint
+from conftest import codes_in, lint
 
 _MODEL = """\
 import torch
@@ -101,3 +101,39 @@ def test_a_state_a_helper_builds_is_placed_where_the_helper_builds_it(body, move
     found = lint(_DEVICE.format(body=body, move=move), ["HS401"])
     assert [f.code for f in found] == expected
     assert all(f.line == 6 or f.line == 5 for f in found)  # reported in the helper, where it is fixed
+
+
+_PACKED = """\
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+{imports}
+
+{helper}
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 8)
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+
+    def forward(self, ids, lengths):
+        emb = embedded(self, ids)
+        out, _ = self.lstm(pack_padded_sequence(emb, lengths.cpu(), enforce_sorted=False))
+        return out
+"""
+
+
+@pytest.mark.parametrize(("imports", "helper", "expected"), [
+    ("", "def embedded(net, ids):\n    return net.embed(ids)\n", ["HS603"]),
+    ("", "def embedded(net, ids):\n    return net.embed(ids).transpose(0, 1)\n", []),
+    ("", "def embedded(net, ids):\n    out = net.embed(ids)\n    return out.permute(1, 0, 2)\n", []),
+])
+def test_a_pack_fed_by_a_same_file_helper_is_judged_by_what_the_helper_returns(imports, helper, expected):
+    source = _PACKED.format(imports=imports, helper=helper)
+    assert [f.code for f in lint(source, ["HS603"])] == expected
+
+
+def test_a_pack_fed_by_a_helper_of_another_module_stays_silent(tmp_path):
+    files = {"layers.py": "def embedded(net, ids):\n    return net.embed(ids).transpose(0, 1)\n",
+             "model.py": _PACKED.format(imports="from layers import embedded", helper="")}
+    assert codes_in(tmp_path, files, "model.py") == []

@@ -107,12 +107,21 @@ for x, lengths in loader:
 _RELAYOUTS = frozenset({"transpose", "permute", "t", "swapaxes", "movedim", "swapdims"})
 
 
-def _relaid(facts: FileFacts, expr: cst.BaseExpression, scope: Scope) -> bool:
-    """``x.transpose(0, 1)`` in the packed expression or in what the scope assigns to the names it reads."""
+def _relaid(facts: FileFacts, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
+    """``x.transpose(0, 1)`` in the packed expression or in what the scope assigns to the names it reads, or in
+    what a same-file helper it calls returns; a helper of another module may do it unseen (so, for the rule, it
+    does)."""
     keys = set(referenced_keys(expr))
     values = [expr, *(s.value for s in facts.assignments if s.scope is scope and s.value is not None
                       and keys.intersection(s.target_keys))]
-    return any(isinstance(n, cst.Call) and method_name(n) in _RELAYOUTS for v in values for n in descendants(v))
+    for node in (n for v in values for n in descendants(v) if isinstance(n, cst.Call)):
+        if method_name(node) in _RELAYOUTS:
+            return True
+        helper = facts.callee_function(node, scope)
+        if helper is not None and (helper.summary is not None or depth > 2 or any(
+                _relaid(facts, r, helper, depth + 1) for r in helper.returns)):
+            return True
+    return False
 
 
 class PackedOutputUnpadded(Rule):
