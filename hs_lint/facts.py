@@ -1246,17 +1246,39 @@ class FileFacts:
         return Callee("instance", cls=self.classes[classes.pop()]) if len(classes) == 1 else None
 
     def resetting_methods(self, cls: ClassInfo, attrs: frozenset[str]) -> frozenset[str]:
-        """Methods other than forward that give one of ``attrs`` a fresh value (``self.hidden = None``)."""
-        if cls.summary is not None:
-            return frozenset(m for attr in attrs for m in cls.summary.resets.get(attr, ()))
-        keys = frozenset(f"self.{a}" for a in attrs)
-        return frozenset(
-            name for name, method in cls.methods.items() if name != "forward" and any(
-                site.scope is method and keys.intersection(site.target_keys)
-                and self.flow(site.value, keys, method) is Flow.FRESH
-                for site in self.assignments
-            )
-        )
+        """Methods other than forward that give one of ``attrs`` a fresh value (``self.hidden = None``), its own
+        or inherited (a base class's, in this file or summarised from another, unless this class overrides it)."""
+        found: set[str] = set()
+        overridden: set[str] = set()
+        for owner in self._lineage(cls):
+            if owner.summary is not None:
+                found.update(m for attr in attrs for m in owner.summary.resets.get(attr, ()) if m not in overridden)
+                break  # a summary already holds what its class inherits
+            own = self.own_resets(owner)
+            found.update(m for attr in attrs for m in own.get(attr, ()) if m not in overridden)
+            overridden.update(owner.methods)
+        return frozenset(found)
+
+    def own_resets(self, cls: ClassInfo) -> dict[str, frozenset[str]]:
+        """Attribute -> the methods of this file's ``cls`` (forward aside) that give ``self.<attribute>`` a
+        fresh value (``self.hidden = None``, ``self.state = self.zero_state()``)."""
+        found: dict[str, set[str]] = {}
+        for name, method in cls.methods.items():
+            for site in self._assignments_by_scope.get(id(method), ()) if name != "forward" else ():
+                for key in site.target_keys:
+                    if key.startswith("self.") and key.count(".") == 1 and self.flow(
+                            site.value, frozenset({key}), method) is Flow.FRESH:
+                        found.setdefault(key[5:], set()).add(name)
+        return {attr: frozenset(methods) for attr, methods in found.items()}
+
+    def _lineage(self, cls: ClassInfo) -> Iterator[ClassInfo]:
+        """``cls`` and its first base class at each step that this file knows (defined or imported here)."""
+        seen: set[str] = set()
+        current: ClassInfo | None = cls
+        while current is not None and current.name not in seen:
+            seen.add(current.name)
+            yield current
+            current = next((self.classes[b] for b in current.base_keys if b in self.classes), None)
 
     def summarises_sequence(self, cls: ClassInfo) -> bool:
         """``forward`` turns each input sequence into one result: it reads its recurrent layer's output only at

@@ -83,7 +83,7 @@ def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
         methods={n: _function(facts, m, module) for n, m in cls.methods.items()},
         held_attrs=tuple(sorted(held)),
         summarises_sequence=facts.summarises_sequence(cls),
-        resets={a: tuple(sorted(r)) for a in sorted(held) if (r := facts.resetting_methods(cls, frozenset({a})))},
+        resets={a: tuple(sorted(methods)) for a, methods in sorted(facts.own_resets(cls).items())},
         read_attrs=tuple(sorted(facts.attribute_reads)),
         attr_params={a: p for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
         configs={a: c for a, binding in cls.attrs.items() if (c := _config(facts, binding)) is not None},
