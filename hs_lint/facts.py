@@ -1848,6 +1848,19 @@ class FileFacts:
                 toggles.setdefault(id(site.scope), []).append(site)
         return toggles
 
+    def loop_counters(self, loop: Loop) -> frozenset[str]:
+        """The names ``loop`` advances each iteration: a ``for``'s targets; in a ``while``, the names its own body
+        (not a nested loop's) assigns from ``next(...)`` or steps with ``+=``/``-=``."""
+        if isinstance(loop.node, cst.For):
+            return frozenset(flat_keys(loop.node.target))
+        return frozenset(
+            key for site in self.assignments_in(loop) if site.loop is loop and (
+                (isinstance(site.value, cst.Call) and _is_builtin_call(site.value, "next"))
+                or (site.augmented and isinstance(site.node, cst.AugAssign)
+                    and isinstance(site.node.operator, (cst.AddAssign, cst.SubtractAssign))))
+            for key in site.target_keys
+        )
+
     @staticmethod
     def iterated(loop: Loop) -> cst.BaseExpression | None:
         """What a ``for`` loop iterates, through ``enumerate``/``tqdm``: ``train_loader`` in

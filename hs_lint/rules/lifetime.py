@@ -519,9 +519,7 @@ for clip, label in clips:
 def _windows(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
     """The input is the next window of one long sequence (``rec[start:start + 50]`` for ``start`` of the loop):
     a stream read in pieces, where carrying the state is the point."""
-    if not isinstance(loop.node, cst.For):
-        return False
-    counters = frozenset(flat_keys(loop.node.target))
+    counters = facts.loop_counters(loop)
     inputs = [a for a in positional_args(call.site.node)[:1]]
     for arg in list(inputs):
         key = key_of(arg)
