@@ -1678,7 +1678,7 @@ class FileFacts:
             return None
         for site in self.assignments:
             if site.scope is init and f"self.{attr}" in site.target_keys and len(site.targets) == 1:
-                value = site.value
+                value = _assigned_to(site.targets[0], site.value, f"self.{attr}")
                 while isinstance(value, cst.Call) and method_name(value) in ("lower", "upper", "strip"):
                     value = receiver(value)
                 param = next((p for p in init.node.params.params if isinstance(value, cst.Name)
@@ -1962,6 +1962,19 @@ def _state_argument(call: cst.Call) -> cst.BaseExpression | None:
     """``rnn(x, h)`` / ``rnn(x, hx=h)`` -> ``h``."""
     args = positional_args(call)
     return args[1] if len(args) > 1 else keyword_arg(call, "hx")
+
+
+def _assigned_to(target: cst.BaseExpression, value: cst.BaseExpression | None, key: str) -> cst.BaseExpression | None:
+    """The part of ``value`` that ``key`` receives: all of it, or its element in ``a, b = x, y``."""
+    if key_of(target) == key:
+        return value
+    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) \
+            and len(target.elements) == len(value.elements) \
+            and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)):
+        for t, v in zip(target.elements, value.elements):
+            if key_of(t.value) == key:
+                return v.value
+    return None
 
 
 def _second(target: cst.BaseExpression | None) -> cst.BaseExpression | None:

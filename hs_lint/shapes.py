@@ -855,18 +855,19 @@ class ShapeFacts:
         """A value of another file's configuration: a constant, or the parameter of its builder (``__init__``)
         that every construction of ``reader`` here passes the same value for, its default where a call leaves it
         out; with none here, what the constructions in the project's other modules agree on; with none at all, the
-        default as ``value`` trusts it and ``certain`` does not (as for a builder of this file). Unknown when
-        ``reader`` (or a class between) has an ``__init__`` of its own."""
+        default as ``value`` trusts it and ``certain`` does not (as for a builder of this file); else the parameter
+        as a symbol. Unknown when ``reader`` (or a class between) has an ``__init__`` of its own."""
         if isinstance(data, dict):
             if owner is None or reader is None or _method(reader, "__init__", self.facts) is not owner:
                 return None
             default = typed(data.get("default"))
             built = [site for site in self.callers(owner) if key_of(site.node.func) == reader.name]
-            if not built:
-                elsewhere = self._built_elsewhere(reader, owner, str(data.get("param")), default)
-                if elsewhere is not _UNBUILT:
-                    return elsewhere
-                return default if trust_default else None
+            if not built:  # as ``_parameter`` reads one of this file's builders: a value, else the parameter itself
+                param = str(data.get("param"))
+                elsewhere = self._built_elsewhere(reader, owner, param, default)
+                if elsewhere is _UNBUILT:
+                    elsewhere = default if trust_default else None
+                return elsewhere if elsewhere is not None else self._sym(param, owner)
             passed = []
             for site in built:
                 if any(a.star for a in site.node.args):
