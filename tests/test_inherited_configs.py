@@ -64,3 +64,43 @@ def test_a_layer_count_that_is_only_a_symbol_makes_no_claim_about_its_value(tmp_
     assert [code for _, code in codes_in(tmp_path, files, "encoder.py")] == ["HS202"]
     literal = _SUBCLASS.format(imports="from base import EncoderBase", shape="4, x.size(0), self.hidden_size")
     assert codes_in(tmp_path / "literal", {**files, "encoder.py": literal}, "encoder.py") == []
+
+
+_DEVICE_BASE = textwrap.dedent("""\
+    import torch.nn as nn
+
+
+    class {name}({parent}):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 16)
+    """)
+
+_DEVICE_MODEL = textwrap.dedent("""\
+    import torch
+    from base import EncoderBase
+
+
+    class Encoder(EncoderBase):
+        def forward(self, x):
+            h0 = torch.zeros(1, x.size(1), 16{device})
+            out, h = self.gru(x, h0)
+            return out
+
+
+    encoder = Encoder().to("cuda")
+    """)
+
+
+@pytest.mark.parametrize(("device", "expected"), [("", [(7, "HS401")]), (", device=x.device", [])])
+def test_a_module_class_through_a_base_of_another_module_places_its_state(tmp_path, device, expected):
+    files = {"base.py": _DEVICE_BASE.format(name="EncoderBase", parent="nn.Module"),
+             "model.py": _DEVICE_MODEL.format(device=device)}
+    assert codes_in(tmp_path, files, "model.py") == expected
+
+
+def test_a_module_class_two_bases_away(tmp_path):
+    files = {"root.py": "import torch.nn as nn\n\n\nclass Root(nn.Module):\n    pass\n",
+             "base.py": "from root import Root\n" + _DEVICE_BASE.format(name="EncoderBase", parent="Root"),
+             "model.py": _DEVICE_MODEL.format(device="")}
+    assert codes_in(tmp_path, files, "model.py") == [(7, "HS401")]

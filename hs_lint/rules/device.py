@@ -9,6 +9,7 @@ import libcst as cst
 
 from hs_lint.facts import TENSOR_FACTORIES, CallSite, ClassInfo, FileFacts, Scope
 from hs_lint.names import flat_keys, key_of, keyword_arg, mentions, method_name, positional_args, receiver
+from hs_lint.project.summary import ClassSummary
 from hs_lint.rule import Rule, Violation
 
 _MOVES = frozenset({"to", "cuda", "type_as"})
@@ -107,7 +108,8 @@ def _moved_by_caller(facts: FileFacts, method: Scope) -> bool:
 
 
 def _is_module_class(facts: FileFacts, cls: ClassInfo) -> bool:
-    """A subclass of ``nn.Module`` (directly, through a torch module, or a same-file class that is one)."""
+    """A subclass of ``nn.Module`` (directly, through a torch module, or a class here or in another module of the
+    project that is one)."""
     seen: set[str] = set()
     todo = [cls]
     while todo:
@@ -115,7 +117,8 @@ def _is_module_class(facts: FileFacts, cls: ClassInfo) -> bool:
         if current.name in seen:
             continue
         seen.add(current.name)
-        if current.recurrent_kind is not None:
+        if current.recurrent_kind is not None or (current.summary is not None and _summary_is_module(
+                facts, current.summary.bases)):
             return True
         for base in current.base_keys:
             head, _, rest = base.partition(".")
@@ -124,6 +127,18 @@ def _is_module_class(facts: FileFacts, cls: ClassInfo) -> bool:
                 return True
             if base in facts.classes:
                 todo.append(facts.classes[base])
+    return False
+
+
+def _summary_is_module(facts: FileFacts, bases: tuple[str, ...], depth: int = 0) -> bool:
+    """Absolute base names (a summary's) that reach ``torch.nn``, through the project's classes."""
+    for base in bases:
+        if base.startswith("torch.nn."):
+            return True
+        found = facts.project.resolve(base) if facts.project is not None and depth < 8 else None
+        if isinstance(found, ClassSummary) and (found.recurrent_kind or _summary_is_module(facts, found.bases,
+                                                                                            depth + 1)):
+            return True
     return False
 
 
