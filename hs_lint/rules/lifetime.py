@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import (
-    TENSOR_FACTORIES, AssignSite, CallSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope,
+    TENSOR_FACTORIES, TUPLE_STATE_KINDS, AssignSite, CallSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope,
 )
 from hs_lint.names import descendants, flat_keys, key_of, mentions, method_name, positional_args, receiver, root_key
 from hs_lint.rule import Rule, Violation
@@ -241,6 +241,10 @@ class ModuleHeldState(Rule):
         "`forward` feeds `{state}` back on every call, never detached or reset: in forward write `{fix}`; "
         "reset `{attr} = None` per sequence"
     )
+    driven_message = (
+        "`{cls}.forward` feeds `{state}` back on every call of this loop, never detached or reset: in forward "
+        "write `{fix}`; or reset `{attr} = None` per sequence"
+    )
     rationale = (
         "Storing the state on the module hides it from the training loop: the loop cannot see that every call "
         "continues from the previous one. Without a detach inside forward the graph spans all batches; "
@@ -318,6 +322,26 @@ for x in sequences:
                 fix = detach_fix(facts, call).text
                 yield self.violation(call.state_arg, state=facts.source(call.state_arg), fix=fix,
                                      attr=sorted(keys)[0])
+        yield from self._driven_from_here(facts)
+
+    def _driven_from_here(self, facts: FileFacts) -> Iterator[Violation]:
+        """A class of another module keeps its state on self; this file's backward loop runs it (``model(x)``)
+        with nothing detaching or resetting that state: reported at the call, the class's file cannot see it."""
+        for call in facts.held_calls:
+            cls = call.callee.cls
+            if cls is None or cls.summary is None or call.site.no_grad or call.callee.detaches_input \
+                    or not _carries_graph(facts, call):
+                continue
+            attrs = frozenset(key.rsplit(".", 1)[1] for key in call.state_keys)
+            if _reset_in_a_loop(facts, cls, attrs):
+                continue
+            attr = sorted(attrs)[0]
+            kinds = {detail for kind, detail in cls.summary.attrs.values() if kind == "module"}
+            held = f"self.{attr}"
+            fix = f"{held} = tuple(s.detach() for s in {held})" if kinds and kinds <= TUPLE_STATE_KINDS else (
+                f"{held} = {held}.detach()")
+            yield Violation(self.code, self.name, call.site.node, self.driven_message.format(
+                cls=cls.name, state=held, fix=fix, attr=f"{key_of(call.state_arg)}.{attr}"), {"driven": True})
 
 
 def _detached_in(facts: FileFacts, scope: Scope, keys: frozenset[str]) -> bool:
