@@ -249,7 +249,8 @@ class ModuleHeldState(Rule):
         "Storing the state on the module hides it from the training loop: the loop cannot see that every call "
         "continues from the previous one. Without a detach inside forward the graph spans all batches; "
         "without a reset called from the loop, one sequence's state leaks into the next and training state "
-        "leaks into evaluation."
+        "leaks into evaluation. The finding sits on the state in forward when the loop is in the same file; "
+        "for a class of another module it sits on the call in the loop that runs it (`model(x)`)."
     )
     torch_error = (
         "RuntimeError: Trying to backward through the graph a second time (on the second batch), or nothing "
