@@ -104,9 +104,9 @@ def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
     """Each ``.cuda()`` / ``.to(self.device)`` that puts a recurrent class's initial state on CUDA because
     a GPU is available, in a class that does not move itself there."""
     found: list[tuple[CudaState, cst.Call]] = []
-    if not any(site.qualified == _CUDA_AVAILABLE for site in facts.calls):
-        return found  # each way below asks torch.cuda.is_available() somewhere in the file
     cuda_names = _cuda_if_available_names(facts)
+    if not cuda_names and not any(site.qualified == _CUDA_AVAILABLE for site in facts.calls):
+        return found  # each way below asks torch.cuda.is_available(), here or where an imported device is made
     for cls in facts.classes.values():
         if not cls.is_recurrent or _moves_itself(facts, cls.methods.values()):
             continue
@@ -121,8 +121,10 @@ def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
 
 
 def _cuda_if_available_names(facts: FileFacts) -> set[str]:
-    """Keys assigned from an expression that asks ``torch.cuda.is_available()`` (``self.device``, ``use_gpu``)."""
-    names = set()
+    """Keys assigned from an expression that asks ``torch.cuda.is_available()`` (``self.device``, ``use_gpu``),
+    and names imported from another module bound to such a device (``from config import DEVICE``)."""
+    names = {key for key, binding in facts.module_scope.bindings.items()
+             if binding.kind == "device" and binding.detail == "cuda-if-available" and binding.construction is None}
     for call in facts.calls:
         site = facts.assignment_containing(call) if call.qualified == _CUDA_AVAILABLE else None
         if site is not None and len(site.targets) == 1:

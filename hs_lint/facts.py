@@ -680,6 +680,10 @@ class FileFacts:
         (classes, whose methods a parameter may call), the only ones worth a summary (a module imported whole is
         looked up when one of its attributes is called: ``imported_class``)."""
         used = {key.split(".", 1)[0] for site in self.calls if (key := key_of(site.node.func)) is not None}
+        for site in self.calls:  # a device: ``x.to(device)``, ``torch.zeros(..., device=DEVICE)``
+            placed = [*positional_args(site.node)[:1]] if method_name(site.node) in ("to", "cuda") else []
+            placed.append(keyword_arg(site.node, "device"))
+            used.update(key.split(".", 1)[0] for arg in placed if (key := key_of(arg)) is not None)
         used.update(key.split(".", 1)[0] for cls in self.classes.values() for key in cls.base_keys)
         used.update(annotation for scope in self.scopes for annotation in scope.annotations.values())
         for loop in self.loops:  # ``for x, y in loader`` / ``in enumerate(loader)``: a loader made elsewhere
@@ -761,6 +765,19 @@ class FileFacts:
             return Binding("optimizer", qualified, call)
         if qualified in _DATA_LOADERS:
             return Binding("loader", "shuffled" if self._shuffles(call) else "ordered", call)
+        if qualified == "torch.device" and call.args and (where := self._device_kind(call.args[0].value)):
+            return Binding("device", where, call)
+        return None
+
+    def _device_kind(self, value: cst.BaseExpression) -> str | None:
+        """Where ``torch.device(value)`` is: "cuda-if-available" (it asks ``torch.cuda.is_available()``),
+        "accelerator" ("cuda", "cuda:1", "mps"), "cpu"; None when the code does not say."""
+        if any(isinstance(n, cst.Call) and self.qualify(n.func) == "torch.cuda.is_available"
+               for n in (value, *descendants(value))):
+            return "cuda-if-available"
+        text = values.literal(value)
+        if isinstance(text, str):
+            return "cpu" if text == "cpu" else "accelerator" if text.startswith(("cuda", "mps")) else None
         return None
 
     def _recurrent_alias(self, func: cst.BaseExpression) -> str | None:

@@ -41,8 +41,8 @@ Config = dict[str, object]
 class ObjectSummary:
     """A module-level name bound to something a rule follows (``lstm = nn.LSTM(...)``, ``model = Net()``)."""
 
-    kind: str  # a binding's kind: "module" | "instance" | "optimizer" | "loader"
-    detail: str  # the recurrent kind, the absolute class name, ...
+    kind: str  # a binding's kind: "module" | "instance" | "optimizer" | "loader" | "device"
+    detail: str  # the recurrent kind, the absolute class name, where a device is ("cuda-if-available"), ...
     config: Config | None = None  # for a recurrent module
 
 

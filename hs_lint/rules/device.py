@@ -29,12 +29,16 @@ def _factories(facts: FileFacts, value: cst.BaseExpression | None) -> list[cst.C
 
 
 def accelerator_evidence(facts: FileFacts) -> str | None:
-    """How this file puts something on an accelerator (a ``.cuda()`` call, a ``"cuda"``/``"mps"`` device),
-    or None: without it a CPU state is what the code runs with (project-wide evidence is not followed)."""
+    """How this file puts something on an accelerator (a ``.cuda()`` call, a ``"cuda"``/``"mps"`` device, a
+    device of another module it imports: ``from config import device``), or None: without it a CPU state is
+    what the code runs with."""
     for site in facts.calls:
         if method_name(site.node) == "cuda":
             return facts.source(site.node)
-    return facts.source(facts.accelerator_literals[0]) if facts.accelerator_literals else None
+    if facts.accelerator_literals:
+        return facts.source(facts.accelerator_literals[0])
+    return next((key for key, binding in facts.module_scope.bindings.items() if binding.kind == "device"
+                 and binding.construction is None and binding.detail in ("accelerator", "cuda-if-available")), None)
 
 
 def _on_cpu_branch(facts: FileFacts, site: CallSite) -> bool:
