@@ -1878,20 +1878,29 @@ class FileFacts:
             for key in site.target_keys
         )
 
-    @staticmethod
-    def iterated(loop: Loop) -> cst.BaseExpression | None:
-        """What a ``for`` loop iterates, through ``enumerate``/``tqdm``: ``train_loader`` in
-        ``for i, batch in enumerate(train_loader, 1)``."""
+    def iterated(self, loop: Loop) -> cst.BaseExpression | None:
+        """What a loop iterates, through ``enumerate``/``tqdm``: ``train_loader`` in
+        ``for i, batch in enumerate(train_loader, 1)``, or in a ``while`` loop that takes ``next(batches)``
+        of ``batches = iter(train_loader)``, assigned once in its function."""
         node = loop.node
-        if not isinstance(node, cst.For):
-            return None
-        source = node.iter
+        source = node.iter if isinstance(node, cst.For) else self._next_of(loop)
         while isinstance(source, cst.Call) and _is_builtin_call(source, *_ITER_WRAPPERS):
             args = positional_args(source)
             if not args:
                 return None
             source = args[0]
         return source
+
+    def _next_of(self, loop: Loop) -> cst.BaseExpression | None:
+        """``X`` for a ``while`` loop whose body takes ``next(it)`` of an ``it = X`` assigned once in its scope."""
+        taken = {key_of(positional_args(site.value)[0]) for site in self.assignments_in(loop) if site.loop is loop
+                 and isinstance(site.value, cst.Call) and _is_builtin_call(site.value, "next")
+                 and positional_args(site.value)}
+        if len(taken) != 1 or None in taken:
+            return None
+        (key,) = taken
+        made = [site for site in self._assignments_by_scope.get(id(loop.scope), ()) if key in site.target_keys]
+        return made[0].value if len(made) == 1 and len(made[0].targets) == 1 else None
 
     def loader_of(self, loop: Loop) -> Binding | None:
         """The ``DataLoader`` a ``for`` loop iterates (through ``enumerate``/``tqdm``), when it is bound here."""

@@ -47,3 +47,33 @@ def test_a_window_of_one_stream_keeps_its_state_in_any_loop(loop):
 def test_independent_clips_carry_a_state_in_any_loop(loop):
     found = lint(_NET.format(loop=loop, window="0:50"), ["HS307"])  # the same clip, not the next window
     assert [f.code for f in found] == ["HS307"]
+
+
+_SHUFFLED = """\
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+rnn = nn.GRU(8, 16)
+loader = DataLoader(dataset, batch_size=32, shuffle={shuffle})
+h = None
+batches = iter(loader)
+{again}while True:
+    try:
+        x, y = next(batches)
+    except StopIteration:
+        break
+    if h is not None:
+        h = h.detach()
+    out, h = rnn(x, h)
+    out.sum().backward()
+"""
+
+
+@pytest.mark.parametrize(("shuffle", "again", "expected"), [
+    ("True", "", ["HS304"]),
+    ("False", "", []),
+    ("True", "batches = iter(other)\n", []),  # which iterator the loop reads is not one assignment: unknown
+])
+def test_a_while_loop_over_next_of_a_loader_iterates_that_loader(shuffle, again, expected):
+    source = _SHUFFLED.format(shuffle=shuffle, again=again)
+    assert [f.code for f in lint(source, ["HS304"])] == expected
