@@ -206,6 +206,14 @@ class Statements:
                 if isinstance(children, list):
                     stack.extend((child, *inside) for child in children)
         self.loops = bool(self.loop_nodes)
+        # ``a, h = r`` / ``h = r[1]``: the names each name's value is read back into (``facts.result_reads``)
+        self.read_back: dict[str, set[str]] = {}
+        for node, _ in assignments:
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                self.read_back.setdefault(base.id, set()).update(k for t in node.targets for k in flat_dotted(t))
         self.carried_shape = any(carries(node, self, methods) for node, methods in assignments)
 
     def _import(self, node: ast.Import) -> None:
@@ -223,16 +231,20 @@ class Statements:
 
 
 def carries(node: ast.Assign, statements: Statements, methods: frozenset[str]) -> bool:
-    """``a, h = f(x, h)``: ``FileFacts``'s heuristic recurrent call (``_matched_call``), for an ``f`` the file
+    """``a, h = f(x, h)``, or ``r = f(x, h)`` read back into ``h`` (``a, h = r``, ``h = r[1]``): ``FileFacts``'s
+    heuristic recurrent call (``_matched_call``), for an ``f`` the file
     does not know (``facts._resolve_callee``: not one of its own functions, nor a method of the class the
     call runs in, nor a torch function other than checkpoint's).
 
     The state is an argument other than a leading positional one (the input), not starred.
     """
     target, call = node.targets[0], node.value
-    if not (isinstance(call, ast.Call) and isinstance(target, ast.Tuple) and len(target.elts) == 2):
+    if isinstance(call, ast.Call) and isinstance(target, ast.Name):  # ``r = f(x, h)``, then ``out, h = r``
+        results = statements.read_back.get(target.id, set())
+    elif isinstance(call, ast.Call) and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        results = set(flat_dotted(target.elts[1]))
+    else:
         return False
-    results = set(flat_dotted(target.elts[1]))
     if not results or known_callee(call.func, statements, methods):
         return False
     arguments = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))  # source order

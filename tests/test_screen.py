@@ -222,6 +222,19 @@ def test_the_carried_shape_is_screened_as_the_facts_read_it(call, target):
         assert not may_have_findings(source, ["HS101"])
 
 
+@pytest.mark.parametrize("call", ["f(x, h)", "f(x, hx=h)", "f(h)"])
+@pytest.mark.parametrize("read_back", ["out, h = result", "out = result[0]\n        h = result[1]",
+                                       "h = result[1]", "out, (h, c) = result"])
+def test_a_result_held_in_a_temporary_and_read_back_is_screened_as_the_facts_read_it(call, read_back):
+    """``result = f(x, h)`` then ``out, h = result`` / ``h = result[1]``: the facts' heuristic call."""
+    source = f"def train(f, xs, h, c):\n    for x in xs:\n        result = {call}\n        {read_back}\n" \
+             "        result.backward()\n"
+    found = _unscreened(source, ["HS101"])
+    assert may_have_findings(source, ["HS101"]) or not found
+    if call == "f(x, h)" and read_back.startswith("out"):
+        assert found == ["HS101"]  # so the screen meets files with a finding
+
+
 def _unscreened(source: str, codes) -> list[str]:
     from hs_lint.engine import Linter
 
