@@ -123,6 +123,26 @@ def test_fifos_and_devices_named_are_refused_with_the_right_reason(special):
     assert "train.py:5:21: HS101" in result.stdout
 
 
+_REPACKAGE = """\
+from torch.autograd import Variable
+
+
+def repackage(h):
+    if type(h) == Variable:
+        return Variable(h.data)
+    return tuple(repackage(v) for v in h)
+"""
+
+
+def test_questions_about_the_whole_project_never_read_fifos_or_devices(special):
+    """HS106 asks which modules import this one (every module's text is searched): a FIFO there used to block
+    the run forever, and a link to /dev/zero would be read without end."""
+    (special / "pyproject.toml").write_text("")
+    (special / "utils.py").write_text(_REPACKAGE)
+    result = _check(special, "utils.py", "train.py")
+    assert "utils.py:5:8: HS106" in result.stdout and "train.py:5:21: HS101" in result.stdout
+
+
 def test_a_link_to_a_file_inside_the_project_is_checked(tmp_path):
     (tmp_path / "real.py").write_text(CARRY)
     os.symlink("real.py", tmp_path / "alias.py")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from hs_lint.files import TooLarge, Unreadable, read_source
 from hs_lint.gcpause import collector_paused
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, cache_directory, digest
@@ -54,8 +55,8 @@ class ProjectIndex:
         be read), whether it names a torch recurrent class, and the siblings it imports from (``from .x``)."""
         if path not in self._texts:
             try:
-                data = path.read_bytes()
-            except OSError:
+                data = read_source(path)
+            except (Unreadable, TooLarge):
                 self._texts[path] = ("", False, ())
                 return self._texts[path]
             text = data.decode("utf-8", "replace")
@@ -113,9 +114,9 @@ class ProjectIndex:
             found = []
             for path in self.files():
                 try:
-                    if name in path.read_text(encoding="utf-8", errors="replace"):
+                    if name in read_source(path).decode("utf-8", "replace"):
                         found.append(path)
-                except OSError:
+                except (Unreadable, TooLarge):  # a FIFO or a device would block or never end
                     continue
             self._naming[name] = found
         return self._naming[name]
@@ -139,8 +140,8 @@ class ProjectIndex:
         """The module's summary (None when it cannot be read or parsed) and the hash of the bytes it was
         made from (what a cached result that used it is checked against)."""
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_source(path)
+        except (Unreadable, TooLarge):
             return None, ""
         name = layout.module_name(self.root, path)
         key, content = digest(name, data), content_hash(data)
@@ -197,8 +198,8 @@ def unchanged(used: dict[str, str], memo: dict[str, str | None] | None = None) -
             memo[path] = _listing(ProjectIndex(Path(root)).modules_naming(name))
         elif path not in memo:
             try:
-                memo[path] = content_hash(Path(path).read_bytes())
-            except OSError:
+                memo[path] = content_hash(read_source(path))
+            except (Unreadable, TooLarge):
                 memo[path] = None
         if memo[path] != expected:
             return False

@@ -666,15 +666,15 @@ def describe(x):
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        if targets_old_torch(facts):
+        found = [(node, isinstance(target.operator, (cst.Equal, cst.Is)))
+                 for node, _ in facts.type_comparisons for target in node.comparisons
+                 if isinstance(target.operator, (cst.Equal, cst.Is, cst.NotEqual, cst.IsNot))
+                 and facts.qualify(target.comparator) in VARIABLE_CLASSES]
+        if not found or targets_old_torch(facts):  # the era may ask other modules: only when there is a test
             return
-        for node, _ in facts.type_comparisons:
-            for target in node.comparisons:
-                equal = isinstance(target.operator, (cst.Equal, cst.Is))
-                if isinstance(target.operator, (cst.Equal, cst.Is, cst.NotEqual, cst.IsNot)) \
-                        and facts.qualify(target.comparator) in VARIABLE_CLASSES:
-                    yield self.violation(node, test=facts.source(node), value="False" if equal else "True",
-                                         operand=facts.source(node.left.args[0].value))
+        for node, equal in found:
+            yield self.violation(node, test=facts.source(node), value="False" if equal else "True",
+                                 operand=facts.source(node.left.args[0].value))
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
         """``type(h) == Variable`` -> ``isinstance(h, torch.Tensor)`` (negated for ``!=`` / ``is not``),
