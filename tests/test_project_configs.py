@@ -146,3 +146,20 @@ def test_the_message_names_the_file_that_builds_the_class(tmp_path):
     path = tmp_path / "model.py"
     [found] = Linter(sorted(all_rules())).check_source(path.read_text(), str(path), Projects().view(path))
     assert "num_layers=1 (as scripts/train.py builds it)" in found.message
+
+
+def test_checking_a_file_never_summarises_the_file_itself(tmp_path, monkeypatch):
+    """Its own facts answer for it; its summary would be rebuilt on every edit in an editor (the buffer's bytes
+    change), for nothing."""
+    from hs_lint.project.index import ProjectIndex
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "other.py").write_text("import torch\n")
+    path = tmp_path / "model.py"
+    path.write_text("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self, layers=1):\n"
+                    "        super().__init__()\n        self.rnn = nn.GRU(4, 8, num_layers=layers, dropout=0.5)\n")
+    summarised = []
+    original = ProjectIndex.summary
+    monkeypatch.setattr(ProjectIndex, "summary", lambda self, p: summarised.append(p) or original(self, p))
+    Linter(sorted(all_rules())).check_source(path.read_text(), str(path), Projects().view(path))
+    assert path not in summarised

@@ -379,10 +379,12 @@ class ModuleView:
 
         found = self._built(name, params, named, skip=self.path, by_default=True)
         for module in self._naming(name) if depth < _MAX_DEPTH else ():
+            if module == self.path:  # this file's subclasses are read from its own facts (and its summary costs)
+                continue
             summary, key = self.index.summary(module)
             self.used[str(module)] = key
             there = self.index.view(module)
-            for sub in summary.classes.values() if summary is not None and module != self.path else ():
+            for sub in summary.classes.values() if summary is not None else ():
                 if "__init__" not in sub.methods and any(named(there.locate(b)) for b in sub.bases if "." in b):
                     found.extend(self._built_as(sub.name, module, params, depth + 1))
             self.used.update(there.used)
