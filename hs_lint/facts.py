@@ -1144,12 +1144,22 @@ class FileFacts:
         definition = self.definition(site.target) if isinstance(site.target, cst.Name) else None
         found: dict[int, list[AssignSite]] = {}
         key = site.target.value if definition is not None else None
-        for assign in self._assignments_by_scope.get(id(site.scope), ()) if key is not None else ():
-            base, path = index_path(assign.value)
-            if len(assign.targets) == 1 and len(path) == 1 and path[0] >= 0 and isinstance(base, cst.Name) \
-                    and base.value == key and self.holds(base, key, site.scope, definition):
-                found.setdefault(path[0], []).append(assign)
+        for assign, base, index in self._index_reads.get((id(site.scope), key), ()) if key is not None else ():
+            if self.holds(base, key, site.scope, definition):
+                found.setdefault(index, []).append(assign)
         self._result_reads[id(site.node)] = found
+        return found
+
+    @functools.cached_property
+    def _index_reads(self) -> dict[tuple[int, str], list[tuple[AssignSite, cst.Name, int]]]:
+        """``t = name[i]`` (one target, a non-negative literal index) by (scope, name): read once per file."""
+        found: dict[tuple[int, str], list[tuple[AssignSite, cst.Name, int]]] = {}
+        for assign in self.assignments:
+            if len(assign.targets) != 1 or not isinstance(assign.value, cst.Subscript):
+                continue
+            base, path = index_path(assign.value)
+            if len(path) == 1 and path[0] >= 0 and isinstance(base, cst.Name):
+                found.setdefault((id(assign.scope), base.value), []).append((assign, base, path[0]))
         return found
 
     def _matched_call(
@@ -1258,9 +1268,19 @@ class FileFacts:
     def _holder_by_attribute(self, scope: Scope, owner: str, unique: dict[str, ClassInfo]) -> Callee | None:
         """``net(x)`` with ``net`` a parameter nobody here passes, while the same function assigns ``net.memory``,
         the state only one class of the file keeps: ``net`` is that class's instance."""
-        classes = {unique[key.split(".", 1)[1]].name for site in self.assignments if site.scope is scope
-                   for key in site.target_keys if key.startswith(f"{owner}.") and key.split(".", 1)[1] in unique}
+        classes = {unique[attr].name for attr in self._attributes_assigned.get((id(scope), owner), ()) if attr in unique}
         return Callee("instance", cls=self.classes[classes.pop()]) if len(classes) == 1 else None
+
+    @functools.cached_property
+    def _attributes_assigned(self) -> dict[tuple[int, str], set[str]]:
+        """(scope id, owner) -> the attributes of ``owner`` the scope assigns (``net.memory = ...``)."""
+        found: dict[tuple[int, str], set[str]] = {}
+        for site in self.assignments:
+            for key in site.target_keys:
+                owner, dot, attr = key.partition(".")
+                if dot and "." not in attr:
+                    found.setdefault((id(site.scope), owner), set()).add(attr)
+        return found
 
     def resetting_methods(self, cls: ClassInfo, attrs: frozenset[str]) -> frozenset[str]:
         """Methods other than forward that give one of ``attrs`` a fresh value (``self.hidden = None``), its own
@@ -1488,7 +1508,7 @@ class FileFacts:
         for _ in range(depth):
             passed = []
             for holder in frontier:
-                for site in self.calls_in(holder.scope):
+                for site in self._calls_passing.get((id(holder.scope), holder.key), ()):
                     function = self.callee_function(site.node, site.scope)
                     if function is None or function.summary is not None or function is holder.scope:
                         continue
@@ -1496,6 +1516,16 @@ class FileFacts:
                                self.bound_arguments(site, function).items()
                                if key_of(arg) == holder.key and self.holds_value(arg, holder)]
             found, frontier = found + passed, passed
+        return found
+
+    @functools.cached_property
+    def _calls_passing(self) -> dict[tuple[int, str], list[CallSite]]:
+        """The calls of each scope by the names and attributes they pass whole as arguments (once per file: a long
+        module asked about each of its outputs would otherwise scan all its calls each time)."""
+        found: dict[tuple[int, str], list[CallSite]] = {}
+        for site in self.calls:
+            for key in dict.fromkeys(k for arg in site.node.args if (k := key_of(arg.value)) is not None):
+                found.setdefault((id(site.scope), key), []).append(site)
         return found
 
     def holds_value(self, read: cst.CSTNode, holder: Holder) -> bool:
