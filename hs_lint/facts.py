@@ -1144,22 +1144,25 @@ class FileFacts:
         definition = self.definition(site.target) if isinstance(site.target, cst.Name) else None
         found: dict[int, list[AssignSite]] = {}
         key = site.target.value if definition is not None else None
-        for assign, base, index in self._index_reads.get((id(site.scope), key), ()) if key is not None else ():
-            if self.holds(base, key, site.scope, definition):
-                found.setdefault(index, []).append(assign)
+        for assign, base, path in self.index_reads.get((id(site.scope), key), ()) if key is not None else ():
+            if len(path) == 1 and path[0] >= 0 and self.holds(base, key, site.scope, definition):
+                found.setdefault(path[0], []).append(assign)
         self._result_reads[id(site.node)] = found
         return found
 
     @functools.cached_property
-    def _index_reads(self) -> dict[tuple[int, str], list[tuple[AssignSite, cst.Name, int]]]:
-        """``t = name[i]`` (one target, a non-negative literal index) by (scope, name): read once per file."""
-        found: dict[tuple[int, str], list[tuple[AssignSite, cst.Name, int]]] = {}
+    def index_reads(self) -> dict[object, list[tuple[AssignSite, cst.BaseExpression, tuple[int, ...]]]]:
+        """``t = base[i][j]`` (one target, literal indices) by what it indexes: a call's node id, or (scope id,
+        name) for a name. Read once per file: asked for every call, a scan would be quadratic."""
+        found: dict[object, list[tuple[AssignSite, cst.BaseExpression, tuple[int, ...]]]] = {}
         for assign in self.assignments:
             if len(assign.targets) != 1 or not isinstance(assign.value, cst.Subscript):
                 continue
             base, path = index_path(assign.value)
-            if len(path) == 1 and path[0] >= 0 and isinstance(base, cst.Name):
-                found.setdefault((id(assign.scope), base.value), []).append((assign, base, path[0]))
+            if path and isinstance(base, cst.Call):
+                found.setdefault(id(base), []).append((assign, base, path))
+            elif path and isinstance(base, cst.Name):
+                found.setdefault((id(assign.scope), base.value), []).append((assign, base, path))
         return found
 
     def _matched_call(

@@ -54,7 +54,6 @@ through the module's configuration.
 
 from __future__ import annotations
 
-import functools
 import operator
 import re
 from collections.abc import Iterator
@@ -62,9 +61,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, AssignSite, Binding, CallSite, ClassInfo, FileFacts, Holder,
+from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, Binding, CallSite, ClassInfo, FileFacts, Holder,
                            RecurrentCall, Scope)
-from hs_lint.names import index_path, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
 from hs_lint.project.summary import Constant
@@ -895,20 +894,6 @@ class ShapeFacts:
         if key is not None and definition is not None:
             self._outputs[(id(definition), key)] = found[0].node
 
-    @functools.cached_property
-    def _index_reads(self) -> dict[object, list[tuple[AssignSite, cst.BaseExpression, tuple[int, ...]]]]:
-        """``name = base[i][j]`` by what it indexes: a call's node id, or (scope id, name) for a name."""
-        found: dict[object, list[tuple[AssignSite, cst.BaseExpression, tuple[int, ...]]]] = {}
-        for assign in self.facts.assignments:
-            if len(assign.targets) != 1 or not isinstance(assign.targets[0], cst.Name):
-                continue
-            base, path = index_path(assign.value)
-            if path and isinstance(base, cst.Call):
-                found.setdefault(id(base), []).append((assign, base, path))
-            elif path and isinstance(base, cst.Name):
-                found.setdefault((id(assign.scope), base.value), []).append((assign, base, path))
-        return found
-
     def _indexed_results(self, call: RecurrentCall, module: ModuleConfig) -> dict[str, tuple[str, cst.CSTNode]]:
         """``out = lstm(x)[0]``, or ``result = lstm(x)`` then ``out = result[0]; h_n = result[1]`` (``[1][0]`` for
         an LSTM's h_n): role -> (the name bound, its statement), for each role bound exactly once."""
@@ -916,10 +901,11 @@ class ShapeFacts:
         holder = site.target if isinstance(site.target, cst.Name) else None
         held = facts.definition(holder) if holder is not None else None
         found: dict[str, list[tuple[str, cst.CSTNode]]] = {}
-        reads = [*self._index_reads.get(id(site.node), ()),
-                 *(self._index_reads.get((id(site.scope), holder.value), ()) if held is not None else ())]
+        reads = [*facts.index_reads.get(id(site.node), ()),
+                 *(facts.index_reads.get((id(site.scope), holder.value), ()) if held is not None else ())]
         for assign, base, path in reads:
-            if base is not site.node and not facts.holds(base, holder.value, site.scope, held):
+            if not isinstance(assign.targets[0], cst.Name) or (
+                    base is not site.node and not facts.holds(base, holder.value, site.scope, held)):
                 continue
             role = {(0,): "output", (1,): "h_n", (1, 0): "h_n" if module.kind == "LSTM" else None}.get(path)
             if role is not None:
