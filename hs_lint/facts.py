@@ -16,6 +16,7 @@ parse itself (measured in the README), and the analysis only needs to know what 
 from __future__ import annotations
 
 import bisect
+import collections
 import enum
 import functools
 import itertools
@@ -29,6 +30,7 @@ import libcst as cst
 from hs_lint.walk import walk
 from hs_lint.screen_tree import is_torch_function
 from hs_lint.names import (
+    assigned_pairs,
     descendants,
     flat_keys,
     index_path,
@@ -879,7 +881,12 @@ class FileFacts:
         return key
 
     def _assigned_twice(self, key: str, scope: Scope) -> bool:
-        return sum(key in a.target_keys for a in self._assignments_by_scope.get(id(scope), ())) > 1
+        return self._assignment_counts[(id(scope), key)] > 1
+
+    @functools.cached_property
+    def _assignment_counts(self) -> collections.Counter[tuple[int, str]]:
+        """How many assignments of each scope bind each key (counted once per file, not per question)."""
+        return collections.Counter((id(site.scope), key) for site in self.assignments for key in site.target_keys)
 
     def _bind(self, site: AssignSite, binding: Binding | None) -> None:
         key = key_of(site.targets[0]) if binding is not None and len(site.targets) == 1 else None
@@ -1728,7 +1735,7 @@ class FileFacts:
             return None
         for site in self.assignments:
             if site.scope is init and f"self.{attr}" in site.target_keys and len(site.targets) == 1:
-                value = _assigned_to(site.targets[0], site.value, f"self.{attr}")
+                value = dict(assigned_pairs(site.targets[0], site.value, False)).get(f"self.{attr}")
                 while isinstance(value, cst.Call) and method_name(value) in ("lower", "upper", "strip"):
                     value = receiver(value)
                 param = next((p for p in init.node.params.params if isinstance(value, cst.Name)
@@ -1903,13 +1910,15 @@ class FileFacts:
         (not a nested loop's) assigns from ``next(...)`` or steps with ``+=``/``-=``."""
         if isinstance(loop.node, cst.For):
             return frozenset(flat_keys(loop.node.target))
-        return frozenset(
-            key for site in self.assignments_in(loop) if site.loop is loop and (
-                (isinstance(site.value, cst.Call) and _is_builtin_call(site.value, "next"))
-                or (site.augmented and isinstance(site.node, cst.AugAssign)
-                    and isinstance(site.node.operator, (cst.AddAssign, cst.SubtractAssign))))
-            for key in site.target_keys
-        )
+        stepped = [site for site in self.assignments_in(loop) if site.loop is loop and site.augmented
+                   and isinstance(site.node, cst.AugAssign)
+                   and isinstance(site.node.operator, (cst.AddAssign, cst.SubtractAssign))]
+        return frozenset(key for site in (*self._nexts(loop), *stepped) for key in site.target_keys)
+
+    def _nexts(self, loop: Loop) -> list[AssignSite]:
+        """The assignments of ``loop``'s own body (not a nested loop's) that take ``next(...)``."""
+        return [site for site in self.assignments_in(loop) if site.loop is loop
+                and isinstance(site.value, cst.Call) and _is_builtin_call(site.value, "next")]
 
     def iterated(self, loop: Loop) -> cst.BaseExpression | None:
         """What a loop iterates, through ``enumerate``/``tqdm``: ``train_loader`` in
@@ -1926,9 +1935,7 @@ class FileFacts:
 
     def _next_of(self, loop: Loop) -> cst.BaseExpression | None:
         """``X`` for a ``while`` loop whose body takes ``next(it)`` of an ``it = X`` assigned once in its scope."""
-        taken = {key_of(positional_args(site.value)[0]) for site in self.assignments_in(loop) if site.loop is loop
-                 and isinstance(site.value, cst.Call) and _is_builtin_call(site.value, "next")
-                 and positional_args(site.value)}
+        taken = {key_of(positional_args(site.value)[0]) for site in self._nexts(loop) if positional_args(site.value)}
         if len(taken) != 1 or None in taken:
             return None
         (key,) = taken
@@ -2021,19 +2028,6 @@ def _state_argument(call: cst.Call) -> cst.BaseExpression | None:
     """``rnn(x, h)`` / ``rnn(x, hx=h)`` -> ``h``."""
     args = positional_args(call)
     return args[1] if len(args) > 1 else keyword_arg(call, "hx")
-
-
-def _assigned_to(target: cst.BaseExpression, value: cst.BaseExpression | None, key: str) -> cst.BaseExpression | None:
-    """The part of ``value`` that ``key`` receives: all of it, or its element in ``a, b = x, y``."""
-    if key_of(target) == key:
-        return value
-    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) \
-            and len(target.elements) == len(value.elements) \
-            and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)):
-        for t, v in zip(target.elements, value.elements):
-            if key_of(t.value) == key:
-                return v.value
-    return None
 
 
 def _second(target: cst.BaseExpression | None) -> cst.BaseExpression | None:

@@ -109,3 +109,20 @@ def index_path(expr: cst.BaseExpression | None) -> tuple[cst.BaseExpression | No
         path.insert(0, index)
         expr = expr.value
     return expr, tuple(path)
+
+
+def assigned_pairs(target: cst.BaseExpression, value: cst.BaseExpression | None,
+                   augmented: bool) -> Iterator[tuple[str, cst.BaseExpression | None]]:
+    """(key, value) for each name a target binds; element-wise for ``a, b = x, y``."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+        if values is not None and len(values) == len(target.elements):
+            for t, v in zip(target.elements, values):
+                yield from assigned_pairs(t.value, v.value, augmented)
+        else:
+            for t in target.elements:
+                yield from assigned_pairs(t.value, None, augmented)
+        return
+    key = key_of(target)
+    if key is not None:
+        yield key, (None if augmented else value)

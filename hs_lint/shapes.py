@@ -63,7 +63,7 @@ import libcst as cst
 
 from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, Binding, CallSite, ClassInfo, FileFacts, Holder,
                            RecurrentCall, Scope)
-from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
 from hs_lint.project.summary import Constant
@@ -320,7 +320,7 @@ class ShapeFacts:
         recurrent_results = {id(c.site.node) for c in self.facts.recurrent_calls}
         for site in self.facts.assignments:
             for target in site.targets:
-                for key, value in _pairs(target, site.value, site.augmented):
+                for key, value in assigned_pairs(target, site.value, site.augmented):
                     if value is not None and id(value) in recurrent_results:
                         value = None  # the module's own result: shaped by torch, not by the code
                     self._assigned.setdefault((id(site.scope), key), []).append((value, site.node))
@@ -1207,22 +1207,6 @@ def typed(value: object) -> Value:
     return Dim(value) if isinstance(value, int) else None
 
 
-def _pairs(target: cst.BaseExpression, value: cst.BaseExpression | None, augmented: bool):
-    """(key, value) for each name a target binds; element-wise for ``a, b = x, y``."""
-    if isinstance(target, (cst.Tuple, cst.List)):
-        values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
-        if values is not None and len(values) == len(target.elements):
-            for t, v in zip(target.elements, values):
-                yield from _pairs(t.value, v.value, augmented)
-        else:
-            for t in target.elements:
-                yield from _pairs(t.value, None, augmented)
-        return
-    key = key_of(target)
-    if key is not None:
-        yield key, (None if augmented else value)
-
-
 _LAYOUT_METHODS = frozenset(
     {"transpose", "permute", "t", "view", "reshape", "flatten", "unsqueeze", "squeeze", "swapaxes", "movedim",
      "unflatten", "expand", "repeat"}
@@ -1240,7 +1224,7 @@ def _has_layout_call(expr: cst.CSTNode) -> bool:
 
 
 def _target_keys(target: cst.BaseExpression) -> Iterator[str]:
-    for key, _ in _pairs(target, None, False):
+    for key, _ in assigned_pairs(target, None, False):
         yield key
 
 
