@@ -24,6 +24,7 @@ from hs_lint.prefilter import may_have_findings
 
 if TYPE_CHECKING:
     import libcst as cst
+    from libcst.metadata import CodeRange
 
     from hs_lint.fix import Fix
     from hs_lint.project.index import ModuleView
@@ -140,8 +141,10 @@ class Linter:
                 tree: ast.AST | None = None) -> Analysis:
         """Parse, gather facts, run the rules, and ask each rule for its fix; raises SourceError."""
         elsewhere = project.holds_recurrent if project is not None else None
+        borrowed = project.helper_text if project is not None else None
         # without its own screen the caller has screened: the file is parsed even with no rule, for HS002
-        if self.prefilter and (not self.rules or not may_have_findings(source, self.codes, tree, elsewhere)):
+        if self.prefilter and (not self.rules or not may_have_findings(source, self.codes, tree, elsewhere,
+                                                                       borrowed=borrowed)):
             return Analysis(None, [])
         import hs_lint.facts  # noqa: F401 - loads libcst outside the budget, which is the file's own time
 
@@ -160,6 +163,7 @@ class Linter:
         import libcst as cst
 
         from hs_lint.facts import FileFacts
+        from hs_lint.inline import expand
 
         if len(source) > MAX_SOURCE_CHARS:
             raise unanalysed(path, str(TooLarge(len(source), MAX_SOURCE_CHARS)))
@@ -176,20 +180,29 @@ class Linter:
             raise _too_deep(path) from None
         self._checkpoint()
         try:
-            facts = FileFacts(module, project)
+            expansion = expand(module, project)
+            facts = FileFacts(expansion.module, project, expansion.imports)
             found = []
             for rule in self.rules:
                 self._checkpoint()
-                found.extend((rule, v) for v in rule.check(facts))
+                # a finding on a helper's own text is the helper's file's to report, once, where it is written
+                found.extend((rule, v) for v in rule.check(facts) if id(v.node) not in expansion.helpers_own)
             if not found:
                 return Analysis(module, [])
             fixes: dict[Finding, Fix | None] = {}
             seen: set[tuple[int, int, str]] = set()  # one finding per position and code
-            for (rule, violation), finding in zip(found, _place(module, [v for _, v in found], path)):
+            positions = _positions(module)
+            expanded_lines = {line for call in expansion.replaced
+                              for line in range(positions[call].start.line, positions[call].end.line + 1)}
+            for rule, violation in found:
+                finding = _finding(positions[expansion.original(violation.node)], violation, path)
                 if (finding.line, finding.col, finding.code) in seen:
                     continue
                 seen.add((finding.line, finding.col, finding.code))
                 fix = rule.fix(facts, violation)
+                if fix is not None and (expanded_lines.intersection(range(finding.line, finding.end_line + 1)) or not all(
+                        expansion.is_original(n) for e in fix.edits for n in (e.node, e.anchor) if n is not None)):
+                    fix = None  # it would rewrite a helper's expression into the line that calls it
                 if fix is not None:
                     finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
                 fixes.setdefault(finding, fix)
@@ -244,16 +257,13 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
-def _place(module: cst.Module, violations: list[Violation], path: str) -> list[Finding]:
-    """Give violations positions, in order; the position pass runs only for files that have findings."""
+def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Where each node is; the position pass runs only for files that have findings."""
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    findings = []
-    for violation in violations:
-        where = positions[violation.node]
-        findings.append(
-            Finding(path, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1,
-                    violation.code, violation.name, violation.message, data=violation.data)
-        )
-    return findings
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def _finding(where: CodeRange, violation: Violation, path: str) -> Finding:
+    return Finding(path, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1,
+                   violation.code, violation.name, violation.message, data=violation.data)

@@ -30,6 +30,8 @@ import libcst as cst
 from hs_lint.walk import walk
 from hs_lint.screen_tree import is_torch_function
 from hs_lint.names import (
+    alias_bindings,
+    alternatives,
     assigned_pairs,
     descendants,
     flat_keys,
@@ -364,26 +366,15 @@ class _Collector(cst.CSTVisitor):
 
     # -- imports ---------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = _dotted_name(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.imports[alias.asname.name.value] = full
-            else:
-                top = full.split(".", 1)[0]
-                self.imports[top] = top
+        self.imports.update(alias_bindings(node.names, None))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        module = _dotted_name(node.module) if node.module is not None else None
         if node.relative or isinstance(node.names, cst.ImportStar):
             # Only the project knows what these name: ``FileFacts`` resolves them when it has one.
+            module = key_of(node.module) if node.module is not None else None
             self.project_imports.append((len(node.relative), module, node.names))
             return
-        for alias in node.names:
-            name = _dotted_name(alias.name)
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.imports[local] = f"{module}.{name}"
+        self.imports.update(alias_bindings(node.names, key_of(node.module)))
 
     def qualify(self, node: cst.CSTNode) -> str | None:
         key = key_of(node)
@@ -587,14 +578,6 @@ def _flat_targets(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield node
 
 
-def _dotted_name(node: cst.CSTNode) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted_name(node.value)}.{node.attr.value}"
-    return ""
-
-
 def _unwrap_self_returning(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``Model(...).to(device).train()`` -> ``Model(...)``."""
     while isinstance(expr, cst.Call) and method_name(expr) in _SELF_RETURNING_METHODS:
@@ -608,12 +591,15 @@ def _unwrap_self_returning(expr: cst.BaseExpression) -> cst.BaseExpression:
 class FileFacts:
     """Everything the rules know about one file, resolved from a single walk of its tree."""
 
-    def __init__(self, module: cst.Module, project: ModuleView | None = None) -> None:
+    def __init__(self, module: cst.Module, project: ModuleView | None = None,
+                 imports: dict[str, str] | None = None) -> None:
+        """``imports``: names the tree reads without importing them (``hs_lint.inline.Expansion.imports``)."""
         collector = _Collector()
         walk(module, collector)
         self.module = module
         self.project = project
         self.imports = collector.imports
+        self.imports.update(imports or {})
         self.star_imports: list[str] = []
         self.qualify = collector.qualify
         self.module_scope = collector.module_scope
@@ -667,11 +653,7 @@ class FileFacts:
                 for name in project.exports(absolute):
                     self.imports.setdefault(name, f"{absolute}.{name}")
                 continue
-            for alias in names:
-                name = _dotted_name(alias.name)
-                local = alias.asname.name.value if alias.asname is not None and isinstance(
-                    alias.asname.name, cst.Name) else name
-                self.imports[local] = f"{absolute}.{name}"
+            self.imports.update(alias_bindings(names, absolute))
         used = self._names_used_as_callees()
         for local, qualified in list(self.imports.items()):
             if (local in used or local[:1].isupper()) and local not in self.classes and local not in self.functions:
@@ -1375,6 +1357,8 @@ class FileFacts:
             return Flow.FRESH
         if isinstance(expr, cst.Call):
             return self._call_flow(expr, keys, scope)
+        if isinstance(expr, cst.IfExp):  # the value is one of the branches; the test is not part of it
+            return _combine(self.flow(branch, keys, scope) for branch in alternatives(expr))
         if isinstance(expr, (cst.GeneratorExp, cst.ListComp, cst.SetComp)):
             return self._comprehension_flow(expr, keys, scope)
         if isinstance(expr, cst.Attribute):
@@ -2038,9 +2022,15 @@ def _second(target: cst.BaseExpression | None) -> cst.BaseExpression | None:
 
 
 def _keeps_tuple(site: AssignSite, key: str, producers: set[int]) -> bool:
-    """The assignment leaves ``key`` holding a tuple (or None), or is itself a tuple misuse."""
-    value = site.value
-    if value is None or id(value) in producers or (isinstance(value, cst.Name) and value.value == "None"):
+    """The assignment leaves ``key`` holding a tuple (or None), or is itself a tuple misuse (in every branch of a
+    conditional expression: ``s = s.detach() if s is not None else None``)."""
+    if site.value is None or id(site.value) in producers:
+        return True
+    return all(_keeps_tuple_value(value, site, key) for value in alternatives(site.value))
+
+
+def _keeps_tuple_value(value: cst.BaseExpression, site: AssignSite, key: str) -> bool:
+    if isinstance(value, cst.Name) and value.value == "None":
         return True
     if len(site.targets) == 1 and key_of(site.targets[0]) == key:
         if isinstance(value, (cst.Tuple, cst.List, cst.ListComp, cst.GeneratorExp)):

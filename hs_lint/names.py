@@ -6,7 +6,7 @@ A *key* is the dotted spelling of a plain name or attribute chain (``h``, ``self
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
@@ -19,6 +19,29 @@ def key_of(node: cst.CSTNode | None) -> str | None:
         base = key_of(node.value)
         return None if base is None else f"{base}.{node.attr.value}"
     return None
+
+
+def alias_bindings(names: Sequence[cst.ImportAlias], module: str | None) -> Iterator[tuple[str, str]]:
+    """(local name, absolute name) for each alias of ``import a.b as c`` (``module`` None) or of ``from <module>
+    import x as y``: what the import binds, in one place for every reader of imports."""
+    for alias in names:
+        full = key_of(alias.name) or ""
+        asname = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) \
+            else None
+        if module is not None:
+            yield asname or full, f"{module}.{full}"
+        elif asname is not None:
+            yield asname, full
+        else:
+            top = full.split(".", 1)[0]
+            yield top, top
+
+
+def alternatives(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The values an expression may have: each branch of ``a if cond else b`` (nested), else itself."""
+    if isinstance(expr, cst.IfExp):
+        return [*alternatives(expr.body), *alternatives(expr.orelse)]
+    return [expr]
 
 
 def root_key(node: cst.CSTNode) -> str | None:

@@ -12,6 +12,8 @@ only for files that pass the cheap text checks first). The preconditions, shared
   one of the file's functions, a method of the class it runs in, or a torch function;
 - *a name from elsewhere*: with the project index, an import of a name or module that holds
   recurrent code in another file of the project (``elsewhere``);
+- *borrowed text*: a word a rule needs may be in a project module the file imports, since a
+  one-expression helper's code is read where it is called (``borrowed``);
 - a recurrent call is one of those three; loops that call something, ``backward``/``step``, an
   ``init_hidden``-like function, ``type(x) == Variable``, a ``clip_grad`` call, a
   ``pack_padded_sequence`` call are the rules' own needs (``_SCREENS``).
@@ -61,6 +63,12 @@ Elsewhere = Callable[[str], bool] | Collection[str]
 # method's name and its dot or bracket is not followed).
 _LOOP_LINE = re.compile(r"^[ \t\f]*(?:async[ \t\f]+)?(?:for|while)\b", re.MULTILINE)
 _DROPPED_CALL = re.compile(r"\.[ \t]*(?:{})[ \t]*\(".format("|".join(sorted(DROPPED_METHODS))))
+# ``from <module> import`` / ``import <modules>``: what a file imports, read off its text
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([^\n#;]+))", re.MULTILINE)
+
+# One module path a file imports (as written: "pkg.helpers", ".helpers") -> the text of its ``return`` lines when it
+# is a file of the project, else "": a one-expression helper's code stands where it is called (``hs_lint.inline``).
+Borrowed = Callable[[str], str]
 
 
 class _Unparsable(Exception):
@@ -70,18 +78,35 @@ class _Unparsable(Exception):
 class Evidence:
     """What one file holds, each part computed on first use: text checks, then statements, then expressions."""
 
-    def __init__(self, text: str, tree: ast.AST | None = None, elsewhere: Elsewhere | None = None) -> None:
+    def __init__(self, text: str, tree: ast.AST | None = None, elsewhere: Elsewhere | None = None,
+                 borrowed: Borrowed | None = None) -> None:
         self.text = text
         self._tree = tree
         self._elsewhere = elsewhere
+        self._borrowed = borrowed
 
     # -- text ----------------------------------------------------------------------------------
     def has(self, *words: str) -> bool:
-        return any(word in self.text for word in words)
+        """A word is in the file, or in a project module it imports (whose helpers it may call)."""
+        return any(word in self.text for word in words) or any(word in self.borrowed_text for word in words)
+
+    @functools.cached_property
+    def borrowed_text(self) -> str:
+        """The ``return`` lines of the project's modules this file imports from (read only when its own text lacks
+        a word)."""
+        if self._borrowed is None:
+            return ""
+        modules = []
+        for match in _IMPORT.finditer(self.text):
+            if match.group(1) is not None:
+                modules.append(match.group(1))
+            else:
+                modules.extend(part.split()[0] for part in match.group(2).split(",") if part.split())
+        return "\n".join(self._borrowed(module) for module in dict.fromkeys(modules))
 
     @functools.cached_property
     def lowered(self) -> str:
-        return self.text.lower()
+        return f"{self.text}\n{self.borrowed_text}".lower()
 
     @functools.cached_property
     def trains(self) -> bool:
@@ -227,21 +252,23 @@ _SCREENS: dict[str, _Screen] = {
     "HS103": lambda e: e.state_initialiser or e.torch_module or (e.names_an_initialiser and e.from_elsewhere),
     "HS104": _training_carry,
     "HS105": lambda e: e.has("retain_graph", "retain_variables") and _training_carry(e),
-    "HS107": lambda e: e.has("numpy", "tolist") and e.torch_module,  # the round trip leaves torch by name
+    # the round trip leaves torch by name; the layer is built here or inherited from a class of another module
+    "HS107": lambda e: e.has("numpy", "tolist") and (e.torch_module or e.from_elsewhere),
     "HS106": lambda e: e.has("type") and e.compares_type_to_variable,
     # configurations and shapes exist only for constructions of a torch module, here or in another module
-    # whose summary carries its configuration; HS209 judges a construction where it is written
+    # whose summary carries its configuration; HS209 judges a construction where it is written (or expanded)
     **{f"HS2{n:02}": (lambda e: e.torch_module or e.from_elsewhere) for n in (*range(1, 9), 10)},
-    "HS209": lambda e: e.torch_module,
+    "HS209": lambda e: e.torch_module or e.from_elsewhere,  # or through a helper of another module
     **{code: _training_carry for code in ("HS301", "HS302", "HS303", "HS304")},
     # a state stored on a recurrent model of this file (its forward is here), or of another module
-    "HS305": lambda e: (e.has("forward") and e.torch_module) or (e.names_an_initialiser and e.from_elsewhere),
+    "HS305": lambda e: e.has("forward") and (e.torch_module or e.from_elsewhere) or (
+        e.names_an_initialiser and e.from_elsewhere),
     # generation loops and carries across sequences: a loop around a recurrent call (none needs a backward); a
     # dropped state and a sequence classifier need a recurrent module or class, built here or imported
     **{code: (lambda e: e.loops and (e.torch_module or e.from_elsewhere) and e.loop_calls)
        for code in ("HS306", "HS307")},
     "HS308": lambda e: e.loops and e.recurrent and e.loop_calls,
-    "HS402": lambda e: e.has("cuda") and e.torch_module,  # a recurrent class puts its state on CUDA
+    "HS402": lambda e: e.has("cuda") and (e.torch_module or e.from_elsewhere),  # a recurrent class: state on CUDA
     "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),
     "HS502": lambda e: e.has("step") and e.has("backward", "autograd") and e.recurrent,
@@ -255,7 +282,8 @@ _SCREENS: dict[str, _Screen] = {
 
 
 def may_have_findings(text: str, codes: Iterable[str], tree: ast.AST | None = None,
-                      elsewhere: Elsewhere | None = None, *, must_parse: bool = False) -> bool:
+                      elsewhere: Elsewhere | None = None, *, must_parse: bool = False,
+                      borrowed: Borrowed | None = None) -> bool:
     """False only when none of ``codes`` can report anything in ``text``: safe to skip libcst.
 
     ``tree`` is CPython's tree of ``text`` when the caller has one (flake8 does); ``elsewhere``
@@ -267,7 +295,7 @@ def may_have_findings(text: str, codes: Iterable[str], tree: ast.AST | None = No
     if any(code not in _SCREENS for code in codes):
         return True
     with collector_paused():  # for as long as the tree parsed here lives
-        evidence = Evidence(text, tree, elsewhere)
+        evidence = Evidence(text, tree, elsewhere, borrowed)
         try:
             return any(_SCREENS[code](evidence) for code in codes) or (
                 must_parse and evidence._tree is None and not _parses(text)

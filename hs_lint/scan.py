@@ -82,7 +82,9 @@ class Checker:
             source = decode(data, name)
             view = self.projects.view(Path(name)) if self.projects is not None else None
             elsewhere = view.holds_recurrent if view is not None else None
-            if not may_have_findings(source, self.config.enabled_codes(name), elsewhere=elsewhere, must_parse=True):
+            borrowed = view.helper_text if view is not None else None
+            if not may_have_findings(source, self.config.enabled_codes(name), elsewhere=elsewhere, must_parse=True,
+                                     borrowed=borrowed):
                 return Outcome(used=dict(view.used) if view is not None else {})
             if self.fixer is not None:
                 return self._fixed(name, data, source, view)

@@ -168,14 +168,18 @@ def code_nodes(root: cst.CSTNode, skip: tuple[type, ...] = ()) -> Iterator[cst.C
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, skip):
-            continue
-        for name in VISIT_ORDER.get(type(node).__name__, ()):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                stack.append(value)
-            elif isinstance(value, (tuple, list)):
-                stack.extend(child for child in value if isinstance(child, cst.CSTNode))
+        if not isinstance(node, skip):
+            stack.extend(code_children(node))
+
+
+def code_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes right below ``node`` that may hold code, as they are (no copy)."""
+    for name in VISIT_ORDER.get(type(node).__name__, ()):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            yield from (child for child in value if isinstance(child, cst.CSTNode))
 
 
 def _plan(name: str, visitor: cst.CSTVisitor) -> _Plan:

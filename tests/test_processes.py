@@ -55,11 +55,11 @@ def test_the_timer_firing_inside_a_libraries_clean_up_is_still_a_timeout(monkeyp
         except OverBudget:
             raise KeyError("SimpleStatementLine(...)") from None
 
-    monkeypatch.setattr(engine, "_place", interrupted)
+    monkeypatch.setattr(engine, "_positions", interrupted)
     with pytest.raises(TimedOut) as caught:
         Linter(["HS101"], budget=Budget(60)).check_source(CARRY, "carry.py")
     assert caught.value.finding.message == "not analysed: took longer than 60 s"
-    monkeypatch.setattr(engine, "_place", lambda *args: {}["missing"])  # a KeyError of its own is a bug, not a timeout
+    monkeypatch.setattr(engine, "_positions", lambda *args: {}["missing"])  # a KeyError of its own is a bug, not a timeout
     with pytest.raises(KeyError):
         Linter(["HS101"], budget=Budget(60)).check_source(CARRY, "carry.py")
 

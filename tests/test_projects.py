@@ -15,6 +15,7 @@ import pytest
 from conftest import FIXTURES, ROOT, codes_in, expected_marks, flake8, hs_lint
 from hs_lint.engine import Linter
 from hs_lint.facts import FileFacts
+from hs_lint.inline import expand
 from hs_lint.project import layout
 from hs_lint.project.index import ModuleView, ProjectIndex, Projects
 from hs_lint.project.summarise import summarise
@@ -92,7 +93,8 @@ def test_a_summary_survives_json_and_ignores_other_modules():
         summary, _ = index.summary(path)
         assert summary is not None, path
         assert ModuleSummary.from_json(json.loads(json.dumps(summary.as_json()))) == summary
-        facts = FileFacts(cst.parse_module(path.read_text()), ModuleView(index, path, local=True))
+        view = ModuleView(index, path, local=True)
+        facts = FileFacts(expand(cst.parse_module(path.read_text()), view).module, view)
         assert summarise(facts, summary.name) == summary
 
 
@@ -168,8 +170,9 @@ def _diagnostics_for(stream, uri: str) -> list[dict]:
 
 
 def test_a_module_built_by_a_helper_of_another_file_is_read_where_it_is_built(tmp_path):
-    """``self.rnn = make_gru(...)`` with the helper in another module: its configuration is not here, so the
-    importer stays silent about it (and never fails), while the helper's own file judges the construction."""
+    """``self.rnn = make_gru(...)`` with a one-expression helper in another module: the importer reads the
+    configuration through the helper's expression (``out[-1]`` under batch_first), while the construction itself
+    (dropout on one layer) is judged once, in the helper's own file."""
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "factory.py").write_text(
         "import torch.nn as nn\n\n\ndef make_gru(features, hidden):\n"
@@ -182,6 +185,12 @@ def test_a_module_built_by_a_helper_of_another_file_is_read_where_it_is_built(tm
     (tmp_path / "model.py").write_text(model)
     linter = Linter(sorted(all_rules()))
     projects = Projects()
+    found = linter.check_source(model, str(tmp_path / "model.py"), projects.view(tmp_path / "model.py"))
+    assert [(f.line, f.code) for f in found] == [(12, "HS207")]
+    (tmp_path / "factory.py").write_text(
+        "import torch.nn as nn\n\n\ndef make_gru(features, hidden):\n"
+        "    layer = nn.GRU(features, hidden, batch_first=True, dropout=0.5)\n    return layer\n")
+    projects = Projects()  # a helper of two statements: the configuration is not followed, the importer is silent
     assert linter.check_source(model, str(tmp_path / "model.py"), projects.view(tmp_path / "model.py")) == []
     factory = tmp_path / "factory.py"
     found = linter.check_source(factory.read_text(), str(factory), projects.view(factory))

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # ``nn.LSTM(``, ``class Tagger(RNNBase)``: a torch recurrent class built or defined (not one named in a table).
 _RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(")
 _RELATIVE_IMPORT = re.compile(r"^\s*from\s+\.([\w.]+)\s+import", re.MULTILINE)
+_RETURN_LINE = re.compile(r"^[ \t]+return\b.*$", re.MULTILINE)
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
@@ -47,30 +48,32 @@ class ProjectIndex:
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
         self._naming: dict[str, list[Path]] = {}
-        self._texts: dict[Path, tuple[str, bool, tuple[str, ...]]] = {}
+        self._texts: dict[Path, tuple[str, bool, tuple[str, ...], str]] = {}
         self._recurrent_modules: dict[tuple[str, str], tuple[Path | None, dict[str, str]]] = {}
 
-    def _read(self, path: Path) -> tuple[str, bool, tuple[str, ...]]:
+    def _read(self, path: Path) -> tuple[str, bool, tuple[str, ...], str]:
         """What the screen needs of a module's text, read once per run: the hash of its bytes ("" when it cannot
-        be read), whether it names a torch recurrent class, and the siblings it imports from (``from .x``)."""
+        be read), whether it names a torch recurrent class, the siblings it imports from (``from .x``), and the
+        text of its ``return`` lines (where every one-expression helper's expression is)."""
         if path not in self._texts:
             try:
                 data = read_source(path)
             except (Unreadable, TooLarge):
-                self._texts[path] = ("", False, ())
+                self._texts[path] = ("", False, (), "")
                 return self._texts[path]
             text = data.decode("utf-8", "replace")
             self._texts[path] = (
                 content_hash(data),
                 any(w in text for w in ("RNN", "LSTM", "GRU")) and _RECURRENT_CALL.search(text) is not None,
                 tuple(dict.fromkeys(m.group(1) for m in _RELATIVE_IMPORT.finditer(text))),
+                "\n".join(m.group(0) for m in _RETURN_LINE.finditer(text)),
             )
         return self._texts[path]
 
     def names_recurrent(self, path: Path, used: dict[str, str] | None = None) -> bool:
         """The module's text builds or defines a torch recurrent class: only then can it hold recurrent code.
         ``used`` records the file read, so that a result that relied on it is redone when it changes."""
-        key, recurrent, _ = self._read(path)
+        key, recurrent, _, _ = self._read(path)
         if used is not None:
             used[str(path)] = key
         return recurrent
@@ -79,7 +82,7 @@ class ProjectIndex:
         """A package ``__init__`` that imports from a sibling module naming a torch recurrent class (one level)."""
         if path.name != "__init__.py":
             return False
-        key, _, siblings = self._read(path)
+        key, _, siblings, _ = self._read(path)
         if used is not None:
             used[str(path)] = key
         return any((f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f, used)
@@ -159,6 +162,7 @@ class ProjectIndex:
         import libcst as cst  # the analysis loads only for modules that a question needs
 
         from hs_lint.facts import FileFacts
+        from hs_lint.inline import expand
         from hs_lint.project.summarise import summarise
 
         try:
@@ -172,7 +176,9 @@ class ProjectIndex:
         self._building.add(str(path))
         try:
             with collector_paused():
-                return summarise(FileFacts(module, ModuleView(self, path, local=True)), name)
+                view = ModuleView(self, path, local=True)
+                expansion = expand(module, view)
+                return summarise(FileFacts(expansion.module, view, expansion.imports), name)
         except RecursionError:
             return None
         finally:
@@ -265,6 +271,16 @@ class ModuleView:
         self.used[str(path)] = key
         return (found, path) if found is not None else None
 
+    def in_project(self, module: str) -> bool:
+        """``module`` (absolute) is a file of this project other than this one (or a name in one)."""
+        if self.local:
+            return False
+        for name in (module, module.rpartition(".")[0]):
+            path = self.index.module_file(name, self.path) if name else None
+            if path is not None:
+                return path != self.path
+        return False
+
     def exports(self, module: str, depth: int = 0) -> tuple[str, ...]:
         """What ``from module import *`` binds here (through its own star imports)."""
         summary = None if self.local or depth > _MAX_DEPTH else self._summary(module)
@@ -347,6 +363,18 @@ class ModuleView:
             return False
         path = self.index.recurrent_module(absolute, self.path, self.used)
         return path is not None and path != self.path
+
+    def helper_text(self, spelling: str) -> str:
+        """For the screen: the ``return`` lines of the project module an import statement names (``pkg.helpers``,
+        ``.helpers``): a one-expression helper's code is read where it is called. "" for any other module."""
+        dots = len(spelling) - len(spelling.lstrip("."))
+        absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
+        path = self.index.module_file(absolute, self.path) if absolute and not self.local else None
+        if path is None or path == self.path:
+            return ""
+        key, _, _, returns = self.index._read(path)
+        self.used[str(path)] = key
+        return returns
 
     def constructions(self, qualified: str, param: str, default: str | None) -> list[Choice | None]:
         """What every construction of the class ``qualified`` in the project passes for ``param`` (its default

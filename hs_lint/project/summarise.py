@@ -7,6 +7,7 @@ import libcst as cst
 from hs_lint import values
 from hs_lint.device_facts import device_facts, sorts_by_length
 from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
+from hs_lint.inline import module_names, template_of
 from hs_lint.names import key_of
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 from hs_lint.reaching import ENTRY
@@ -20,13 +21,14 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
     a summary depends on its own source alone, so it can be cached by content."""
     local = {c.name: c for c in facts.classes.values() if c.node is not None}
     own = {n: f for n, f in facts.functions.items() if f.summary is None}
+    names = module_names(facts.module, facts.imports, name)
     return ModuleSummary(
         name=name,
         exports=_exports(facts, local, own),
         imports=dict(facts.imports),
         star_imports=tuple(facts.star_imports),
         classes={n: _class(facts, c, name) for n, c in local.items()},
-        functions={n: _function(facts, f, name) for n, f in own.items()},
+        functions={n: _function(facts, f, name, names) for n, f in own.items()},
         objects=_objects(facts, name),
         constants=_constants(facts),
         constructions=_constructions(facts, name),
@@ -55,7 +57,10 @@ def _binding(facts: FileFacts, binding: Binding | None, module: str) -> tuple[st
     return (binding.kind, binding.detail)
 
 
-def _function(facts: FileFacts, scope: Scope, module: str) -> FunctionSummary:
+def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str] | None = None) -> FunctionSummary:
+    """A function of the module (``names`` given) or a method (no template: a caller's ``self`` is not known)."""
+    template = template_of(scope.node, names) if names is not None and isinstance(scope.node, cst.FunctionDef) \
+        else None
     return FunctionSummary(
         name=scope.name,
         params=tuple(scope.params),
@@ -68,6 +73,7 @@ def _function(facts: FileFacts, scope: Scope, module: str) -> FunctionSummary:
         returns_state_tuple=facts.returns_tuple_state(scope),
         pair_when=facts.pair_condition(scope),
         returns=_binding(facts, facts.returned_binding(scope), module),
+        template=(template.code, template.free) if template is not None else None,
     )
 
 

@@ -1,0 +1,533 @@
+"""One-expression helpers read at their call sites.
+
+A function whose body is one ``return <expression>`` is, to the analysis, that expression with its caller's
+arguments: ``out, h = step(self.rnn, x, h)`` runs ``self.rnn(x, h)``, ``last(out)`` reads ``out[-1]``, and
+``make(n)`` builds ``nn.LSTM(n, 64)``. So the tree is expanded before its facts are gathered, as a compiler
+inlines small functions, and every rule sees the mistake however the code splits it. A helper of another
+module arrives as its summary's ``template``: the expression's text and the absolute names its free names
+stand for, which must mean the same at the call site (else the call stays as written).
+
+The expanded tree shares every untouched node with the parsed one; ``Expansion.original`` maps each node it
+made back to the code as written that it stands for: the call, for the call's whole value; the helper's own
+expression, for a part of it (a helper of this module). So findings land on the code the user wrote.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from hs_lint.names import alias_bindings, key_of
+from hs_lint.walk import code_children, code_nodes, walk
+
+if TYPE_CHECKING:
+    from hs_lint.project.index import ModuleView
+
+MAX_DEPTH = 3  # helpers calling helpers, expanded this deep
+_UNSUPPORTED = (cst.Yield, cst.Await, cst.Lambda, cst.NamedExpr, cst.GeneratorExp, cst.ListComp, cst.SetComp,
+                cst.DictComp, cst.FormattedString)
+_BUILTINS = {name: f"builtins.{name}" for name in dir(builtins) if not name.startswith("_")}
+
+
+@dataclass(frozen=True)
+class Template:
+    """A helper as its callers see it: its parameters, the expression it returns (one line), and what each other
+    name that expression reads stands for (absolute: "torch.nn", "pkg.model.Net", "builtins.len")."""
+
+    params: tuple[str, ...]
+    code: str
+    free: dict[str, str]
+    node: cst.BaseExpression | None = field(default=None, compare=False)  # the expression, for a helper of this file
+
+
+def template_of(function: cst.FunctionDef, names: dict[str, str], method: bool = False) -> Template | None:
+    """``function`` as a template, or None when it is more than one plain ``return``. ``names``: what the
+    module's own names stand for (``module_names``)."""
+    params = function.params
+    if (function.decorators or function.asynchronous or params.star_arg is not cst.MaybeSentinel.DEFAULT
+            and params.star_arg is not None or params.kwonly_params or params.star_kwarg or params.posonly_params
+            or any(p.default is not None for p in params.params) or (method and not params.params)):
+        return None
+    returned = _only_return(function)
+    if returned is None or returned.value is None:
+        return None
+    expression = returned.value.with_changes(lpar=[], rpar=[]) if not isinstance(returned.value, cst.Tuple) \
+        else returned.value
+    code = cst.Module(body=()).code_for_node(expression)
+    if "\n" in code or "#" in code or any(isinstance(n, _UNSUPPORTED) for n in code_nodes(expression)):
+        return None
+    own = {p.name.value for p in params.params}
+    free = {}
+    for name in _read_names(expression):
+        if name not in own:
+            if name not in names:
+                return None
+            free[name] = names[name]
+    return Template(tuple(p.name.value for p in params.params), code, free, returned.value)
+
+
+def module_names(module: cst.Module, imports: dict[str, str], module_name: str) -> dict[str, str]:
+    """What each name of the module's global scope stands for: builtins, its own top-level definitions
+    (``<module_name>.<name>``) and its imports (absolute)."""
+    names = dict(_BUILTINS)
+    for name in _top_level_bindings(module):
+        names[name] = f"{module_name}.{name}"
+    names.update(imports)
+    return names
+
+
+@dataclass
+class Expansion:
+    module: cst.Module
+    origins: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(new node) -> the parsed node it stands for
+    replaced: list[cst.Call] = field(default_factory=list)  # the parsed calls that were expanded
+    # made nodes holding only the helper's own text (no argument): what they show, the helper's file shows itself
+    helpers_own: set[int] = field(default_factory=set)
+    # names the expanded code reads that the file never imported: a helper module's own names (local -> absolute)
+    imports: dict[str, str] = field(default_factory=dict)
+
+    def original(self, node: cst.CSTNode) -> cst.CSTNode:
+        return self.origins.get(id(node), node)
+
+    def is_original(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self.origins
+
+
+def expand(module: cst.Module, project: ModuleView | None = None) -> Expansion:
+    """``module`` with each call of a one-expression helper replaced by the expression it returns."""
+    if not _may_expand(module, project):
+        return Expansion(module)  # no helper here, nothing imported from the project: no walk
+    survey = _Survey(project)
+    for statement in module.body:
+        survey.top = statement
+        walk(statement, survey)
+    own = project.name if project is not None else "<module>"
+    names = module_names(module, survey.imports, own)
+    templates = survey.templates(names)
+    expansion = Expansion(module)
+    if not templates:
+        return expansion
+    replacements = {}
+    tops: dict[int, cst.CSTNode] = {}  # the top-level statements holding an expanded call
+    for call, top, cls, bound in survey.calls:
+        new = _expanded(call, _Context(templates, names, bound, cls, expansion, own), 0, ())
+        if new is not None:
+            replacements[id(call)] = new
+            expansion.replaced.append(call)
+            tops[id(top)] = top
+    if replacements:
+        on_path = {id(module)}.union(*(_ancestors(top, replacements) | {id(top)} for top in tops.values()))
+        expansion.module = _rebuild(module, replacements, on_path, expansion.origins)
+    return expansion
+
+
+@dataclass(frozen=True)
+class _Context:
+    templates: dict[str, Template]
+    names: dict[str, str]  # the caller's module: name -> what it stands for
+    bound: frozenset[str]  # names the functions around the call bind
+    cls: str | None  # the class whose method the call is in
+    expansion: Expansion
+    module: str  # the caller's module, absolute
+
+
+def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, ...]) -> cst.BaseExpression | None:
+    """The expression ``call`` stands for, with helpers inside it expanded too; None when it stays a call."""
+    key = key_of(call.func)
+    if key is None or depth >= MAX_DEPTH or key in active:
+        return None
+    method = key.startswith("self.") and key.count(".") == 1
+    template = context.templates.get(f"{context.cls}:{key}" if method else key)
+    if template is None or not method and key.split(".", 1)[0] in context.bound:
+        return None
+    arguments = _bind(call, template.params[1:] if method else template.params)
+    if arguments is None:
+        return None
+    if method:
+        arguments[template.params[0]] = call.func.value
+    renames = {}
+    for name, meaning in template.free.items():
+        spelling = _spelling(meaning, name, context)
+        if spelling is None:
+            return None
+        if spelling != name:
+            renames[name] = cst.parse_expression(spelling)
+    expression = cst.parse_expression(template.code)
+    uses = _read_names(expression)
+    for param, argument in arguments.items():
+        if uses.count(param) != 1 and not _pure(argument):
+            return None  # an argument read twice or never: its evaluation would change
+    new = expression.visit(_Substitute({**arguments, **renames}))
+    kept = set(map(id, arguments.values()))
+    origin = context.expansion.original(call)
+    _own_text(new, kept, context.expansion.helpers_own)
+    if template.node is not None:  # a helper of this file: a finding inside its expression is placed there
+        _map_onto(new, template.node, kept, context.expansion.origins)
+    else:
+        context.expansion.origins.update((id(node), origin) for node in _own_nodes(new, kept))
+    inner = {}
+    for nested in _calls_below(new, kept):
+        deeper = _expanded(nested, context, depth + 1, (*active, key))
+        if deeper is not None:
+            inner[id(nested)] = deeper
+    if inner:
+        new = _replaced(new, inner, _ancestors(new, inner), context.expansion.origins)
+    if call.lpar:
+        new = new.with_changes(lpar=call.lpar, rpar=call.rpar)
+    elif not isinstance(new, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.BaseNumber, cst.BaseString)):
+        new = new.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    context.expansion.origins[id(new)] = origin  # the call's whole value is the caller's: reported at the call
+    return new
+
+
+def _spelling(meaning: str, name: str, context: _Context) -> str | None:
+    """How the caller names what the helper's ``name`` stands for: the same name, another name (``import torch.nn
+    as tnn``), an attribute of an imported package (``torch.nn``), or a name the expansion imports for it (the
+    helper module's own ``args``: ``Expansion.imports``); None for a builtin or a name of this module it cannot
+    reach."""
+    names = context.names
+    if names.get(name) == meaning:
+        return name if name not in context.bound else None
+    usable = [(local, known) for local, known in names.items() if local not in context.bound]
+    exact = next((local for local, known in usable if known == meaning), None)
+    found = exact or next((local + meaning[len(known):] for local, known in usable
+                           if meaning.startswith(known + ".")), None)
+    if found is not None or meaning.startswith(("builtins.", f"{context.module}.")):
+        return found
+    imports = context.expansion.imports
+    fresh = next((local for local, known in imports.items() if known == meaning), None)
+    if fresh is None:
+        fresh = f"_hs_{len(imports)}_{name}"
+        while fresh in names or fresh in context.bound:
+            fresh = f"_{fresh}"
+        imports[fresh] = meaning
+    return fresh
+
+
+def _bind(call: cst.Call, params: tuple[str, ...]) -> dict[str, cst.BaseExpression] | None:
+    """Parameter -> argument, when every parameter gets exactly one and nothing is unpacked."""
+    bound: dict[str, cst.BaseExpression] = {}
+    for position, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        name = arg.keyword.value if arg.keyword is not None else params[position] if position < len(params) else None
+        if name is None or name not in params or name in bound:
+            return None
+        bound[name] = arg.value
+    return bound if len(bound) == len(params) else None
+
+
+def _pure(expr: cst.BaseExpression) -> bool:
+    return key_of(expr) is not None or isinstance(expr, (cst.BaseNumber, cst.SimpleString))
+
+
+class _Substitute(cst.CSTTransformer):
+    """Parameters -> arguments and free names -> the caller's spelling; attribute and keyword names stay."""
+
+    def __init__(self, values: dict[str, cst.BaseExpression]) -> None:
+        self.values = values
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return self.values.get(original.value, updated)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        return updated.with_changes(attr=original.attr)
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        return updated.with_changes(keyword=original.keyword)
+
+
+def _read_names(expression: cst.CSTNode) -> list[str]:
+    """The names an expression reads (not attribute names, not keywords), once per occurrence."""
+    skip: set[int] = set()
+    found = []
+    for node in code_nodes(expression):
+        if isinstance(node, cst.Attribute):
+            skip.add(id(node.attr))
+        elif isinstance(node, cst.Arg) and node.keyword is not None:
+            skip.add(id(node.keyword))
+        elif isinstance(node, cst.Name) and id(node) not in skip:
+            found.append(node.value)
+    return found
+
+
+def _own_nodes(root: cst.CSTNode, kept: set[int]) -> Iterator[cst.CSTNode]:
+    """The nodes the expansion made: ``root`` and what is below it, without the arguments' own subtrees."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in kept:
+            continue
+        yield node
+        stack.extend(code_children(node))
+
+
+def _map_onto(new: cst.CSTNode, written: cst.CSTNode, kept: set[int], origins: dict[int, cst.CSTNode]) -> None:
+    """Map the nodes the expansion made onto the helper's own expression, node for node (the same shape, but
+    where a parameter became an argument, kept as it is, or a name became an attribute chain)."""
+    stack = [(new, written)]
+    while stack:
+        made, source = stack.pop()
+        if id(made) in kept:
+            continue
+        origins[id(made)] = source
+        children, originals = list(code_children(made)), list(code_children(source))
+        if type(made) is not type(source) or len(children) != len(originals):
+            origins.update((id(n), source) for n in _own_nodes(made, kept))
+            continue
+        stack.extend(zip(children, originals))
+
+
+def _own_text(node: cst.CSTNode, kept: set[int], found: set[int]) -> bool:
+    """Add the nodes under ``node`` that hold no argument to ``found``; whether ``node`` is one."""
+    if id(node) in kept:
+        return False
+    own = all([_own_text(child, kept, found) for child in code_children(node)])
+    if own:
+        found.add(id(node))
+    return own
+
+
+def _calls_below(root: cst.CSTNode, kept: set[int]) -> Iterator[cst.Call]:
+    """Calls the template itself wrote (not the arguments')."""
+    return (n for n in _own_nodes(root, kept) if isinstance(n, cst.Call))
+
+
+def _ancestors(root: cst.CSTNode, targets: dict[int, object]) -> set[int]:
+    """The nodes on the paths from ``root`` down to the targets."""
+    parents: dict[int, cst.CSTNode] = {}
+    found = []
+    for node in code_nodes(root):
+        if id(node) in targets:
+            found.append(node)
+        for child in code_children(node):
+            parents[id(child)] = node
+    on_path: set[int] = set()
+    for node in found:
+        while id(node) in parents and id(node := parents[id(node)]) not in on_path:
+            on_path.add(id(node))
+    return on_path
+
+
+def _rebuild(node: cst.CSTNode, replacements: dict[int, cst.BaseExpression], on_path: set[int],
+             origins: dict[int, cst.CSTNode]) -> cst.CSTNode:
+    """``node`` with the replacements made; only the nodes on a path to one are copied (and mapped back)."""
+    changes = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, cst.CSTNode):
+            new = _replaced(value, replacements, on_path, origins)
+            if new is not value:
+                changes[f.name] = new
+        elif isinstance(value, (tuple, list)) and any(isinstance(v, cst.CSTNode) and (
+                id(v) in on_path or id(v) in replacements) for v in value):
+            changes[f.name] = type(value)(_replaced(v, replacements, on_path, origins) if isinstance(
+                v, cst.CSTNode) else v for v in value)
+    rebuilt = node.with_changes(**changes) if changes else node
+    if rebuilt is not node:
+        origins[id(rebuilt)] = origins.get(id(node), node)
+    return rebuilt
+
+
+def _replaced(node: cst.CSTNode, replacements: dict[int, cst.BaseExpression], on_path: set[int],
+              origins: dict[int, cst.CSTNode]) -> cst.CSTNode:
+    if id(node) in replacements:
+        return replacements[id(node)]
+    return _rebuild(node, replacements, on_path, origins) if id(node) in on_path else node
+
+
+def _may_expand(module: cst.Module, project: ModuleView | None) -> bool:
+    """A one-return function or method is defined here, or a module of the project is imported."""
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef):
+            if any(isinstance(s, cst.FunctionDef) and _only_return(s) for s in statement.body.body):
+                return True
+        elif isinstance(statement, cst.FunctionDef) and _only_return(statement):
+            return True
+    return project is not None and any(project.in_project(m) for m in _imported_modules(module, project))
+
+
+def _only_return(function: cst.FunctionDef) -> cst.Return | None:
+    """The ``return`` that is the whole body (a docstring aside), in an indented block or on the ``def`` line."""
+    if isinstance(function.body, cst.SimpleStatementSuite):
+        smalls = function.body.body
+    else:
+        lines = [s for s in function.body.body if not _is_docstring(s)]
+        smalls = lines[0].body if len(lines) == 1 and isinstance(lines[0], cst.SimpleStatementLine) else ()
+    return smalls[0] if len(smalls) == 1 and isinstance(smalls[0], cst.Return) else None
+
+
+def _imported_modules(module: cst.Module, project: ModuleView) -> Iterator[str]:
+    """The modules the top level imports from (also inside a top-level ``try``/``if``), absolute."""
+    statements = list(module.body)
+    for statement in module.body:
+        if isinstance(statement, (cst.Try, cst.If)):
+            statements.extend(statement.body.body)
+    for statement in statements:
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Import):
+                yield from (key_of(alias.name) or "" for alias in small.names)
+            elif isinstance(small, cst.ImportFrom):
+                name = key_of(small.module) if small.module is not None else None
+                found = project.absolute(len(small.relative), name) if small.relative else name
+                if found:
+                    yield found
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(
+        statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.BaseString)
+
+
+def _targets(node: cst.CSTNode | None) -> Iterator[str]:
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _targets(element.value)
+    elif isinstance(node, cst.StarredElement):
+        yield from _targets(node.value)
+
+
+def _top_level_bindings(module: cst.Module) -> Iterator[str]:
+    for statement in module.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            yield statement.name.value
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        yield from _targets(target.target)
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    yield from _targets(small.target)
+
+
+class _Survey(cst.CSTVisitor):
+    """One walk: imports, one-return helpers, and every call with the names bound in the functions around it
+    and the class whose method it is in."""
+
+    def __init__(self, project: ModuleView | None) -> None:
+        super().__init__()
+        self.project = project
+        self.imports: dict[str, str] = {}
+        self.functions: dict[str, cst.FunctionDef | None] = {}  # top-level; None when defined twice
+        self.methods: dict[tuple[str, str], cst.FunctionDef | None] = {}
+        self.calls: list[tuple[cst.Call, cst.CSTNode, str | None, frozenset[str]]] = []  # (call, top, class, bound)
+        self.top: cst.CSTNode | None = None  # the top-level statement being walked
+        self._scopes: list[tuple[cst.CSTNode, set[str], str | None]] = []  # (def or class, bound names, class)
+
+    def templates(self, names: dict[str, str]) -> dict[str, Template]:
+        """Call spelling -> template: this module's helpers, ``<Class>:self.<method>``, imported helpers."""
+        found = {n: t for n, f in self.functions.items() if f is not None and (t := template_of(f, names))}
+        for (cls, name), function in self.methods.items():
+            template = template_of(function, names, method=True) if function is not None else None
+            if template is not None:
+                found[f"{cls}:self.{name}"] = template
+        if self.project is not None:
+            for spelling in {key_of(c.func) for c, _, _, _ in self.calls} - {None} - set(found):
+                head, _, rest = spelling.partition(".")
+                if head in self.imports and "." not in rest:
+                    template = _imported_template(self.project, f"{self.imports[head]}.{rest}" if rest
+                                                  else self.imports[head])
+                    if template is not None:
+                        found[spelling] = template
+        return found
+
+    def _bind(self, names: Iterator[str] | list[str]) -> None:
+        if self._scopes and not isinstance(self._scopes[-1][0], cst.ClassDef):
+            self._scopes[-1][1].update(names)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._bind([node.name.value])
+        owner = self._scopes[-1][0] if self._scopes else None
+        if owner is None:
+            self.functions[node.name.value] = None if node.name.value in self.functions else node
+        elif isinstance(owner, cst.ClassDef) and len(self._scopes) == 1:
+            key = (owner.name.value, node.name.value)
+            self.methods[key] = None if key in self.methods else node
+        params = node.params
+        bound = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                bound.add(star.name.value)
+        cls = owner.name.value if isinstance(owner, cst.ClassDef) else None
+        self._scopes.append((node, bound, cls))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bind([node.name.value])
+        self._scopes.append((node, set(), None))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False  # its parameters are its own; a call inside it is left as written
+
+    def visit_Call(self, node: cst.Call) -> None:
+        functions = [(bound, cls) for n, bound, cls in self._scopes if isinstance(n, cst.FunctionDef)]
+        bound = frozenset().union(*(b for b, _ in functions)) if functions else frozenset()
+        self.calls.append((node, self.top, functions[-1][1] if functions else None, bound))
+
+    def visit_Import(self, node: cst.Import) -> None:
+        bindings = dict(alias_bindings(node.names, None))
+        if self._scopes:
+            self._bind(bindings)
+        else:
+            self.imports.update(bindings)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            return
+        module = key_of(node.module) if node.module is not None else None
+        if node.relative:
+            module = self.project.absolute(len(node.relative), module) if self.project is not None else None
+        bindings = dict(alias_bindings(node.names, module or "?"))
+        if self._scopes:
+            self._bind(bindings)
+        elif module is not None:
+            self.imports.update(bindings)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._bind(_targets(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(_targets(node.target))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(_targets(node.target))
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(_targets(node.target))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind(_targets(node.target))
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._bind(_targets(node.name))
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(_targets(node.target))
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self._bind([n.name.value for n in node.names])
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self._bind([n.name.value for n in node.names])
+
+
+def _imported_template(project: ModuleView, qualified: str) -> Template | None:
+    from hs_lint.project.summary import FunctionSummary
+
+    found = project.resolve(qualified)
+    if not isinstance(found, FunctionSummary) or found.template is None:
+        return None
+    code, free = found.template
+    return Template(found.params, code, dict(free))

@@ -1,0 +1,238 @@
+"""One-expression helpers are read at their call sites (``hs_lint.inline``): the same mistake is found however
+the code splits it, and a call stays as written whenever the helper's expression could mean something else there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+
+import libcst as cst
+import pytest
+
+from conftest import FIXTURES, codes_in, hs_lint, lint
+from hs_lint.inline import expand
+from hs_lint.project.summary import ModuleSummary
+
+HELPERS = """\
+import torch
+import torch.nn as nn
+
+
+def last(out):
+    return out[-1]
+
+
+def pair(a, b):
+    return a, b
+
+
+def twice(x):
+    return x + x
+
+
+def first(a, b):
+    return a
+
+
+def chained(out):
+    return last(out)
+
+
+def loop(x):
+    return loop(x)
+
+
+def longer(out):
+    step = out[-1]
+    return step
+
+
+def build(n):
+    return nn.LSTM(n, 64)
+
+
+def head(out):
+    return torch.relu(out[-1])
+
+
+def inline_def(out): return out[0]
+"""
+
+
+def _expanded(body: str) -> str:
+    """The expanded code from the first line of ``body`` on (the helpers above it are expanded too)."""
+    body = textwrap.dedent(body)
+    code = expand(cst.parse_module(HELPERS + body)).module.code
+    return code[code.index(body.splitlines()[0]):]
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    ("y = last(out)", "y = out[-1]"),
+    ("y = chained(out)", "y = out[-1]"),
+    ("y = f(pair(a, b))", "y = f((a, b))"),
+    ("y = twice(z)", "y = (z + z)"),
+    ("y = first(a, 1)", "y = a"),
+    ("y = build(32)", "y = nn.LSTM(32, 64)"),
+    ("y = (last(out))", "y = (out[-1])"),
+    ("y = inline_def(out)", "y = out[0]"),
+])
+def test_a_call_becomes_the_expression_its_helper_returns(call, expected):
+    assert _expanded(f"def run(out, a, b, z, f):\n    {call}\n").strip().splitlines()[-1].strip() == expected
+
+
+@pytest.mark.parametrize("call", [
+    "y = longer(out)",  # two statements: not an expression helper
+    "y = loop(out)",  # itself, forever
+    "y = twice(make())",  # an argument evaluated twice
+    "y = first(a, make())",  # an argument never evaluated
+    "y = last(*outs)",  # unpacked arguments
+    "y = last(out, 1)",  # too many
+    "y = last(x=out)",  # no such parameter
+])
+def test_a_call_stays_as_written_when_its_expression_would_change_what_runs(call):
+    body = f"def run(out, outs, a, make):\n    {call}\n"
+    assert _expanded(body) == textwrap.dedent(body)
+
+
+def test_a_name_the_caller_rebinds_keeps_the_call():
+    body = "def run():\n    nn = None\n    return build(32)\n"
+    assert _expanded(body) == body
+    body = "def run(last):\n    return last(out)\n"
+    assert _expanded(body) == body
+
+
+def test_a_method_expands_only_inside_its_own_class():
+    source = textwrap.dedent("""\
+        class A:
+            def step(self, x, h):
+                return self.rnn(x, h)
+
+            def forward(self, x, h):
+                return self.step(x, h)
+
+
+        class B:
+            def forward(self, x, h):
+                return self.step(x, h)
+        """)
+    code = expand(cst.parse_module(source)).module.code
+    assert code.count("return self.rnn(x, h)") == 2 and code.count("return self.step(x, h)") == 1
+
+
+def test_untouched_nodes_are_shared_and_made_nodes_point_at_the_code_as_written():
+    module = cst.parse_module(HELPERS + "def run(out):\n    keep = 1\n    return head(out)\n")
+    expansion = expand(module)
+    run, written = expansion.module.body[-1], module.body[-1]
+    assert run.body.body[0] is written.body.body[0]  # ``keep = 1``: the same node
+    value = run.body.body[1].body[0].value  # ``torch.relu(out[-1])``
+    call = written.body.body[1].body[0].value  # ``head(out)``
+    helper = next(s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "head")
+    assert expansion.original(value) is call  # the call's value: at the call
+    assert expansion.original(value.args[0].value) is helper.body.body[0].body[0].value.args[0].value  # ``out[-1]``
+    assert value.args[0].value.value is call.args[0].value  # the argument itself, shared
+    assert call in expansion.replaced
+
+
+@pytest.mark.parametrize(("imports", "expected"), [
+    ("import torch.nn as nn", "nn.LSTM(32, 64)"),
+    ("import torch.nn as tnn", "tnn.LSTM(32, 64)"),
+    ("import torch", "torch.nn.LSTM(32, 64)"),
+    ("import numpy", "_hs_0_nn.LSTM(32, 64)"),  # nothing here names torch.nn: the expansion imports it
+])
+def test_a_helper_of_another_module_is_spelled_with_the_callers_names(tmp_path, imports, expected):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "layers.py").write_text("import torch.nn as nn\n\n\ndef build(n):\n    return nn.LSTM(n, 64)\n")
+    script = tmp_path / "train.py"
+    script.write_text(f"{imports}\nfrom layers import build\n\nrnn = build(32)\n")
+    from hs_lint.project.index import Projects
+
+    expansion = expand(cst.parse_module(script.read_text()), Projects().view(script))
+    assert expansion.module.code.splitlines()[-1] == f"rnn = {expected}"
+    assert expansion.imports == ({"_hs_0_nn": "torch.nn"} if expected.startswith("_hs") else {})
+
+
+def test_a_helper_module_s_own_names_are_read_as_imports_of_it(tmp_path):
+    """``nn.LSTM(n, 64, batch_first=args.batch_first)`` in ``layers``: ``args`` is ``layers.args``, whose default
+    run the project knows (batch_first False), so a (2, 8, 64) state for a one-layer LSTM is wrong either way."""
+    (tmp_path / "pyproject.toml").write_text("")
+    layers = ("import argparse\nimport torch.nn as nn\n\nparser = argparse.ArgumentParser()\n"
+              "parser.add_argument('--batch-first', action='store_true')\nargs = parser.parse_args()\n\n\n"
+              "def build(n):\n    return nn.LSTM(n, 64, batch_first=args.batch_first)\n")
+    script = ("import torch\nfrom layers import build\n\nargs = None\nrnn = build(32)\nh0 = torch.zeros(2, 8, 64)\n"
+              "c0 = torch.zeros(2, 8, 64)\nout, _ = rnn(torch.randn(20, 8, 32), (h0, c0))\n")
+    assert codes_in(tmp_path, {"layers.py": layers, "train.py": script}, "train.py") == [(6, "HS202"), (7, "HS202")]
+
+
+def test_a_builtin_the_caller_shadows_keeps_the_call(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "sizes.py").write_text("def count(xs):\n    return len(xs)\n")
+    script = tmp_path / "train.py"
+    script.write_text("from sizes import count\n\n\ndef run(xs, len):\n    return count(xs)\n")
+    from hs_lint.project.index import Projects
+
+    assert expand(cst.parse_module(script.read_text()), Projects().view(script)).module.code == script.read_text()
+
+
+def test_a_template_survives_the_summary_store():
+    from hs_lint.facts import FileFacts
+    from hs_lint.project.summarise import summarise
+
+    summary = summarise(FileFacts(cst.parse_module(HELPERS)), "helpers")
+    assert summary.functions["build"].template == ("nn.LSTM(n, 64)", {"nn": "torch.nn"})
+    assert summary.functions["longer"].template is None
+    assert ModuleSummary.from_json(json.loads(json.dumps(summary.as_json()))) == summary
+
+
+@pytest.mark.parametrize("spelling", [
+    "logits, state = run_step(model, inputs, state)",
+    "logits, state = steps.run_step(model, inputs, state)",
+    "logits, state = run_step(model, inputs=inputs, state=state)",
+])
+def test_a_state_carried_through_another_module_s_helper_is_found(tmp_path, spelling):
+    helper = "def run_step(model, inputs, state):\n    return model(inputs, state)\n"
+    script = textwrap.dedent(f"""\
+        import torch
+        import torch.nn as nn
+        import steps
+        from steps import run_step
+
+        model = nn.GRU(8, 16)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        state = torch.zeros(1, 4, 16)
+        for inputs in torch.randn(10, 5, 4, 8):
+            {spelling}
+            loss = logits.sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        """)
+    found = codes_in(tmp_path, {"steps.py": helper, "train.py": script}, "train.py")
+    assert [f for f in found if f[1] == "HS101"] == [(10, "HS101")]
+    detached = helper.replace("model(inputs, state)", "model(inputs, state.detach())")
+    assert [f for f in codes_in(tmp_path / "ok", {"steps.py": detached, "train.py": script}, "train.py")
+            if f[1] == "HS101"] == []
+
+
+def test_a_finding_inside_a_helper_s_expression_is_placed_there_and_one_on_its_value_at_the_call():
+    source = HELPERS + textwrap.dedent("""\
+        rnn = nn.LSTM(8, 16, batch_first=True)
+        out, _ = rnn(torch.randn(4, 5, 8))
+        y = head(out)
+        z = last(out)
+        """)
+    lines = source.splitlines()
+    expected = [(lines.index("    return torch.relu(out[-1])") + 1, "HS207"), (lines.index("z = last(out)") + 1, "HS207")]
+    assert [(f.line, f.code) for f in lint(source, ["HS207"])] == expected
+
+
+def test_fixing_a_project_never_writes_a_helper_into_its_callers(tmp_path):
+    project = tmp_path / "step_helpers"
+    shutil.copytree(FIXTURES / "projects" / "step_helpers", project)
+    before = {p.name: p.read_text() for p in project.glob("*.py")}
+    result = hs_lint("check", "--fix", "--unsafe-fixes", "--no-cache", ".", cwd=project)
+    assert result.returncode in (0, 1), result.stderr
+    after = {p.name: p.read_text() for p in project.glob("*.py")}
+    assert "utils.run_step(model, inputs, state)" in after["train.py"]
+    assert "final_step(outputs)" in after["model.py"] and "outputs[-1]" not in after["model.py"]
+    assert after["utils.py"] == before["utils.py"]
