@@ -68,6 +68,19 @@ def device_facts(facts: FileFacts) -> DeviceFacts:
     return DeviceFacts(tuple(state for state, _ in cuda_state_sites(facts)), tuple(_placements(facts)))
 
 
+def accelerator_evidence(facts: FileFacts) -> str | None:
+    """How this file puts something on an accelerator (a ``.cuda()`` call, a ``"cuda"``/``"mps"`` device, a
+    device of another module it imports: ``from config import device``), or None: without it a CPU state is
+    what the code runs with."""
+    for site in facts.calls:
+        if method_name(site.node) == "cuda":
+            return facts.source(site.node)
+    if facts.accelerator_literals:
+        return facts.source(facts.accelerator_literals[0])
+    return next((key for key, binding in facts.module_scope.bindings.items() if binding.kind == "device"
+                 and binding.construction is None and binding.detail in ("accelerator", "cuda-if-available")), None)
+
+
 def device_splits(seen: Sequence[DeviceFacts]) -> list[CudaState]:
     """The CUDA-when-available states whose class is built (in the modules seen) only into models that
     are never moved; silent for a class no seen module builds, or whose instances escape from view."""
@@ -199,6 +212,12 @@ def _placements(facts: FileFacts) -> Iterator[Placement]:
             continue
         if callee.rsplit(".", 1)[-1][:1].isupper() or callee in facts.functions:
             yield _placement(facts, site, callee, passed, by_receiver)
+    for call in facts.calls:  # built and moved in one expression, bound to nothing: ``Net().to(device)(x)``
+        built = receiver(call.node) if method_name(call.node) in _MOVES else None
+        callee = (facts.qualify(built.func) or key_of(built.func)) if isinstance(built, cst.Call) else None
+        if callee is not None and not callee.startswith("torch.") and (
+                callee.rsplit(".", 1)[-1][:1].isupper() or callee in facts.functions):
+            yield Placement(callee, True)
 
 
 def _passed_keys(facts: FileFacts) -> dict[int, dict[str, list[cst.CSTNode]]]:

@@ -364,6 +364,29 @@ class ModuleView:
         path = self.index.recurrent_module(absolute, self.path, self.used)
         return path is not None and path != self.path
 
+    def accelerated(self, qualified: str) -> tuple[str, str] | None:
+        """Where another module of the project builds an instance of the class ``qualified`` (of this file), moves
+        it and puts something on an accelerator: (how, as written there; that file, from this one's folder)."""
+        name = qualified.rsplit(".", 1)[-1]
+        for path in self._naming(name) if not self.local else ():
+            if path == self.path:
+                continue
+            summary, key = self.index.summary(path)
+            self.used[str(path)] = key
+            if summary is None or summary.accelerator is None:
+                continue
+            there = self.index.view(path)
+            for placement in summary.device.get("placements", ()):
+                if placement.get("moved") is not True or str(placement.get("callee")).rsplit(".", 1)[-1] != name:
+                    continue
+                callee = str(placement["callee"])  # a name bound by a star import stays bare in a summary
+                spellings = [callee, *(f"{star}.{callee}" for star in summary.star_imports if "." not in callee)]
+                found = [there.locate(spelling) for spelling in spellings]
+                self.used.update(there.used)
+                if any(f is not None and f[1] == self.path and getattr(f[0], "name", None) == name for f in found):
+                    return summary.accelerator, Path(os.path.relpath(path, self.path.parent)).as_posix()
+        return None
+
     def helper_text(self, spelling: str) -> str:
         """For the screen: the ``return`` lines of the project module an import statement names (``pkg.helpers``,
         ``.helpers``): a one-expression helper's code is read where it is called. "" for any other module."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "5"
+SUMMARY_FORMAT = "6"
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class ModuleSummary:
     device: dict[str, list] = field(default_factory=dict)  # hs_lint.device_facts.DeviceFacts.as_dict()
     sorts: bool = False  # it sorts something (batches by length, perhaps)
     torch_era: str | None = None  # "old" / "new": the torch its idioms are written for (hs_lint.torch_era)
+    accelerator: str | None = None  # how it puts something on an accelerator (``model.cuda()``), as written
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -110,6 +111,7 @@ class ModuleSummary:
             device=dict(data["device"]),
             sorts=bool(data["sorts"]),
             torch_era=_era(data["torch_era"]),
+            accelerator=_text(data["accelerator"]),
         )
 
 
@@ -117,6 +119,12 @@ def _era(value: object) -> str | None:
     if value not in (None, "old", "new"):
         raise ValueError("torch era")
     return value  # type: ignore[return-value]
+
+
+def _text(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("text")
+    return value
 
 
 def _scalar(value: object) -> object:

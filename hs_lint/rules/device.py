@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from hs_lint.device_facts import accelerator_evidence
 from hs_lint.facts import TENSOR_FACTORIES, CallSite, ClassInfo, FileFacts, Scope
 from hs_lint.names import flat_keys, key_of, keyword_arg, mentions, method_name, positional_args, receiver
 from hs_lint.project.summary import ClassSummary
@@ -26,19 +27,6 @@ def _factories(facts: FileFacts, value: cst.BaseExpression | None) -> list[cst.C
         v for v in values
         if isinstance(v, cst.Call) and facts.qualify(v.func) in TENSOR_FACTORIES and keyword_arg(v, "device") is None
     ]
-
-
-def accelerator_evidence(facts: FileFacts) -> str | None:
-    """How this file puts something on an accelerator (a ``.cuda()`` call, a ``"cuda"``/``"mps"`` device, a
-    device of another module it imports: ``from config import device``), or None: without it a CPU state is
-    what the code runs with."""
-    for site in facts.calls:
-        if method_name(site.node) == "cuda":
-            return facts.source(site.node)
-    if facts.accelerator_literals:
-        return facts.source(facts.accelerator_literals[0])
-    return next((key for key, binding in facts.module_scope.bindings.items() if binding.kind == "device"
-                 and binding.construction is None and binding.detail in ("accelerator", "cuda-if-available")), None)
 
 
 def _on_cpu_branch(facts: FileFacts, site: CallSite) -> bool:
@@ -184,14 +172,17 @@ class HiddenDevice(Rule):
     name = "hidden-device"
     summary = ("An initial hidden state is created without device= in a file that runs its model or inputs on "
                "an accelerator")
-    message = "`{call}` builds the state on the CPU while this file runs on a GPU (`{evidence}`): {fix}"
+    message = "`{call}` builds the state on the CPU while the model runs on a GPU (`{evidence}`{where}): {fix}"
     rationale = (
         "`torch.zeros(...)` without `device=` always allocates on the CPU. A module whose forward (or "
         "`init_hidden`) builds its h0/c0 this way works in CPU tests and fails the first time the model is "
         "moved to a GPU; a script that moves the model and the batches with `.to(device)` but not the state "
         "fails the same way. Reported only where the file itself puts something on an accelerator (`.cuda()`, "
-        "a `\"cuda\"`/`\"mps\"` device), outside the CPU branch of `if torch.cuda.is_available():`, and when "
-        "no caller moves the state afterwards."
+        "a `\"cuda\"`/`\"mps\"` device) or, for a state a model class builds in its forward, where another "
+        "module of the project builds that class, moves the instance and names an accelerator (the model in "
+        "`model.py`, the `.to(device)` in `train.py`); outside the CPU branch of `if torch.cuda.is_available():`; "
+        "and when no caller moves the state afterwards (an `init_hidden`-style method's callers in other modules "
+        "are not seen, so it is judged only where the file itself names an accelerator)."
     )
     torch_error = (
         "RuntimeError: Input and hidden tensors are not at the same device, found input tensor at cuda:0 and "
@@ -259,8 +250,6 @@ for x in batches:
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         evidence = accelerator_evidence(facts)
-        if evidence is None:
-            return
         sites = {id(site.node): site for site in facts.calls}
         reported: set[int] = set()
         for call in facts.recurrent_calls:
@@ -268,19 +257,21 @@ for x in batches:
             inputs = positional_args(call.site.node)
             given = f"{inputs[0].value}.device" if inputs and isinstance(inputs[0], cst.Name) else None
             if scope.cls is not None and scope.cls.is_recurrent and _is_module_class(facts, scope.cls):
-                candidates = [given, _self_device(facts, scope)]
+                candidates, where = [given, _self_device(facts, scope)], _class_evidence(facts, scope.cls, evidence)
             elif (moved := _device_move(facts, scope)) is not None:
-                candidates = [moved, given]
+                candidates, where = [moved, given], (evidence, "") if evidence is not None else None
             else:
                 continue
-            for factory in _state_factories(facts, scope, call.state_arg):
+            for factory in _state_factories(facts, scope, call.state_arg) if where is not None else ():
                 site = sites.get(id(factory))
                 if site is not None and id(factory) not in reported and not _on_cpu_branch(facts, site):
                     reported.add(id(factory))
                     device = _device_at(facts, site, candidates)
-                    yield self._report(facts, factory, evidence, device, call.callee.recurrent_kind)
+                    yield self._report(facts, factory, where, device, call.callee.recurrent_kind)
+        # an initialiser's state may be moved by its callers: in another module they are not seen, so only here
         for cls in facts.classes.values():
-            for method in cls.methods.values() if cls.is_recurrent else ():
+            where = (evidence, "") if cls.is_recurrent and evidence is not None else None
+            for method in cls.methods.values() if where is not None else ():
                 if not facts.is_state_initialiser(method) or _moved_by_caller(facts, method):
                     continue
                 for value in method.returns:
@@ -289,9 +280,9 @@ for x in batches:
                         if site is not None and id(factory) not in reported and not _on_cpu_branch(facts, site):
                             reported.add(id(factory))
                             device = _device_at(facts, site, [_self_device(facts, method)])
-                            yield self._report(facts, factory, evidence, device, _class_kind(cls))
+                            yield self._report(facts, factory, where, device, _class_kind(cls))
 
-    def _report(self, facts: FileFacts, factory: cst.Call, evidence: str, device: str | None,
+    def _report(self, facts: FileFacts, factory: cst.Call, evidence: tuple[str, str], device: str | None,
                 kind: str | None) -> Violation:
         suggestion = suggested_call(facts, factory, device) if device is not None else None
         if suggestion is None:
@@ -303,7 +294,18 @@ for x in batches:
         data = {"kind": kind} if kind is not None else {}  # --confirm builds this module kind
         if suggestion is not None:
             data["suggestion"] = suggestion
-        return self.violation(factory, data, call=f"{facts.source(factory.func)}(…)", evidence=evidence, fix=fix)
+        return self.violation(factory, data, call=f"{facts.source(factory.func)}(…)", evidence=evidence[0],
+                              where=evidence[1], fix=fix)
+
+
+def _class_evidence(facts: FileFacts, cls: ClassInfo, evidence: str | None) -> tuple[str, str] | None:
+    """How the model of class ``cls`` is put on an accelerator, and where ("" for this file): this file's
+    evidence, else another module of the project that builds the class, moves the instance and names an
+    accelerator (a model in ``model.py`` that ``train.py`` moves with ``model.cuda()``)."""
+    if evidence is not None or cls.node is None or facts.project is None:
+        return (evidence, "") if evidence is not None else None
+    found = facts.project.accelerated(f"{facts.project.name}.{cls.name}")
+    return (found[0], f" in {found[1]}") if found is not None else None
 
 
 def _class_kind(cls: ClassInfo) -> str | None:
