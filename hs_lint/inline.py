@@ -32,6 +32,7 @@ MAX_DEPTH = 3  # helpers calling helpers, expanded this deep
 _UNSUPPORTED = (cst.Yield, cst.Await, cst.Lambda, cst.NamedExpr, cst.GeneratorExp, cst.ListComp, cst.SetComp,
                 cst.DictComp, cst.FormattedString)
 _BUILTINS = {name: f"builtins.{name}" for name in dir(builtins) if not name.startswith("_")}
+_CODE = cst.Module(body=())  # renders a node's code
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Template:
     params: tuple[str, ...]
     code: str
     free: dict[str, str]
+    defaults: dict[str, str] = field(default_factory=dict)  # parameter -> its default, a name or a literal
     node: cst.BaseExpression | None = field(default=None, compare=False)  # the expression, for a helper of this file
 
 
@@ -51,24 +53,27 @@ def template_of(function: cst.FunctionDef, names: dict[str, str], method: bool =
     params = function.params
     if (function.decorators or function.asynchronous or params.star_arg is not cst.MaybeSentinel.DEFAULT
             and params.star_arg is not None or params.kwonly_params or params.star_kwarg or params.posonly_params
-            or any(p.default is not None for p in params.params) or (method and not params.params)):
+            or any(p.default is not None and not _pure(p.default) for p in params.params)
+            or (method and not params.params)):
         return None
     returned = _only_return(function)
     if returned is None or returned.value is None:
         return None
     expression = returned.value.with_changes(lpar=[], rpar=[]) if not isinstance(returned.value, cst.Tuple) \
         else returned.value
-    code = cst.Module(body=()).code_for_node(expression)
+    code = _CODE.code_for_node(expression)
     if "\n" in code or "#" in code or any(isinstance(n, _UNSUPPORTED) for n in code_nodes(expression)):
         return None
     own = {p.name.value for p in params.params}
+    defaults = {p.name.value: p.default for p in params.params if p.default is not None}
     free = {}
-    for name in _read_names(expression):
+    for name in [*_read_names(expression), *(n for d in defaults.values() for n in _read_names(d))]:
         if name not in own:
             if name not in names:
                 return None
             free[name] = names[name]
-    return Template(tuple(p.name.value for p in params.params), code, free, returned.value)
+    return Template(tuple(p.name.value for p in params.params), code, free,
+                    {p: _CODE.code_for_node(d) for p, d in defaults.items()}, returned.value)
 
 
 def module_names(module: cst.Module, imports: dict[str, str], module_name: str) -> dict[str, str]:
@@ -145,7 +150,7 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
     template = context.templates.get(f"{context.cls}:{key}" if method else key)
     if template is None or not method and key.split(".", 1)[0] in context.bound:
         return None
-    arguments = _bind(call, template.params[1:] if method else template.params)
+    arguments = _bind(call, template.params[1:] if method else template.params, template.defaults)
     if arguments is None:
         return None
     if method:
@@ -162,7 +167,9 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
     for param, argument in arguments.items():
         if uses.count(param) != 1 and not _pure(argument):
             return None  # an argument read twice or never: its evaluation would change
-    new = expression.visit(_Substitute({**arguments, **renames}))
+    defaulted = {p: cst.parse_expression(d).visit(_Substitute(renames)) for p, d in template.defaults.items()
+                 if p not in arguments}
+    new = expression.visit(_Substitute({**defaulted, **arguments, **renames}))
     kept = set(map(id, arguments.values()))
     origin = context.expansion.original(call)
     _own_text(new, kept, context.expansion.helpers_own)
@@ -209,8 +216,8 @@ def _spelling(meaning: str, name: str, context: _Context) -> str | None:
     return fresh
 
 
-def _bind(call: cst.Call, params: tuple[str, ...]) -> dict[str, cst.BaseExpression] | None:
-    """Parameter -> argument, when every parameter gets exactly one and nothing is unpacked."""
+def _bind(call: cst.Call, params: tuple[str, ...], defaults: dict[str, str]) -> dict[str, cst.BaseExpression] | None:
+    """Parameter -> argument, when every parameter without a default gets exactly one and nothing is unpacked."""
     bound: dict[str, cst.BaseExpression] = {}
     for position, arg in enumerate(call.args):
         if arg.star:
@@ -219,7 +226,7 @@ def _bind(call: cst.Call, params: tuple[str, ...]) -> dict[str, cst.BaseExpressi
         if name is None or name not in params or name in bound:
             return None
         bound[name] = arg.value
-    return bound if len(bound) == len(params) else None
+    return bound if all(p in bound or p in defaults for p in params) else None
 
 
 def _pure(expr: cst.BaseExpression) -> bool:
@@ -529,5 +536,5 @@ def _imported_template(project: ModuleView, qualified: str) -> Template | None:
     found = project.resolve(qualified)
     if not isinstance(found, FunctionSummary) or found.template is None:
         return None
-    code, free = found.template
-    return Template(found.params, code, dict(free))
+    code, free, defaults = found.template
+    return Template(found.params, code, dict(free), dict(defaults))

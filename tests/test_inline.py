@@ -57,6 +57,13 @@ def head(out):
 
 
 def inline_def(out): return out[0]
+
+
+LAYERS = 2
+
+
+def stacked(n, layers=LAYERS, state=None):
+    return nn.LSTM(n, 64, layers), state
 """
 
 
@@ -76,6 +83,9 @@ def _expanded(body: str) -> str:
     ("y = build(32)", "y = nn.LSTM(32, 64)"),
     ("y = (last(out))", "y = (out[-1])"),
     ("y = inline_def(out)", "y = out[0]"),
+    ("y = stacked(32)", "y = (nn.LSTM(32, 64, LAYERS), None)"),
+    ("y = stacked(32, state=a)", "y = (nn.LSTM(32, 64, LAYERS), a)"),
+    ("y = stacked(32, 3)", "y = (nn.LSTM(32, 64, 3), None)"),
 ])
 def test_a_call_becomes_the_expression_its_helper_returns(call, expected):
     assert _expanded(f"def run(out, a, b, z, f):\n    {call}\n").strip().splitlines()[-1].strip() == expected
@@ -179,7 +189,9 @@ def test_a_template_survives_the_summary_store():
     from hs_lint.project.summarise import summarise
 
     summary = summarise(FileFacts(cst.parse_module(HELPERS)), "helpers")
-    assert summary.functions["build"].template == ("nn.LSTM(n, 64)", {"nn": "torch.nn"})
+    assert summary.functions["build"].template == ("nn.LSTM(n, 64)", {"nn": "torch.nn"}, {})
+    assert summary.functions["stacked"].template == ("nn.LSTM(n, 64, layers), state", {
+        "nn": "torch.nn", "LAYERS": "helpers.LAYERS", "None": "builtins.None"}, {"layers": "LAYERS", "state": "None"})
     assert summary.functions["longer"].template is None
     assert ModuleSummary.from_json(json.loads(json.dumps(summary.as_json()))) == summary
 
@@ -236,3 +248,13 @@ def test_fixing_a_project_never_writes_a_helper_into_its_callers(tmp_path):
     assert "utils.run_step(model, inputs, state)" in after["train.py"]
     assert "final_step(outputs)" in after["model.py"] and "outputs[-1]" not in after["model.py"]
     assert after["utils.py"] == before["utils.py"]
+
+
+def test_a_default_of_another_module_s_helper_is_read_from_that_module(tmp_path):
+    """``build(32)`` leaves ``layers`` at ``LAYERS = 2`` of ``layers.py``: a one-layer h0 is wrong."""
+    layers = "import torch.nn as nn\n\nLAYERS = 2\n\n\ndef build(n, layers=LAYERS):\n    return nn.LSTM(n, 64, layers)\n"
+    script = ("import torch\nfrom layers import build\n\nrnn = build(32)\nh0 = torch.zeros(1, 8, 64)\n"
+              "out, _ = rnn(torch.randn(20, 8, 32), (h0, h0))\n")
+    assert [f for f in codes_in(tmp_path, {"layers.py": layers, "train.py": script}, "train.py")] == [(5, "HS202")]
+    passed = script.replace("build(32)", "build(32, 1)")
+    assert codes_in(tmp_path / "ok", {"layers.py": layers, "train.py": passed}, "train.py") == []

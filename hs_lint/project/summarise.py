@@ -74,7 +74,7 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         returns_state_tuple=facts.returns_tuple_state(scope),
         pair_when=facts.pair_condition(scope),
         returns=_binding(facts, facts.returned_binding(scope), module),
-        template=(template.code, template.free) if template is not None else None,
+        template=(template.code, template.free, template.defaults) if template is not None else None,
     )
 
 

@@ -29,8 +29,9 @@ class FunctionSummary:
     returns_state_tuple: bool = False  # ``return out, state`` where the state is an LSTM's (h, c) tuple
     returns: tuple[str, str] | None = None  # what it returns when all returns agree: ("loader", "shuffled")
     pair_when: tuple[str, str] | None = None  # returns ``(h0, c0)`` only when ``self.<attr> == <value>``
-    # a one-expression helper: the expression, and what its other names stand for (``hs_lint.inline``)
-    template: tuple[str, dict[str, str]] | None = None
+    # a one-expression helper: the expression, what its other names stand for, its parameters' defaults as code
+    # (``hs_lint.inline.Template``)
+    template: tuple[str, dict[str, str], dict[str, str]] | None = None
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
@@ -140,7 +141,8 @@ def _function(data: dict) -> FunctionSummary:
     return FunctionSummary(**{**data, "params": tuple(data["params"]), "state_params": tuple(data["state_params"]),
                               "returns": tuple(returns) if returns is not None else None,
                               "pair_when": tuple(pair_when) if pair_when is not None else None,
-                              "template": (str(template[0]), dict(template[1])) if template is not None else None})
+                              "template": (str(template[0]), dict(template[1]), dict(template[2]))
+                              if template is not None else None})
 
 
 def _class(data: dict) -> ClassSummary:
