@@ -1110,7 +1110,7 @@ class FileFacts:
 
     def _module_call(self, site: CallSite, callee: Callee, indexed_state: list[str]) -> RecurrentCall:
         kind = callee.recurrent_kind
-        state_arg = _state_argument(site.node)
+        state_arg = self.passed_value(_state_argument(site.node), site)
         target = site.target
         if kind in CELL_KINDS:
             results = flat_keys(target)
@@ -1119,6 +1119,22 @@ class FileFacts:
         else:
             results = indexed_state
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), frozenset(results), False)
+
+    def passed_value(self, arg: cst.BaseExpression | None, site: CallSite) -> cst.BaseExpression | None:
+        """What an argument passes: itself, or the value of a temporary (``tmp = (h, c)`` then ``lstm(x, tmp)``:
+        ``(h, c)``) when that one assignment of a plain name, to names, alone reaches the call. A recurrent call's
+        ``state_arg`` is this value, so every rule reads the state the call is given."""
+        if not isinstance(arg, cst.Name):
+            return arg
+        defs = [a for a in self._assignments_by_scope.get(id(site.scope), ()) if arg.value in a.target_keys]
+        if len(defs) != 1 or len(defs[0].targets) != 1 or not isinstance(defs[0].targets[0], cst.Name) \
+                or defs[0].augmented:
+            return arg
+        value = defs[0].value
+        if not isinstance(value, (cst.Name, cst.Attribute, cst.Tuple, cst.List)) or not flat_keys(value) \
+                or not self.holds(arg, arg.value, site.scope, defs[0].node):
+            return arg
+        return value
 
     def _indexed_results(self, site: CallSite) -> dict[int, list[cst.BaseExpression]]:
         """``result = lstm(x, h)`` then ``out = result[0]`` and ``h = result[1]``: index -> the targets bound
@@ -1163,12 +1179,13 @@ class FileFacts:
         if skip_first and site.node.args and site.node.args[0].keyword is None:
             candidates = candidates[1:]
         for arg in candidates:
-            keys = frozenset(flat_keys(arg))
+            value = self.passed_value(arg, site)
+            keys = frozenset(flat_keys(value))
             if keys & result_keys:
-                return RecurrentCall(site, callee, arg, keys, result_keys, heuristic)
+                return RecurrentCall(site, callee, value, keys, result_keys, heuristic)
         if heuristic:
             return None
-        state_arg = self._argument_for_state(site, callee)
+        state_arg = self.passed_value(self._argument_for_state(site, callee), site)
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), result_keys, heuristic)
 
     def state_params(self, function: Scope) -> frozenset[str]:

@@ -124,7 +124,8 @@ with torch.no_grad():
             args = positional_args(site.node)
             if len(args) < 2 or not _recurrent_callee(facts, facts.callee(site).kind):
                 continue
-            state_keys = set(flat_keys(args[1]))
+            passed = facts.passed_value(args[1], site)  # ``tmp = (h, c)`` before the call: ``(h, c)``
+            state_keys = set(flat_keys(passed))
             output_key = key_of(target.elements[0].value)
             input_keys = set(flat_keys(args[0]))
             if not state_keys or output_key is None or not input_keys:
@@ -132,7 +133,7 @@ with torch.no_grad():
             if not self._fixed_initial_state(facts, loop, state_keys):
                 continue
             if self._one_new_token(facts, loop, input_keys, output_key):
-                state = facts.source(args[1])
+                state = facts.source(passed)
                 call = _one_line(facts.source(site.node))
                 yield self.violation(
                     site.node, call=call, loop=facts.loop_header(loop), state=state, input=facts.source(args[0]),
