@@ -1121,20 +1121,21 @@ class FileFacts:
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), frozenset(results), False)
 
     def passed_value(self, arg: cst.BaseExpression | None, site: CallSite) -> cst.BaseExpression | None:
-        """What an argument passes: itself, or the value of a temporary (``tmp = (h, c)`` then ``lstm(x, tmp)``:
-        ``(h, c)``) when that one assignment of a plain name, to names, alone reaches the call. A recurrent call's
-        ``state_arg`` is this value, so every rule reads the state the call is given."""
-        if not isinstance(arg, cst.Name):
-            return arg
-        defs = [a for a in self._assignments_by_scope.get(id(site.scope), ()) if arg.value in a.target_keys]
+        """What an argument passes: itself, or the names a temporary holds (``tmp = (h, c)`` then ``lstm(x, tmp)``:
+        ``(h, c)``). A recurrent call's ``state_arg`` is this value, so every rule reads the state the call is
+        given."""
+        value = self.temporary_value(arg, site.scope) if isinstance(arg, cst.Name) else None
+        return value if isinstance(value, (cst.Name, cst.Attribute, cst.Tuple, cst.List)) and flat_keys(value) \
+            else arg
+
+    def temporary_value(self, read: cst.Name, scope: Scope) -> cst.BaseExpression | None:
+        """The value ``read`` sees when its name is assigned once in ``scope``, as a plain name (not augmented,
+        not unpacked), and that assignment alone reaches the read."""
+        defs = [a for a in self._assignments_by_scope.get(id(scope), ()) if read.value in a.target_keys]
         if len(defs) != 1 or len(defs[0].targets) != 1 or not isinstance(defs[0].targets[0], cst.Name) \
-                or defs[0].augmented:
-            return arg
-        value = defs[0].value
-        if not isinstance(value, (cst.Name, cst.Attribute, cst.Tuple, cst.List)) or not flat_keys(value) \
-                or not self.holds(arg, arg.value, site.scope, defs[0].node):
-            return arg
-        return value
+                or defs[0].augmented or defs[0].value is None:
+            return None
+        return defs[0].value if self.holds(read, read.value, scope, defs[0].node) else None
 
     def _indexed_results(self, site: CallSite) -> dict[int, list[cst.BaseExpression]]:
         """``result = lstm(x, h)`` then ``out = result[0]`` and ``h = result[1]``: index -> the targets bound

@@ -28,6 +28,16 @@ def _round_trip_source(expr: cst.BaseExpression, keys: frozenset[str]) -> cst.Ba
     return None
 
 
+def _values(facts: FileFacts, expr: cst.BaseExpression, scope: Scope, depth: int = 3) -> Iterator[cst.BaseExpression]:
+    """``expr``, then the values of the temporaries it reads, and theirs: a round trip may be spelled over several
+    statements (``arr = h.detach().numpy()`` then ``torch.tensor(arr[-1])``)."""
+    yield expr
+    for node in descendants(expr) if depth else ():
+        value = facts.temporary_value(node, scope) if isinstance(node, cst.Name) else None
+        if value is not None:
+            yield from _values(facts, value, scope, depth - 1)
+
+
 def _without_round_trip(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``hn.detach().numpy()[-1]`` -> ``hn[-1]``: the same value, still a tensor on the graph."""
     if isinstance(expr, cst.Call) and method_name(expr) in _HOST_STEPS and not expr.args:
@@ -146,18 +156,22 @@ def predict(model, x, h):
                 if site.scope is not scope or site.index <= call.site.index or site.qualified not in _REWRAPS:
                     continue
                 args = positional_args(site.node)
-                source = _round_trip_source(args[0], frozenset(keys)) if args else None
-                if source is None or id(site.node) in reported or site.no_grad:
+                found = next(((value, source) for value in _values(facts, args[0], scope)
+                              if (source := _round_trip_source(value, frozenset(keys))) is not None), None) \
+                    if args else None
+                if found is None or id(site.node) in reported or site.no_grad:
                     continue
                 if not self._reaches_return(facts, scope, site.node):
                     continue
                 reported.add(id(site.node))
-                yield self._report(facts, call, site.node, args[0], source)
+                yield self._report(facts, call, site.node, *found)
 
     @staticmethod
     def _reaches_return(facts: FileFacts, scope: Scope, rewrap: cst.Call) -> bool:
-        """The rebuilt tensor (directly, or through the names assigned from it) is part of what forward returns."""
-        targets = {k for site in facts.assignments if site.value is rewrap for k in site.target_keys}
+        """The rebuilt tensor (directly, or through the names assigned from a value that holds it) is part of what
+        forward returns."""
+        targets = {k for site in facts.assignments if site.scope is scope and site.value is not None
+                   and any(node is rewrap for node in descendants(site.value)) for k in site.target_keys}
         flowing = _flows_forward(facts, scope, targets) if targets else set()
         for value in scope.returns:
             if flowing.intersection(referenced_keys(value)):
