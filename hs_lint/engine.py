@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from libcst.metadata import CodeRange
 
     from hs_lint.fix import Fix
+    from hs_lint.inline import Expansion
     from hs_lint.project.index import ModuleView
     from hs_lint.rule import Rule, Violation
     from hs_lint.runtime.confirm import Confirmation
@@ -200,8 +201,7 @@ class Linter:
                     continue
                 seen.add((finding.line, finding.col, finding.code))
                 fix = rule.fix(facts, violation)
-                if fix is not None and (expanded_lines.intersection(range(finding.line, finding.end_line + 1)) or not all(
-                        expansion.is_original(n) for e in fix.edits for n in (e.node, e.anchor) if n is not None)):
+                if fix is not None and not _fix_as_written(fix, finding, expansion, expanded_lines):
                     fix = None  # it would rewrite a helper's expression into the line that calls it
                 if fix is not None:
                     finding = replace(finding, fix="safe" if fix.safe and rule.fix_safe else "unsafe")
@@ -255,6 +255,12 @@ def _interrupted(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__context__
     return False
+
+
+def _fix_as_written(fix: Fix, finding: Finding, expansion: Expansion, expanded_lines: set[int]) -> bool:
+    """The fix edits only nodes of the code as written, on lines where no helper call was expanded."""
+    return not expanded_lines.intersection(range(finding.line, finding.end_line + 1)) and all(
+        expansion.is_original(n) for edit in fix.edits for n in (edit.node, edit.anchor) if n is not None)
 
 
 def _positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:

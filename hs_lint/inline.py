@@ -167,9 +167,9 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
     for param, argument in arguments.items():
         if uses.count(param) != 1 and not _pure(argument):
             return None  # an argument read twice or never: its evaluation would change
-    defaulted = {p: cst.parse_expression(d).visit(_Substitute(renames)) for p, d in template.defaults.items()
+    defaulted = {p: cst.parse_expression(d).visit(Substitute(renames)) for p, d in template.defaults.items()
                  if p not in arguments}
-    new = expression.visit(_Substitute({**defaulted, **arguments, **renames}))
+    new = expression.visit(Substitute({**defaulted, **arguments, **renames}))
     kept = set(map(id, arguments.values()))
     origin = context.expansion.original(call)
     _own_text(new, kept, context.expansion.helpers_own)
@@ -233,7 +233,7 @@ def _pure(expr: cst.BaseExpression) -> bool:
     return key_of(expr) is not None or isinstance(expr, (cst.BaseNumber, cst.SimpleString))
 
 
-class _Substitute(cst.CSTTransformer):
+class Substitute(cst.CSTTransformer):
     """Parameters -> arguments and free names -> the caller's spelling; attribute and keyword names stay."""
 
     def __init__(self, values: dict[str, cst.BaseExpression]) -> None:

@@ -13,6 +13,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import BuiltinScope, GlobalScope
 
+from hs_lint.inline import Substitute
+
 from .base import Transform, per_file
 from .cst_tools import Analysed, add_imports, globals_read, codes_of, edit, import_lines, imported_names, is_pure, with_codes
 from .split_join import _lines, _root_call
@@ -131,22 +133,6 @@ def _inlinable(analysed: Analysed, call: cst.Call, function: cst.FunctionDef, me
         next(iter(caller.assignments[n])).scope, GlobalScope) for n in names)
 
 
-class _Substitute(cst.CSTTransformer):
-    """Parameters -> arguments; attribute names and keywords are not variables and stay."""
-
-    def __init__(self, values: dict[str, cst.BaseExpression]) -> None:
-        self.values = values
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
-        return self.values.get(original.value, updated)
-
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
-        return updated.with_changes(attr=original.attr)
-
-    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
-        return updated.with_changes(keyword=original.keyword)
-
-
 def _apply_inline(analysed: Analysed, filename: str, function, calls, method: bool):
     expr = function.body.body[-1].body[0].value
     codes = codes_of(function)
@@ -154,7 +140,7 @@ def _apply_inline(analysed: Analysed, filename: str, function, calls, method: bo
     edits = {function: lambda _: cst.RemoveFromParent()}
     for call in calls:
         args = ([call.func.value] if method else []) + [a.value for a in call.args]
-        value = expr.visit(_Substitute(dict(zip(params, args))))
+        value = expr.visit(Substitute(dict(zip(params, args))))
         if not isinstance(value, (cst.Name, cst.Call, cst.Attribute, cst.Subscript)) and not value.lpar:
             value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         edits[call] = lambda _, value=value: value
