@@ -445,12 +445,12 @@ class _Survey(cst.CSTVisitor):
                         found[spelling] = template
         return found
 
-    def _bind(self, names: Iterator[str] | list[str]) -> None:
+    def _bound_here(self, names: Iterator[str] | list[str]) -> None:
         if self._scopes and not isinstance(self._scopes[-1][0], cst.ClassDef):
             self._scopes[-1][1].update(names)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._bind([node.name.value])
+        self._bound_here([node.name.value])
         owner = self._scopes[-1][0] if self._scopes else None
         if owner is None:
             self.functions[node.name.value] = None if node.name.value in self.functions else node
@@ -469,7 +469,7 @@ class _Survey(cst.CSTVisitor):
         self._scopes.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._bind([node.name.value])
+        self._bound_here([node.name.value])
         self._scopes.append((node, set(), None))
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -486,7 +486,7 @@ class _Survey(cst.CSTVisitor):
     def visit_Import(self, node: cst.Import) -> None:
         bindings = dict(alias_bindings(node.names, None))
         if self._scopes:
-            self._bind(bindings)
+            self._bound_here(bindings)
         else:
             self.imports.update(bindings)
 
@@ -498,36 +498,36 @@ class _Survey(cst.CSTVisitor):
             module = self.project.absolute(len(node.relative), module) if self.project is not None else None
         bindings = dict(alias_bindings(node.names, module or "?"))
         if self._scopes:
-            self._bind(bindings)
+            self._bound_here(bindings)
         elif module is not None:
             self.imports.update(bindings)
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._bind(_targets(node.target))
+        self._bound_here(_targets(node.target))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._bind(_targets(node.target))
+        self._bound_here(_targets(node.target))
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind(_targets(node.target))
+        self._bound_here(_targets(node.target))
 
     def visit_For(self, node: cst.For) -> None:
-        self._bind(_targets(node.target))
+        self._bound_here(_targets(node.target))
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._bind(_targets(node.target))
+        self._bound_here(_targets(node.target))
 
     def visit_AsName(self, node: cst.AsName) -> None:
-        self._bind(_targets(node.name))
+        self._bound_here(_targets(node.name))
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._bind(_targets(node.target))
+        self._bound_here(_targets(node.target))
 
     def visit_Global(self, node: cst.Global) -> None:
-        self._bind([n.name.value for n in node.names])
+        self._bound_here([n.name.value for n in node.names])
 
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self._bind([n.name.value for n in node.names])
+        self._bound_here([n.name.value for n in node.names])
 
 
 def _imported_template(project: ModuleView, qualified: str) -> Template | None:

@@ -271,6 +271,11 @@ class ModuleView:
         self.used[str(path)] = key
         return (found, path) if found is not None else None
 
+    def _spelled(self, spelling: str) -> str | None:
+        """An import as written (``pkg.helpers``, ``.helpers``) -> the absolute module name."""
+        dots = len(spelling) - len(spelling.lstrip("."))
+        return self.absolute(dots, spelling[dots:] or None) if dots else spelling
+
     def in_project(self, module: str) -> bool:
         """``module`` (absolute) is a file of this project other than this one (or a name in one)."""
         if self.local:
@@ -357,8 +362,7 @@ class ModuleView:
         """For the screen: an imported module or name (``pkg.model``, ``.model.Tagger``) may be recurrent code of
         this project, judged by the text of its module (a torch recurrent class named there, or a package that
         re-exports). Conservative and cheap: nothing is parsed."""
-        dots = len(spelling) - len(spelling.lstrip("."))
-        absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
+        absolute = self._spelled(spelling)
         if not absolute or self.local:
             return False
         path = self.index.recurrent_module(absolute, self.path, self.used)
@@ -390,8 +394,7 @@ class ModuleView:
     def helper_text(self, spelling: str) -> str:
         """For the screen: the ``return`` lines of the project module an import statement names (``pkg.helpers``,
         ``.helpers``): a one-expression helper's code is read where it is called. "" for any other module."""
-        dots = len(spelling) - len(spelling.lstrip("."))
-        absolute = self.absolute(dots, spelling[dots:] or None) if dots else spelling
+        absolute = self._spelled(spelling)
         path = self.index.module_file(absolute, self.path) if absolute and not self.local else None
         if path is None or path == self.path:
             return ""
