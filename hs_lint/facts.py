@@ -1730,8 +1730,10 @@ class FileFacts:
     def attr_param(self, cls: ClassInfo, attr: str) -> tuple[str, str | None] | None:
         """``self.model = model.lower()`` in ``__init__`` -> ("model", its default "gru")."""
         if cls.summary is not None:
-            found = cls.summary.attr_params.get(attr)
-            return (found[0], found[1]) if found is not None else None
+            param = cls.summary.attr_params.get(attr)
+            init = cls.summary.methods.get("__init__")
+            default = init.defaults.get(param) if init is not None and param is not None else None
+            return (param, default if isinstance(default, str) else None) if param is not None else None
         init = cls.methods.get("__init__")
         if init is None or not isinstance(init.node, cst.FunctionDef):
             return None

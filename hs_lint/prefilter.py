@@ -247,9 +247,9 @@ _Screen = Callable[[Evidence], bool]
 _SCREENS: dict[str, _Screen] = {
     "HS101": _training_carry,
     "HS102": lambda e: e.drops_a_result and e.recurrent,
-    # the (h, c) tuple comes from a torch LSTM (or a class running one) or a same-file init_hidden()
-    # the tuple may also come from an initialiser of a class in another module: a call named like one
-    "HS103": lambda e: e.state_initialiser or e.torch_module or (e.names_an_initialiser and e.from_elsewhere),
+    # the (h, c) tuple comes from a torch LSTM (or a class running one) or a same-file init_hidden(), or from a
+    # module, class or initialiser of another module
+    "HS103": lambda e: e.state_initialiser or e.torch_module or e.from_elsewhere,
     "HS104": _training_carry,
     "HS105": lambda e: e.has("retain_graph", "retain_variables") and _training_carry(e),
     # the round trip leaves torch by name; the layer is built here or inherited from a class of another module

@@ -772,8 +772,10 @@ class ShapeFacts:
             if values:
                 return self._agreed(values, f"self.{attr}", next(iter(cls.methods.values())))
             if cls.summary is not None and attr in cls.summary.attr_params:  # set from a parameter of another file
-                param = cls.summary.attr_params[attr][0]
-                return self._imported_value({"param": param}, cls.methods.get("__init__"), reader, self._trust_defaults)
+                param = cls.summary.attr_params[attr]
+                init = cls.summary.methods.get("__init__")
+                data = {"param": param, "default": init.defaults.get(param) if init is not None else None}
+                return self._imported_value(data, cls.methods.get("__init__"), reader, self._trust_defaults)
             body = _class_body_value(cls.node, attr) if cls.node is not None else None
             if body is not None:
                 return self.value(body, facts.module_scope)

@@ -13,6 +13,7 @@ from conftest import FIXTURES, fixture_files, hs_lint
 from hs_lint import scan
 from hs_lint.config import Config
 from hs_lint.engine import Linter, SourceError
+from hs_lint.project.index import Projects
 from hs_lint.prefilter import may_have_findings
 from hs_lint.rules import all_rules
 
@@ -69,6 +70,26 @@ def test_prefilter_never_changes_the_findings(name, source, codes):
     with_filter = _findings(Linter(codes, prefilter=True), source)
     without = _findings(Linter(codes, prefilter=False), source)
     assert with_filter == without
+
+
+def _project_files() -> list[Path]:
+    return sorted((FIXTURES / "projects").rglob("*.py"))
+
+
+_PROJECTS = Projects()  # one index for the fixture projects, as one CLI run has
+
+
+@pytest.mark.parametrize("path", _project_files(), ids=lambda p: str(p.relative_to(FIXTURES / "projects")))
+def test_the_screen_passes_each_rule_alone_where_it_reports_in_a_project(path):
+    """A file read with its project: every code the rules report there, selected alone (``--select HS103``),
+    still gets the file past the screen, which knows the project only through ``holds_recurrent`` and
+    ``helper_text``. (The findings themselves are the same: the screen only decides whether rules run.)"""
+    source = path.read_text(encoding="utf-8")
+    view = _PROJECTS.view(path)
+    reported = {f.code for f in Linter(ALL_CODES, prefilter=False).check_source(source, str(path), view)}
+    skipped = [code for code in sorted(reported) if not may_have_findings(
+        source, [code], elsewhere=view.holds_recurrent, borrowed=view.helper_text)]
+    assert skipped == []
 
 
 @pytest.mark.parametrize("code", sorted(HEURISTIC_ONLY))

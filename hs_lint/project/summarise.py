@@ -75,6 +75,7 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         pair_when=facts.pair_condition(scope),
         returns=_binding(facts, facts.returned_binding(scope), module),
         template=(template.code, template.free, template.defaults) if template is not None else None,
+        defaults={p.name.value: value for p in _params(scope) if (value := _default(facts, p, scope)) is not None},
     )
 
 
@@ -92,7 +93,7 @@ def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
         summarises_sequence=facts.summarises_sequence(cls),
         resets={a: tuple(sorted(methods)) for a, methods in sorted(facts.own_resets(cls).items())},
         read_attrs=tuple(sorted(facts.attribute_reads)),
-        attr_params={a: p for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
+        attr_params={a: p[0] for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
         configs={a: c for a, binding in cls.attrs.items() if (c := _config(facts, binding)) is not None},
     )
 
@@ -148,15 +149,27 @@ def _config(facts: FileFacts, binding: Binding) -> Config | None:
 
 def _parameter(facts: FileFacts, expr: cst.BaseExpression | None, scope: Scope) -> dict[str, object] | None:
     """``{"param": name, "default": value}`` for an argument that is the builder's parameter, unchanged."""
-    node = scope.node
-    if not isinstance(expr, cst.Name) or not isinstance(node, cst.FunctionDef) or expr.value not in scope.params:
+    if not isinstance(expr, cst.Name) or expr.value not in scope.params:
         return None
     if scope.is_method and scope.params[0] == expr.value or facts.reaching(expr, expr.value, scope) != {ENTRY}:
         return None
-    param = next(p for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
-                 if p.name.value == expr.value)
-    default = _constant(facts.shapes.certain_value(param.default, scope.parent or facts.module_scope))
+    param = next((p for p in _params(scope) if p.name.value == expr.value), None)
+    if param is None:
+        return None
+    default = _default(facts, param, scope)
     return {"param": expr.value, "default": default} if default is not None else {"param": expr.value}
+
+
+def _params(scope: Scope) -> list[cst.Param]:
+    node = scope.node
+    if not isinstance(node, cst.FunctionDef):
+        return []
+    return [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+
+
+def _default(facts: FileFacts, param: cst.Param, scope: Scope) -> object:
+    """A parameter's default as data (a constant the module knows), else None."""
+    return _constant(facts.shapes.certain_value(param.default, scope.parent or facts.module_scope))
 
 
 def _constant(value: object) -> object:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "6"
+SUMMARY_FORMAT = "7"
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class FunctionSummary:
     # a one-expression helper: the expression, what its other names stand for, its parameters' defaults as code
     # (``hs_lint.inline.Template``)
     template: tuple[str, dict[str, str], dict[str, str]] | None = None
+    defaults: dict[str, object] = field(default_factory=dict)  # a parameter -> its default, when a constant
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
@@ -69,7 +70,7 @@ class ClassSummary:
     summarises_sequence: bool = False  # forward reads its recurrent output only at the last step
     resets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attr -> methods giving it a fresh value
     read_attrs: tuple[str, ...] = ()  # attributes its methods read from self
-    attr_params: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # attr -> (__init__ param, default)
+    attr_params: dict[str, str] = field(default_factory=dict)  # attr -> the __init__ parameter it is set to
     configs: dict[str, Config] = field(default_factory=dict)  # attr -> the recurrent module's configuration
 
 
@@ -142,7 +143,8 @@ def _function(data: dict) -> FunctionSummary:
                               "returns": tuple(returns) if returns is not None else None,
                               "pair_when": tuple(pair_when) if pair_when is not None else None,
                               "template": (str(template[0]), dict(template[1]), dict(template[2]))
-                              if template is not None else None})
+                              if template is not None else None,
+                              "defaults": {name: _scalar(v) for name, v in dict(data["defaults"]).items()}})
 
 
 def _class(data: dict) -> ClassSummary:
@@ -157,6 +159,6 @@ def _class(data: dict) -> ClassSummary:
         summarises_sequence=data["summarises_sequence"],
         resets={k: tuple(v) for k, v in data["resets"].items()},
         read_attrs=tuple(data["read_attrs"]),
-        attr_params={k: (v[0], v[1]) for k, v in data["attr_params"].items()},
+        attr_params={k: str(v) for k, v in data["attr_params"].items()},
         configs=dict(data["configs"]),
     )
