@@ -66,6 +66,17 @@ _DROPPED_CALL = re.compile(r"\.[ \t]*(?:{})[ \t]*\(".format("|".join(sorted(DROP
 # ``from <module> import`` / ``import <modules>``: what a file imports, read off its text
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import\b|import[ \t]+([^\n#;]+))", re.MULTILINE)
 
+
+def imported_modules(text: str) -> list[str]:
+    """The modules a file's text imports, as written (``pkg.helpers``, ``.helpers``, ``..``), once each."""
+    modules = []
+    for match in _IMPORT.finditer(text):
+        if match.group(1) is not None:
+            modules.append(match.group(1))
+        else:
+            modules.extend(part.split()[0] for part in match.group(2).split(",") if part.split())
+    return list(dict.fromkeys(modules))
+
 # One module path a file imports (as written: "pkg.helpers", ".helpers") -> the text of its ``return`` lines when it
 # is a file of the project, else "": a one-expression helper's code stands where it is called (``hs_lint.inline``).
 Borrowed = Callable[[str], str]
@@ -96,13 +107,7 @@ class Evidence:
         a word)."""
         if self._borrowed is None:
             return ""
-        modules = []
-        for match in _IMPORT.finditer(self.text):
-            if match.group(1) is not None:
-                modules.append(match.group(1))
-            else:
-                modules.extend(part.split()[0] for part in match.group(2).split(",") if part.split())
-        return "\n".join(self._borrowed(module) for module in dict.fromkeys(modules))
+        return "\n".join(self._borrowed(module) for module in imported_modules(self.text))
 
     @functools.cached_property
     def lowered(self) -> str:

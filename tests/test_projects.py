@@ -69,6 +69,60 @@ def test_a_cached_result_is_redone_when_a_module_it_used_changes(tmp_path):
     assert (project / ".hs_lint_cache" / "summaries").is_dir()
 
 
+_STREAM_BASE = """\
+import torch.nn as nn
+
+
+class StreamBase(nn.Module):
+    def __init__(self, vocab, width=128):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.gru = nn.GRU(width, width, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+"""
+_STREAM_NET = """\
+from base import StreamBase
+
+
+class StreamNet(StreamBase):
+    def forward(self, tokens, hidden):
+        out, hidden = self.gru(self.embed(tokens), hidden)
+        return self.head(out), hidden
+"""
+
+
+def test_a_cached_result_is_redone_when_the_base_class_of_a_class_it_used_changes(tmp_path):
+    """train.py reads net.py's summary, which was made with base.py's class: an edit of base.py alone (the layer
+    becomes a GRU) must redo both the stored summary of net.py and train.py's cached result."""
+    stream = (FIXTURES / "projects" / "stream_detach" / "train.py").read_text()
+    before = _STREAM_BASE.replace("nn.GRU(width, width, batch_first=True)", "nn.Linear(width, width)").replace(
+        "        self.head", "        self.spare = nn.LSTM(width, width)  # never run: every summary is made\n        self.head")
+    files = {"base.py": before, "net.py": _STREAM_NET,
+             "train.py": stream.replace("from net import StreamGRU", "from net import StreamNet as StreamGRU")}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "setup.cfg").write_text("")
+    first = hs_lint("check", ".", cwd=tmp_path)
+    assert "HS101" not in first.stdout, first.stdout + first.stderr
+    (tmp_path / "base.py").write_text(_STREAM_BASE)
+    assert any((tmp_path / ".hs_lint_cache" / "summaries").rglob("*.json"))
+    second = hs_lint("check", ".", cwd=tmp_path)
+    assert "train.py:11:" in second.stdout and "HS101" in second.stdout, second.stdout + second.stderr
+
+
+def test_a_stored_summary_is_remade_when_a_base_class_it_was_made_with_changes(tmp_path):
+    from hs_lint.project.store import SummaryStore
+
+    (tmp_path / "base.py").write_text(_STREAM_BASE.replace("nn.GRU(", "nn.Linear("))
+    (tmp_path / "net.py").write_text(_STREAM_NET)
+    store = SummaryStore(tmp_path / "store")
+    first, used = ProjectIndex(tmp_path, store).summary(tmp_path / "net.py")
+    assert not first.classes["StreamNet"].is_recurrent and str(tmp_path / "base.py") in used
+    (tmp_path / "base.py").write_text(_STREAM_BASE)
+    second, _ = ProjectIndex(tmp_path, store).summary(tmp_path / "net.py")
+    assert second.classes["StreamNet"].is_recurrent  # its forward runs the GRU its base class builds
+
+
 @pytest.mark.parametrize("other", [None, "linear.py"], ids=["no-recurrent-module-anywhere", "another-module"])
 def test_a_result_the_screen_skipped_is_redone_once_an_imported_module_turns_recurrent(tmp_path, other):
     """evaluate.py is skipped by the screen while no module it imports names a torch recurrent class; making the
@@ -87,7 +141,7 @@ def test_a_result_the_screen_skipped_is_redone_once_an_imported_module_turns_rec
     assert "evaluate.py:11:" in second.stdout and "HS307" in second.stdout, second.stdout + second.stderr
 
 
-def test_a_summary_survives_json_and_ignores_other_modules():
+def test_a_summary_survives_json_and_is_what_its_own_view_makes():
     for path in sorted((FIXTURES / "projects").rglob("*.py")):
         index = ProjectIndex(ROOT)
         summary, _ = index.summary(path)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hs_lint.files import TooLarge, Unreadable, read_source
 from hs_lint.gcpause import collector_paused
+from hs_lint.prefilter import imported_modules
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, cache_directory, digest
 from hs_lint.project.summary import ClassSummary, Config, Constant, FunctionSummary, ModuleSummary, ObjectSummary
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
 
 # ``nn.LSTM(``, ``class Tagger(RNNBase)``: a torch recurrent class built or defined (not one named in a table).
 _RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(")
-_RELATIVE_IMPORT = re.compile(r"^\s*from\s+\.([\w.]+)\s+import", re.MULTILINE)
 _RETURN_LINE = re.compile(r"^[ \t]+return\b.*$", re.MULTILINE)
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
 _MAX_DEPTH = 8  # re-export and base-class chains followed at most this far
+_IMPORT_DEPTH = 3  # for the screen, imports of an imported module followed this far (package, module, base class)
 # A key of a view's ``used`` that stands for a question, not a file: which of the project's modules name a word
 # (a module added later that builds a class or imports a module changes the answer, and redoes the result).
 _NAMING = "names:"
@@ -44,17 +45,19 @@ class ProjectIndex:
     def __init__(self, root: Path, store: SummaryStore | None = None) -> None:
         self.root = root.resolve()
         self.store = store
-        self._summaries: dict[tuple[str, str], ModuleSummary | None] = {}  # (path, digest) -> summary
+        # (path, digest) -> the summary and the other files it was made from
+        self._summaries: dict[tuple[str, str], tuple[ModuleSummary | None, dict[str, str]]] = {}
         self._building: set[str] = set()
         self._all_files: list[Path] | None = None
         self._naming: dict[str, list[Path]] = {}
         self._texts: dict[Path, tuple[str, bool, tuple[str, ...], str]] = {}
         self._recurrent_modules: dict[tuple[str, str], tuple[Path | None, dict[str, str]]] = {}
+        self._importing: dict[tuple[Path, int], tuple[bool, dict[str, str]]] = {}
 
     def _read(self, path: Path) -> tuple[str, bool, tuple[str, ...], str]:
         """What the screen needs of a module's text, read once per run: the hash of its bytes ("" when it cannot
-        be read), whether it names a torch recurrent class, the siblings it imports from (``from .x``), and the
-        text of its ``return`` lines (where every one-expression helper's expression is)."""
+        be read), whether it names a torch recurrent class, the modules it imports (as written), and the text of
+        its ``return`` lines (where every one-expression helper's expression is)."""
         if path not in self._texts:
             try:
                 data = read_source(path)
@@ -65,7 +68,7 @@ class ProjectIndex:
             self._texts[path] = (
                 content_hash(data),
                 any(w in text for w in ("RNN", "LSTM", "GRU")) and _RECURRENT_CALL.search(text) is not None,
-                tuple(dict.fromkeys(m.group(1) for m in _RELATIVE_IMPORT.finditer(text))),
+                tuple(imported_modules(text)),
                 "\n".join(m.group(0) for m in _RETURN_LINE.finditer(text)),
             )
         return self._texts[path]
@@ -78,15 +81,31 @@ class ProjectIndex:
             used[str(path)] = key
         return recurrent
 
-    def reexports_recurrent(self, path: Path, used: dict[str, str] | None = None) -> bool:
-        """A package ``__init__`` that imports from a sibling module naming a torch recurrent class (one level)."""
-        if path.name != "__init__.py":
+    def imports_recurrent(self, path: Path, used: dict[str, str], depth: int = _IMPORT_DEPTH) -> bool:
+        """A project module that the module at ``path`` imports names a torch recurrent class, or (``depth``
+        imports deep) imports one: a package that re-exports a model, a model whose layers are in a base class of
+        another module. ``used`` records every file read."""
+        if (path, depth) not in self._importing:
+            read: dict[str, str] = {}
+            self._importing[(path, depth)] = (self._imports_recurrent(path, read, depth), read)
+        found, read = self._importing[(path, depth)]
+        used.update(read)
+        return found
+
+    def _imports_recurrent(self, path: Path, used: dict[str, str], depth: int) -> bool:
+        key, _, imported, _ = self._read(path)
+        used[str(path)] = key
+        if depth <= 0:
             return False
-        key, _, siblings, _ = self._read(path)
-        if used is not None:
-            used[str(path)] = key
-        return any((f := layout.module_file((path.parent,), name)) is not None and self.names_recurrent(f, used)
-                   for name in siblings)
+        name, package = layout.module_name(self.root, path), path.name == "__init__.py"
+        for spelling in imported:
+            dots = len(spelling) - len(spelling.lstrip("."))
+            absolute = layout.absolute_import(name, package, dots, spelling[dots:] or None) if dots else spelling
+            found = self.module_file(absolute, path) if absolute else None
+            if found is not None and found != path and (
+                    self.names_recurrent(found, used) or self.imports_recurrent(found, used, depth - 1)):
+                return True
+        return False
 
     def view(self, path: Path) -> ModuleView:
         """``path``: resolved (as every path the index itself finds is)."""
@@ -103,8 +122,7 @@ class ProjectIndex:
             for module in (absolute, absolute.rpartition(".")[0]):
                 path = layout.module_file(layout.search_folders(self.root, importer), module) if module else None
                 if path is not None:
-                    recurrent = self.names_recurrent(path, read)
-                    found = path if self.reexports_recurrent(path, read) or recurrent else None
+                    found = path if self.names_recurrent(path, read) or self.imports_recurrent(path, read) else None
                     break
             self._recurrent_modules[key] = (found, read)
         found, read = self._recurrent_modules[key]
@@ -139,26 +157,38 @@ class ProjectIndex:
     def module_file(self, name: str, importer: Path) -> Path | None:
         return layout.module_file(layout.search_folders(self.root, importer), name)
 
-    def summary(self, path: Path) -> tuple[ModuleSummary | None, str]:
-        """The module's summary (None when it cannot be read or parsed) and the hash of the bytes it was
-        made from (what a cached result that used it is checked against)."""
+    def summary(self, path: Path) -> tuple[ModuleSummary | None, dict[str, str]]:
+        """The module's summary (None when it cannot be read or parsed), and what it was made from: the hash of
+        each file's bytes, the module's own and those of the modules defining the classes it imports (what a
+        cached result that used it is checked against)."""
         try:
             data = read_source(path)
         except (Unreadable, TooLarge):
-            return None, ""
+            return None, {str(path): ""}
         name = layout.module_name(self.root, path)
-        key, content = digest(name, data), content_hash(data)
+        key, own = digest(name, data), {str(path): content_hash(data)}
         if (str(path), key) in self._summaries:
-            return self._summaries[(str(path), key)], content
-        found = self.store.get(key) if self.store is not None else None
-        if found is None and str(path) not in self._building:
-            found = self._build(path, name, data)
+            found, deps = self._summaries[(str(path), key)]
+            return found, {**own, **deps}
+        if str(path) in self._building:  # an import cycle through base classes: this module is not known yet
+            return None, own
+        stored = self.store.get(key) if self.store is not None else None
+        if stored is not None and self._current(stored[1]):
+            found, deps = stored
+        else:
+            found, deps = self._build(path, name, data)
             if found is not None and self.store is not None:
-                self.store.put(key, found)
-        self._summaries[(str(path), key)] = found
-        return found, content
+                self.store.put(key, found, deps)
+        self._summaries[(str(path), key)] = (found, deps)
+        return found, {**own, **deps}
 
-    def _build(self, path: Path, name: str, data: bytes) -> ModuleSummary | None:
+    def _current(self, used: dict[str, str]) -> bool:
+        """Every file a stored summary was made from still has those bytes (each file hashed once a run)."""
+        return all(self._read(Path(path))[0] == expected for path, expected in used.items())
+
+    def _build(self, path: Path, name: str, data: bytes) -> tuple[ModuleSummary | None, dict[str, str]]:
+        """The summary, made with the classes the module imports from the project (its base classes, the classes
+        it builds) and nothing else of other modules, and the files those came from."""
         import libcst as cst  # the analysis loads only for modules that a question needs
 
         from hs_lint.facts import FileFacts
@@ -168,19 +198,19 @@ class ProjectIndex:
         try:
             source = data.decode("utf-8")
             if len(source) > MAX_SUMMARY_CHARS:
-                return None
+                return None, {}
             with collector_paused():
                 module = cst.parse_module(source)
         except (UnicodeDecodeError, cst.ParserSyntaxError, RecursionError, ValueError):
-            return None
+            return None, {}
         self._building.add(str(path))
+        view = ModuleView(self, path, local=True)
         try:
             with collector_paused():
-                view = ModuleView(self, path, local=True)
                 expansion = expand(module, view)
-                return summarise(FileFacts(expansion.module, view, expansion.imports), name)
+                return summarise(FileFacts(expansion.module, view, expansion.imports), name), view.used
         except RecursionError:
-            return None
+            return None, view.used
         finally:
             self._building.discard(str(path))
 
@@ -267,9 +297,14 @@ class ModuleView:
         path = self.index.module_file(module, self.path)
         if path is None or path == self.path:
             return None
-        found, key = self.index.summary(path)
-        self.used[str(path)] = key
+        found = self._summary_at(path)
         return (found, path) if found is not None else None
+
+    def _summary_at(self, path: Path) -> ModuleSummary | None:
+        """The summary of the module at ``path``, with the files it was made from recorded as read."""
+        found, used = self.index.summary(path)
+        self.used.update(used)
+        return found
 
     def _spelled(self, spelling: str) -> str | None:
         """An import as written (``pkg.helpers``, ``.helpers``) -> the absolute module name."""
@@ -303,9 +338,15 @@ class ModuleView:
         return found[0] if found is not None else None
 
     def locate(self, qualified: str, depth: int = 0) -> tuple[Member, Path] | None:
-        """``resolve``, with the file that defines it (two equal classes in two files are two classes)."""
-        if self.local or depth > _MAX_DEPTH or qualified.startswith(("torch.", "numpy.")):
+        """``resolve``, with the file that defines it (two equal classes in two files are two classes). A summary's
+        view (``local``) finds classes only: a module's summary is made with the classes it inherits from or builds
+        (in an import cycle of such modules, which Python itself can rarely import, the later one is unknown)."""
+        if depth > _MAX_DEPTH or qualified.startswith(("torch.", "numpy.")):
             return None
+        found = self._locate(qualified, depth)
+        return None if self.local and found is not None and not isinstance(found[0], ClassSummary) else found
+
+    def _locate(self, qualified: str, depth: int) -> tuple[Member, Path] | None:
         parts = qualified.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             located = self._located(".".join(parts[:cut]))
@@ -342,19 +383,24 @@ class ModuleView:
             if not isinstance(inherited, ClassSummary):
                 continue
             own_forward = "forward" in cls.methods
+            attrs = {**inherited.attrs, **cls.attrs}
+            runs_inherited = any(attrs.get(a, ("",))[0] == "module" for a in cls.called_attrs if a not in cls.attrs)
             cls = replace(
                 cls,
                 recurrent_kind=cls.recurrent_kind or inherited.recurrent_kind,
-                is_recurrent=cls.is_recurrent or inherited.is_recurrent,
-                attrs={**inherited.attrs, **cls.attrs},
+                # a method here runs a recurrent module its base builds: recurrent, as in one file
+                is_recurrent=cls.is_recurrent or inherited.is_recurrent or runs_inherited,
+                attrs=attrs,
                 # a parameter of the base's __init__ is bound by this class's own __init__, if it has one
                 configs={**({a: _unbound(c) for a, c in inherited.configs.items()} if "__init__" in cls.methods
                             else inherited.configs), **cls.configs},
+                attr_params=cls.attr_params if "__init__" in cls.methods else {**inherited.attr_params, **cls.attr_params},
                 methods={**inherited.methods, **cls.methods},
                 held_attrs=cls.held_attrs if own_forward else tuple(sorted({*cls.held_attrs, *inherited.held_attrs})),
                 summarises_sequence=cls.summarises_sequence if own_forward else inherited.summarises_sequence,
                 resets={**inherited.resets, **cls.resets},
                 read_attrs=tuple(sorted({*cls.read_attrs, *inherited.read_attrs})),
+                called_attrs=tuple(sorted({*cls.called_attrs, *inherited.called_attrs})),
             )
         return cls
 
@@ -375,8 +421,7 @@ class ModuleView:
         for path in self._naming(name) if not self.local else ():
             if path == self.path:
                 continue
-            summary, key = self.index.summary(path)
-            self.used[str(path)] = key
+            summary = self._summary_at(path)
             if summary is None or summary.accelerator is None:
                 continue
             there = self.index.view(path)
@@ -435,8 +480,7 @@ class ModuleView:
         for module in self._naming(name) if depth < _MAX_DEPTH else ():
             if module == self.path:  # this file's subclasses are read from its own facts (and its summary costs)
                 continue
-            summary, key = self.index.summary(module)
-            self.used[str(module)] = key
+            summary = self._summary_at(module)
             there = self.index.view(module)
             for sub in summary.classes.values() if summary is not None else ():
                 if "__init__" not in sub.methods and any(named(there.locate(b)) for b in sub.bases if "." in b):
@@ -452,8 +496,7 @@ class ModuleView:
         for path in self._naming(name):
             if path == skip:
                 continue
-            summary, key = self.index.summary(path)
-            self.used[str(path)] = key
+            summary = self._summary_at(path)
             if summary is None:
                 continue
             there = self.index.view(path)  # names in that module resolve from where it is
@@ -488,8 +531,7 @@ class ModuleView:
         for path in self._naming(name or self.path.stem):
             if path == self.path:
                 continue
-            summary, key = self.index.summary(path)
-            self.used[str(path)] = key
+            summary = self._summary_at(path)
             there = self.index.view(path)
             if summary is not None and any(
                     there._points_at(q, self.path) for q in (*summary.imports.values(), *summary.star_imports)):
@@ -504,8 +546,7 @@ class ModuleView:
         for qualified in imports.values():
             defined = self.locate(qualified)
             if defined is not None:
-                summary, key = self.index.summary(defined[1])
-                self.used[str(defined[1])] = key
+                summary = self._summary_at(defined[1])
                 if summary is not None:
                     found[str(defined[1])] = summary
             for module in (qualified, qualified.rpartition(".")[0]):

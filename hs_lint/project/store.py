@@ -72,15 +72,17 @@ class SummaryStore:
     def _entry(self, key: str) -> Path:
         return self.directory / "summaries" / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> ModuleSummary | None:
+    def get(self, key: str) -> tuple[ModuleSummary, dict[str, str]] | None:
+        """The summary stored under ``key`` and the files (path -> hash) it was made from besides its own."""
         try:
-            return ModuleSummary.from_json(json.loads(self._entry(key).read_text(encoding="utf-8")))
+            entry = json.loads(self._entry(key).read_text(encoding="utf-8"))
+            return ModuleSummary.from_json(entry["summary"]), {str(p): str(h) for p, h in dict(entry["deps"]).items()}
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
-    def put(self, key: str, summary: ModuleSummary) -> None:
+    def put(self, key: str, summary: ModuleSummary, deps: dict[str, str]) -> None:
         try:
             mark_cache_directory(self.directory)
-            write_json_atomic(self._entry(key), summary.as_json())
+            write_json_atomic(self._entry(key), {"summary": summary.as_json(), "deps": deps})
         except OSError:
             pass

@@ -93,6 +93,9 @@ def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
         summarises_sequence=facts.summarises_sequence(cls),
         resets={a: tuple(sorted(methods)) for a, methods in sorted(facts.own_resets(cls).items())},
         read_attrs=tuple(sorted(facts.attribute_reads)),
+        called_attrs=tuple(sorted({key[5:] for site in facts.calls if site.scope.cls is cls
+                                   and (key := key_of(site.node.func)) is not None
+                                   and key.startswith("self.") and key.count(".") == 1})),
         attr_params={a: p[0] for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
         configs={a: c for a, binding in cls.attrs.items() if (c := _config(facts, binding)) is not None},
     )

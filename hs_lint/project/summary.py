@@ -70,6 +70,8 @@ class ClassSummary:
     summarises_sequence: bool = False  # forward reads its recurrent output only at the last step
     resets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attr -> methods giving it a fresh value
     read_attrs: tuple[str, ...] = ()  # attributes its methods read from self
+    # the attributes its methods call (``self.gru(x, h)``): with a base class's modules, what makes it recurrent
+    called_attrs: tuple[str, ...] = ()
     attr_params: dict[str, str] = field(default_factory=dict)  # attr -> the __init__ parameter it is set to
     configs: dict[str, Config] = field(default_factory=dict)  # attr -> the recurrent module's configuration
 
@@ -159,6 +161,7 @@ def _class(data: dict) -> ClassSummary:
         summarises_sequence=data["summarises_sequence"],
         resets={k: tuple(v) for k, v in data["resets"].items()},
         read_attrs=tuple(data["read_attrs"]),
+        called_attrs=tuple(data["called_attrs"]),
         attr_params={k: str(v) for k, v in data["attr_params"].items()},
         configs=dict(data["configs"]),
     )
