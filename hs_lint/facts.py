@@ -1297,7 +1297,7 @@ class FileFacts:
         or inherited (a base class's, in this file or summarised from another, unless this class overrides it)."""
         found: set[str] = set()
         overridden: set[str] = set()
-        for owner in self._lineage(cls):
+        for owner in self.lineage(cls):
             if owner.summary is not None:
                 found.update(m for attr in attrs for m in owner.summary.resets.get(attr, ()) if m not in overridden)
                 break  # a summary already holds what its class inherits
@@ -1318,7 +1318,7 @@ class FileFacts:
                         found.setdefault(key[5:], set()).add(name)
         return {attr: frozenset(methods) for attr, methods in found.items()}
 
-    def _lineage(self, cls: ClassInfo) -> Iterator[ClassInfo]:
+    def lineage(self, cls: ClassInfo) -> Iterator[ClassInfo]:
         """``cls`` and its first base class at each step that this file knows (defined or imported here)."""
         seen: set[str] = set()
         current: ClassInfo | None = cls

@@ -96,7 +96,19 @@ _SAME_SHAPE_METHODS = frozenset(
 _WRAPPERS = frozenset({"torch.autograd.Variable", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 # Layers whose output keeps the input's leading axes; for some, the width of the last one.
 _LAYERS = {"torch.nn.Embedding": ("embedding_dim", 1), "torch.nn.Linear": ("out_features", 1)}
-_LEADING_AXES_KEPT = frozenset({*_LAYERS, "torch.nn.Dropout"})
+LEADING_AXES_KEPT = frozenset({*_LAYERS, "torch.nn.Dropout"})
+
+
+def layer_width(qualified: str, construction: cst.Call) -> cst.BaseExpression | None:
+    """The argument that sets the last axis of a layer's output (``nn.Embedding(v, e)`` -> ``e``), if given."""
+    layer = _LAYERS.get(qualified)
+    if layer is None:
+        return None
+    given = keyword_arg(construction, layer[0])
+    positional = positional_args(construction)
+    return positional[layer[1]] if given is None and len(positional) > layer[1] else given
+
+
 _BATCH_NAME = re.compile(r"(^|_)(b|bs|bsz|batch|batch_?size|batchsize|n_?batch(es)?|num_?batch(es)?)$", re.I)
 _MAX_DEPTH = 40
 _UNBUILT = object()  # a class no other module of the project builds
@@ -1103,7 +1115,8 @@ class ShapeFacts:
 
     def _leading_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
         """``self.embed(tokens)`` -> ``tokens``: the tensor whose leading (seq, batch) axes ``expr`` keeps."""
-        while isinstance(expr, cst.Call) and self._layer(expr, scope) is not None and positional_args(expr):
+        while isinstance(expr, cst.Call) and positional_args(expr) and (
+                self._layer(expr, scope) is not None or self._inherited_layer(expr, scope) is not None):
             expr = positional_args(expr)[0]
         return expr
 
@@ -1112,22 +1125,39 @@ class ShapeFacts:
         key = key_of(call.func)
         sources = self._sources(key, scope, call.func) if key is not None else []
         if len(sources) == 1 and isinstance(sources[0][0], cst.Call):
-            if self.facts.qualify(sources[0][0].func) in _LEADING_AXES_KEPT:
+            if self.facts.qualify(sources[0][0].func) in LEADING_AXES_KEPT:
                 return sources[0]  # type: ignore[return-value]
+        return None
+
+    def _inherited_layer(self, call: cst.Call, scope: Scope) -> tuple[dict[str, object], ClassInfo] | None:
+        """``self.embed(x)`` where a base class of another module builds ``self.embed``: that layer as its module's
+        summary gives it (``{"kind": "torch.nn.Embedding", "width": ...}``), and the class that holds it."""
+        key = key_of(call.func)
+        cls = scope.cls
+        if cls is None or key is None or not key.startswith("self.") or key.count(".") != 1:
+            return None
+        for owner in self.facts.lineage(cls):
+            if owner.summary is not None:
+                found = owner.summary.layers.get(key[5:])
+                return (found, owner) if found is not None else None
+            if any(self._assignments(key, m) for m in owner.methods.values()):
+                return None  # built in this file: ``_layer`` reads it
         return None
 
     def _layer_output(self, call: cst.Call, scope: Scope) -> TensorShape | None:
         """``self.embed(x)`` with ``self.embed = nn.Embedding(v, e)``: the last axis is ``e``."""
         found = self._layer(call, scope)
-        layer = _LAYERS.get(self.facts.qualify(found[0].func) or "") if found is not None else None
-        if found is None or layer is None:
-            return None
-        construction, where = found
-        given = keyword_arg(construction, layer[0])
-        positional = positional_args(construction)
-        if given is None and len(positional) > layer[1]:
-            given = positional[layer[1]]
-        feature = self.value(given, where)
+        if found is not None:
+            construction, where = found
+            width = layer_width(self.facts.qualify(construction.func) or "", construction)
+            feature = self.value(width, where) if width is not None else None
+        else:
+            inherited = self._inherited_layer(call, scope)
+            if inherited is None or inherited[0].get("kind") not in _LAYERS:
+                return None
+            data, owner = inherited
+            feature = self._imported_value(data.get("width"), owner.methods.get("__init__"), scope.cls,
+                                           self._trust_defaults)
         return TensorShape(call, None, (), feature) if isinstance(feature, Dim) else None
 
     def relaid(self, qualified: str, scope: Scope) -> bool:

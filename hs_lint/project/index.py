@@ -395,6 +395,8 @@ class ModuleView:
                 configs={**({a: _unbound(c) for a, c in inherited.configs.items()} if "__init__" in cls.methods
                             else inherited.configs), **cls.configs},
                 attr_params=cls.attr_params if "__init__" in cls.methods else {**inherited.attr_params, **cls.attr_params},
+                layers={**({a: _unbound(layer) for a, layer in inherited.layers.items()} if "__init__" in cls.methods
+                           else inherited.layers), **cls.layers},
                 methods={**inherited.methods, **cls.methods},
                 held_attrs=cls.held_attrs if own_forward else tuple(sorted({*cls.held_attrs, *inherited.held_attrs})),
                 summarises_sequence=cls.summarises_sequence if own_forward else inherited.summarises_sequence,
@@ -571,7 +573,8 @@ def _recurrent(summary: ModuleSummary) -> bool:
 
 
 def _unbound(config: Config) -> Config:
-    """A configuration whose parameters are no longer the ones a caller of ``__init__`` passes: unknown."""
+    """A configuration (or a layer) whose parameters are no longer the ones a caller of ``__init__`` passes:
+    unknown."""
     return {name: None if isinstance(value, dict) else value for name, value in config.items()}
 
 

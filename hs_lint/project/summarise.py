@@ -6,13 +6,13 @@ import libcst as cst
 
 from hs_lint import values
 from hs_lint.device_facts import accelerator_evidence, device_facts, sorts_by_length
-from hs_lint.facts import Binding, ClassInfo, FileFacts, Scope
+from hs_lint.facts import AssignSite, Binding, ClassInfo, FileFacts, Scope
 from hs_lint.inline import module_names, template_of
 from hs_lint.names import key_of
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
-from hs_lint.shapes import PARAMETERS, Dim, typed
+from hs_lint.shapes import LEADING_AXES_KEPT, PARAMETERS, Dim, layer_width, typed
 from hs_lint.torch_era import era
 
 
@@ -98,7 +98,31 @@ def _class(facts: FileFacts, cls: ClassInfo, module: str) -> ClassSummary:
                                    and key.startswith("self.") and key.count(".") == 1})),
         attr_params={a: p[0] for a in _self_attrs(facts, cls) if (p := facts.attr_param(cls, a)) is not None},
         configs={a: c for a, binding in cls.attrs.items() if (c := _config(facts, binding)) is not None},
+        layers=_layers(facts, cls),
     )
+
+
+def _layers(facts: FileFacts, cls: ClassInfo) -> dict[str, dict[str, object]]:
+    """``self.embed = nn.Embedding(vocab, dim)`` -> {"embed": {"kind": "torch.nn.Embedding", "width": dim as data}}:
+    the class's layers that keep their input's leading axes, each built in one statement (for a subclass in
+    another module that runs them)."""
+    built: dict[str, list[AssignSite]] = {}
+    for site in facts.assignments:
+        for key in site.target_keys if site.scope.cls is cls else ():
+            if key.startswith("self.") and key.count(".") == 1:
+                built.setdefault(key[5:], []).append(site)
+    found: dict[str, dict[str, object]] = {}
+    for attr, sites in built.items():
+        value = sites[0].value
+        if len(sites) != 1 or len(sites[0].targets) != 1 or not isinstance(value, cst.Call):
+            continue
+        kind = facts.qualify(value.func)
+        if kind in LEADING_AXES_KEPT:
+            width = layer_width(kind, value)
+            data = _parameter(facts, width, sites[0].scope) if width is not None else None
+            found[attr] = {"kind": kind, "width": data if data is not None or width is None
+                           else _constant(facts.shapes.certain_value(width, sites[0].scope))}
+    return found
 
 
 def _objects(facts: FileFacts, module: str) -> dict[str, ObjectSummary]:

@@ -74,6 +74,8 @@ class ClassSummary:
     called_attrs: tuple[str, ...] = ()
     attr_params: dict[str, str] = field(default_factory=dict)  # attr -> the __init__ parameter it is set to
     configs: dict[str, Config] = field(default_factory=dict)  # attr -> the recurrent module's configuration
+    # attr -> a layer that keeps its input's leading axes: {"kind": "torch.nn.Embedding", "width": a Config value}
+    layers: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,4 +166,5 @@ def _class(data: dict) -> ClassSummary:
         called_attrs=tuple(data["called_attrs"]),
         attr_params={k: str(v) for k, v in data["attr_params"].items()},
         configs=dict(data["configs"]),
+        layers={k: dict(v) for k, v in data["layers"].items()},
     )
