@@ -1032,6 +1032,13 @@ class FileFacts:
                 if not cls.is_recurrent and any(b.is_recurrent for b in bases):
                     cls.is_recurrent = changed = True
 
+    @property
+    def has_recurrent_code(self) -> bool:
+        """The file builds a torch recurrent module or has a recurrent class (defined here, its layers perhaps
+        built by a base class of another module, or imported from the project): an unknown model it runs may be
+        one."""
+        return bool(self.recurrent_modules) or any(cls.is_recurrent for cls in self.classes.values())
+
     def is_backward_call(self, site: CallSite) -> bool:
         """``loss.backward()``, ``torch.autograd.grad(...)``, or an optimizer's ``step()``."""
         name = method_name(site.node)

@@ -59,10 +59,8 @@ def _sources(facts: FileFacts, loop: Loop, keys: set[str]) -> list[cst.BaseExpre
 
 
 def _recurrent_callee(facts: FileFacts, kind: str) -> bool:
-    """The callee is a torch recurrent module, a recurrent class, or unknown in a file that builds one or has a
-    recurrent class (defined here, its layers perhaps built by a base class elsewhere, or imported)."""
-    return kind in ("module", "instance") or kind == "unknown" and (
-        bool(facts.recurrent_modules) or any(cls.is_recurrent for cls in facts.classes.values()))
+    """The callee is a torch recurrent module, a recurrent class, or unknown in a file with recurrent code."""
+    return kind in ("module", "instance") or kind == "unknown" and facts.has_recurrent_code
 
 
 class GenerationDropsState(Rule):

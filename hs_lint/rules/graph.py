@@ -609,7 +609,7 @@ for x in batches:
             if facts.grad_event(site) not in ("backward", "scaled-backward"):
                 continue
             call = next((c for c in facts.recurrent_calls if carried_state_loop(facts, c, site.loop)), None)
-            if old_spelling is not None and facts.recurrent_modules:
+            if old_spelling is not None and facts.has_recurrent_code:
                 yield Violation(self.code, self.name, site.node, self.old_spelling_message.format(
                     call=facts.source(site.node), loop=facts.loop_header(site.loop)), {"old_spelling": True})
             elif call is not None:

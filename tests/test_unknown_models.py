@@ -1,5 +1,6 @@
-"""HS306 where the sampler's model is a recurrent class of another module (or one whose layers a base class
-of another module builds): the unknown ``net`` of a generation loop is judged as in a file that builds one."""
+"""An unknown model (``net``, a parameter) run in a file whose recurrent code is a class of another module, or
+one whose layers a base class of another module builds: HS306 and HS105 judge it as in a file that builds a
+torch recurrent module."""
 
 from __future__ import annotations
 
@@ -77,3 +78,29 @@ def test_a_sampler_of_a_model_with_no_recurrent_layer_is_silent(tmp_path):
         "seq, state = self.rnn(self.embed(ids), state)", "seq = self.rnn(self.embed(ids)) + state")
     files = {"model.py": model, "sample.py": SAMPLER.format(module="model", call=DROPS)}
     assert "HS306" not in [code for _, code in codes_in(tmp_path, files, "sample.py")]
+
+
+FIT = """\
+import torch.nn.functional as F
+
+from {module} import CharModel
+
+
+def fit(net, batches, optimizer):
+    for ids, targets in batches:
+        logits, _ = net(ids, None)
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        loss.backward({keyword}=True)
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_the_pre_04_retain_variables_keyword_beside_an_imported_recurrent_model(tmp_path, layout):
+    files = {**LAYOUTS[layout], "fit.py": FIT.format(module="model", keyword="retain_variables")}
+    assert (10, "HS105") in codes_in(tmp_path, files, "fit.py")
+
+
+def test_retain_graph_with_no_state_carried_is_silent(tmp_path):
+    files = {**LAYOUTS["imported"], "fit.py": FIT.format(module="model", keyword="retain_graph")}
+    assert "HS105" not in [code for _, code in codes_in(tmp_path, files, "fit.py")]
