@@ -1003,7 +1003,7 @@ class FileFacts:
     def _function_named(self, key: str, scope: Scope) -> Scope | None:
         head, _, name = key.rpartition(".")
         if head == "self" and scope.cls is not None:
-            return scope.cls.methods.get(name)
+            return self.method_of(scope.cls, name)
         if not head:
             return self.functions.get(name)
         if head in self.imports and self.project is not None:
@@ -1325,6 +1325,11 @@ class FileFacts:
                         found.setdefault(key[5:], set()).add(name)
         return {attr: frozenset(methods) for attr, methods in found.items()}
 
+    def method_of(self, cls: ClassInfo, name: str) -> Scope | None:
+        """``cls``'s method ``name``, its own or inherited from a base class this file knows (defined here, or a
+        class of another module whose summary lists the methods it inherits)."""
+        return next((owner.methods[name] for owner in self.lineage(cls) if name in owner.methods), None)
+
     def lineage(self, cls: ClassInfo) -> Iterator[ClassInfo]:
         """``cls`` and its first base class at each step that this file knows (defined or imported here)."""
         seen: set[str] = set()
@@ -1600,7 +1605,7 @@ class FileFacts:
         owner, _, name = key.rpartition(".")
         binding = self.lookup(owner, scope)
         if binding is not None:
-            return self.classes[binding.detail].methods.get(name) if binding.kind == "instance" else None
+            return self.method_of(self.classes[binding.detail], name) if binding.kind == "instance" else None
         if name in _MODULE_API:
             return None  # ``self.model.train()`` is nn.Module.train (a mode switch), not the file's own ``train``
         owners = [cls.methods[name] for cls in self.classes.values() if name in cls.methods]

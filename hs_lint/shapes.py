@@ -423,17 +423,17 @@ class ShapeFacts:
             return function
         func = call.func
         if isinstance(func, cst.Name) and func.value in facts.classes:
-            return _method(facts.classes[func.value], "__init__", facts)
+            return facts.method_of(facts.classes[func.value], "__init__")
         key = key_of(func)
         if key is None:
             return None
         binding = facts.lookup(key, scope)
         if binding is not None and binding.kind == "instance":
-            return _method(facts.classes[binding.detail], "forward", facts)
+            return facts.method_of(facts.classes[binding.detail], "forward")
         head, _, name = key.rpartition(".")
         owner = facts.lookup(head, scope) if head else None
         if owner is not None and owner.kind == "instance":
-            return _method(facts.classes[owner.detail], name, facts)
+            return facts.method_of(facts.classes[owner.detail], name)
         return None
 
     def certain_value(self, expr: cst.BaseExpression | None, scope: Scope) -> Value:
@@ -872,7 +872,7 @@ class ShapeFacts:
         default as ``value`` trusts it and ``certain`` does not (as for a builder of this file); else the parameter
         as a symbol. Unknown when ``reader`` (or a class between) has an ``__init__`` of its own."""
         if isinstance(data, dict):
-            if owner is None or reader is None or _method(reader, "__init__", self.facts) is not owner:
+            if owner is None or reader is None or self.facts.method_of(reader, "__init__") is not owner:
                 return None
             default = typed(data.get("default"))
             built = [site for site in self.callers(owner) if key_of(site.node.func) == reader.name]
@@ -1303,16 +1303,6 @@ def _same_shape_inner(call: cst.Call, qualified: str | None) -> cst.BaseExpressi
     if qualified in _WRAPPERS or (isinstance(call.func, cst.Name) and call.func.value in ("Variable", "Parameter")):
         args = positional_args(call)
         return args[0] if args else None
-    return None
-
-
-def _method(cls, name: str, facts: FileFacts) -> Scope | None:
-    seen: set[str] = set()
-    while cls is not None and cls.name not in seen:
-        seen.add(cls.name)
-        if name in cls.methods:
-            return cls.methods[name]
-        cls = next((facts.classes[b] for b in cls.base_keys if b in facts.classes), None)
     return None
 
 
