@@ -45,13 +45,10 @@ READS = "y, hidden = self.lstm(x, self.hidden if hidden is None else hidden)\n  
 def _files(layout: str, body: str) -> tuple[dict[str, str], str, int]:
     """The files, the one checked, and the line of ``model.hidden = ...`` in it."""
     tagger = TAGGER.format(body=body)
-    if layout == "same-file":
-        text = BASE + "\n\n" + tagger
-        return {"tagger.py": text}, "tagger.py", text.splitlines().index(
-            "        model.hidden = model.init_hidden(words.size(1))") + 1
-    text = "from base import TaggerBase\n\n\n" + tagger
-    return {"base.py": BASE, "tagger.py": text}, "tagger.py", text.splitlines().index(
-        "        model.hidden = model.init_hidden(words.size(1))") + 1
+    files = {"tagger.py": BASE + "\n\n" + tagger} if layout == "same-file" else {
+        "base.py": BASE, "tagger.py": "from base import TaggerBase\n\n\n" + tagger}
+    line = files["tagger.py"].splitlines().index("        model.hidden = model.init_hidden(words.size(1))") + 1
+    return files, "tagger.py", line
 
 
 @pytest.mark.parametrize("layout", ["same-file", "other-module"])
