@@ -1478,19 +1478,23 @@ class FileFacts:
 
     def updates(self, loop: Loop, keys: frozenset[str], call: RecurrentCall) -> list[tuple[cst.CSTNode, Flow]]:
         """``state_updates`` with where each happens: the assigned value, or the ``detach_()`` call."""
-        read_back = {id(a) for reads in self.result_reads(call.site).values() for a in reads}  # ``h = result[1]``
         found: list[tuple[cst.CSTNode, Flow]] = [
             (site.value or site.node,
              self.flow(site.node if site.augmented else site.value, keys, site.scope)
              if site.value is not None else Flow.FRESH)
             for site in self.assignments_in(loop)
-            if site.value is not call.site.node and site.value is not call.site.unpacked_from
-            and keys.intersection(site.target_keys) and id(site) not in read_back
+            if keys.intersection(site.target_keys) and not self.binds_result(call.site, site)
         ]
         for site in self._sites_in_loop[id(loop)][1]:
             if method_name(site.node) == "detach_" and keys.intersection(referenced_keys(receiver(site.node))):
                 found.append((site.node, Flow.DETACHED))
         return found
+
+    def binds_result(self, site: CallSite, assign: AssignSite) -> bool:
+        """``assign`` binds what the call at ``site`` returns: its own statement (``out, h = f(x, h)``, or the tuple
+        it is unpacked from) or an indexed read of its result (``h = result[1]``)."""
+        return assign.value is site.node or assign.value is site.unpacked_from or any(
+            assign in reads for reads in self.result_reads(site).values())
 
     def assignments_in(self, loop: Loop) -> Iterator[AssignSite]:
         yield from self._sites_in_loop[id(loop)][0]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, FileFacts, Loop, Scope
+from hs_lint.facts import TENSOR_FACTORIES, CallSite, FileFacts, Loop, Scope
 from hs_lint.names import descendants, flat_keys, key_of, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
 
@@ -115,18 +115,14 @@ with torch.no_grad():
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for site in facts.calls:
             loop = site.loop
-            target = site.target
-            if not _is_generation_loop(loop) or not isinstance(target, cst.Tuple) or len(target.elements) != 2:
-                continue
-            dropped = target.elements[1].value
-            if not (isinstance(dropped, cst.Name) and dropped.value == "_"):
-                continue
+            dropped = _dropped_state(facts, site) if _is_generation_loop(loop) else None
             args = positional_args(site.node)
-            if len(args) < 2 or not _recurrent_callee(facts, facts.callee(site).kind):
+            if dropped is None or len(args) < 2 or not _recurrent_callee(facts, facts.callee(site).kind):
                 continue
+            output, where = dropped
             passed = facts.passed_value(args[1], site)  # ``tmp = (h, c)`` before the call: ``(h, c)``
             state_keys = set(flat_keys(passed))
-            output_key = key_of(target.elements[0].value)
+            output_key = key_of(output)
             input_keys = set(flat_keys(args[0]))
             if not state_keys or output_key is None or not input_keys:
                 continue
@@ -136,8 +132,8 @@ with torch.no_grad():
                 state = facts.source(passed)
                 call = _one_line(facts.source(site.node))
                 yield self.violation(
-                    site.node, call=call, loop=facts.loop_header(loop), state=state, input=facts.source(args[0]),
-                    fix=f"{facts.source(target.elements[0].value)}, {state} = {call}",
+                    where, call=call, loop=facts.loop_header(loop), state=state, input=facts.source(args[0]),
+                    fix=f"{facts.source(output)}, {state} = {call}",
                 )
 
     @staticmethod
@@ -173,6 +169,26 @@ with torch.no_grad():
             s.value is not None and not isinstance(s.value, cst.Name)
             and from_output.intersection(referenced_keys(s.value)) for s in direct
         )
+
+
+def _dropped_state(facts: FileFacts, site: CallSite) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
+    """Where a call's output goes and where its returned state is thrown away: ``out, _ = f(x, s)`` and
+    ``out = f(x, s)[0]`` (at the call), ``r = f(x, s)`` then ``out = r[0]`` and ``_ = r[1]`` (at the last)."""
+    target = site.target
+    if isinstance(target, cst.Tuple):
+        blank = len(target.elements) == 2 and _is_blank(target.elements[1].value)
+        return (target.elements[0].value, site.node) if blank else None
+    direct = facts.index_reads.get(id(site.node), [])
+    if target is None and len(direct) == 1 and direct[0][2] == (0,):
+        return direct[0][0].targets[0], site.node
+    reads = facts.result_reads(site) if isinstance(target, cst.Name) else {}
+    if set(reads) == {0, 1} and len(reads[0]) == 1 and all(_is_blank(a.targets[0]) for a in reads[1]):
+        return reads[0][0].targets[0], reads[1][0].node
+    return None
+
+
+def _is_blank(target: cst.BaseExpression) -> bool:
+    return isinstance(target, cst.Name) and target.value == "_"
 
 
 def _moves_itself(value: cst.BaseExpression | None, key: str) -> bool:
@@ -268,7 +284,7 @@ for _ in range(3):
             if not _is_generation_loop(loop) or not keys or not args:
                 continue
             if any(keys.intersection(s.target_keys) for s in facts.assignments_in(loop)
-                   if s.value is not call.site.node):
+                   if not facts.binds_result(call.site, s)):
                 continue  # re-initialised or changed inside the loop
             found = self._window(facts, loop, args[0])
             if found is not None:
