@@ -1490,6 +1490,18 @@ class FileFacts:
                 found.append((site.node, Flow.DETACHED))
         return found
 
+    def output_target(self, site: CallSite) -> cst.BaseExpression | None:
+        """The target that receives a call's first result (a recurrent module's output): ``out`` in ``out, h =
+        f(x)``, in ``out = f(x)[0]``, or in ``r = f(x)`` then ``out = r[0]`` (read once, as the call left it)."""
+        target = site.target
+        if isinstance(target, cst.Tuple):
+            return target.elements[0].value if len(target.elements) == 2 else None
+        if target is None:
+            direct = [a for a, _, path in self.index_reads.get(id(site.node), ()) if path == (0,)]
+            return direct[0].targets[0] if len(direct) == 1 else None
+        reads = self.result_reads(site).get(0, []) if isinstance(target, cst.Name) else []
+        return reads[0].targets[0] if len(reads) == 1 else None
+
     def binds_result(self, site: CallSite, assign: AssignSite) -> bool:
         """``assign`` binds what the call at ``site`` returns: its own statement (``out, h = f(x, h)``, or the tuple
         it is unpacked from) or an indexed read of its result (``h = result[1]``)."""

@@ -1,5 +1,6 @@
 """A recurrent call's results, however they are bound: unpacked, indexed at the call, or indexed from a
-temporary. HS306 (the state thrown away) and HS308 (a window re-read on top of the carried state) read them alike."""
+temporary. HS306 (the state thrown away), HS308 (a window re-read on top of the carried state) and HS604 (a packed
+output used as a tensor) read them alike (``FileFacts.output_target``, ``FileFacts.binds_result``)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,39 @@ def test_a_window_read_from_a_fresh_state_is_silent(spelling):
     step = "h = None\n" + WINDOW_STEPS[spelling]
     source = WINDOW.format(step=textwrap.indent(step, "    "))
     assert [f.code for f in lint(source)] == []
+
+
+PACKED = """\
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x, lengths):
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+{run}
+        return self.head(out[:, 0])
+"""
+RUNS = {
+    "unpacked": "out, h = self.gru(packed)",
+    "indexed-at-the-call": "out = self.gru(packed)[0]",
+    "indexed-from-a-temporary": "result = self.gru(packed)\nout = result[0]\nh = result[1]",
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(RUNS))
+def test_a_packed_output_indexed_as_a_tensor(spelling):
+    source = PACKED.format(run=textwrap.indent(RUNS[spelling], " " * 8))
+    line = source.splitlines().index("        return self.head(out[:, 0])") + 1
+    assert [(f.line, f.code) for f in lint(source)] == [(line, "HS604")]
+
+
+@pytest.mark.parametrize("spelling", sorted(RUNS))
+def test_a_packed_output_padded_first_is_silent(spelling):
+    run = RUNS[spelling] + "\nout, _ = pad_packed_sequence(out, batch_first=True)"
+    assert [f.code for f in lint(PACKED.format(run=textwrap.indent(run, " " * 8)))] == []

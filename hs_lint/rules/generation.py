@@ -174,16 +174,17 @@ with torch.no_grad():
 def _dropped_state(facts: FileFacts, site: CallSite) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
     """Where a call's output goes and where its returned state is thrown away: ``out, _ = f(x, s)`` and
     ``out = f(x, s)[0]`` (at the call), ``r = f(x, s)`` then ``out = r[0]`` and ``_ = r[1]`` (at the last)."""
+    output = facts.output_target(site)
     target = site.target
+    if output is None:
+        return None
     if isinstance(target, cst.Tuple):
-        blank = len(target.elements) == 2 and _is_blank(target.elements[1].value)
-        return (target.elements[0].value, site.node) if blank else None
-    direct = facts.index_reads.get(id(site.node), [])
-    if target is None and len(direct) == 1 and direct[0][2] == (0,):
-        return direct[0][0].targets[0], site.node
-    reads = facts.result_reads(site) if isinstance(target, cst.Name) else {}
-    if set(reads) == {0, 1} and len(reads[0]) == 1 and all(_is_blank(a.targets[0]) for a in reads[1]):
-        return reads[0][0].targets[0], reads[1][0].node
+        return (output, site.node) if _is_blank(target.elements[1].value) else None
+    if target is None:
+        return output, site.node  # ``out = f(x, s)[0]``: nothing else of the result is kept
+    reads = facts.result_reads(site)
+    if set(reads) == {0, 1} and all(_is_blank(a.targets[0]) for a in reads[1]):
+        return output, reads[1][0].node
     return None
 
 

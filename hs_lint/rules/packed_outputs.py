@@ -33,17 +33,17 @@ def _fed_calls(facts: FileFacts) -> Iterator[tuple[RecurrentCall, Pack]]:
             yield call, pack
 
 
-def _output_key(call: RecurrentCall) -> str | None:
-    target = call.site.target
-    if isinstance(target, cst.Tuple) and len(target.elements) == 2:
-        return key_of(target.elements[0].value)
-    return None
+def _output_key(facts: FileFacts, call: RecurrentCall) -> str | None:
+    output = facts.output_target(call.site)
+    return key_of(output) if output is not None else None
 
 
 def _holds_output(facts: FileFacts, call: RecurrentCall, read: cst.CSTNode) -> bool:
     """``read`` sees ``call``'s output and no later value of its name."""
-    definition = facts.definition(call.site.target)
-    out = _output_key(call)
+    output = facts.output_target(call.site)
+    statement = call.site.target if isinstance(call.site.target, cst.Tuple) else output  # what binds it
+    definition = facts.definition(statement) if statement is not None else None
+    out = key_of(output) if output is not None else None
     return definition is not None and out is not None and key_of(read) == out and facts.holds(
         read, out, call.site.scope, definition)
 
@@ -179,7 +179,7 @@ class Tagger(nn.Module):
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for call, pack in _fed_calls(facts):
-            out = _output_key(call)
+            out = _output_key(facts, call)
             use = self._tensor_use(facts, call) if out is not None else None
             if use is not None:
                 first = as_bool(keyword_arg(pack.node, "batch_first"), False)
