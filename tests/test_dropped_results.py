@@ -1,6 +1,6 @@
 """A recurrent call's results, however they are bound: unpacked, indexed at the call, or indexed from a
 temporary. HS306 (the state thrown away), HS308 (a window re-read on top of the carried state) and HS604 (a packed
-output used as a tensor) read them alike (``FileFacts.output_target``, ``FileFacts.binds_result``)."""
+output used as a tensor) read them alike, as HS605 reads the padded tensor ``pad_packed_sequence`` returns (``FileFacts.output_target``, ``FileFacts.binds_result``)."""
 
 from __future__ import annotations
 
@@ -116,3 +116,33 @@ def test_a_packed_output_indexed_as_a_tensor(spelling):
 def test_a_packed_output_padded_first_is_silent(spelling):
     run = RUNS[spelling] + "\nout, _ = pad_packed_sequence(out, batch_first=True)"
     assert [f.code for f in lint(PACKED.format(run=textwrap.indent(run, " " * 8)))] == []
+
+
+PADDED = """\
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+lstm = nn.LSTM(8, 16, batch_first=True)
+head = nn.Linear(16, 2)
+for x, lengths in loader:
+    out, _ = lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+{pad}
+    logits = head(out[:, {step}])
+"""
+PADS = {
+    "unpacked": "out, _ = pad_packed_sequence(out, batch_first=True)",
+    "indexed-at-the-call": "out = pad_packed_sequence(out, batch_first=True)[0]",
+    "indexed-from-a-temporary": "padded = pad_packed_sequence(out, batch_first=True)\nout = padded[0]",
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(PADS))
+def test_the_last_step_of_a_padded_batch(spelling):
+    source = PADDED.format(pad=textwrap.indent(PADS[spelling], "    "), step="-1")
+    line = source.splitlines().index("    logits = head(out[:, -1])") + 1
+    assert [(f.line, f.code) for f in lint(source)] == [(line, "HS605")]
+
+
+@pytest.mark.parametrize("spelling", sorted(PADS))
+def test_the_first_step_of_a_padded_batch_is_silent(spelling):
+    assert [f.code for f in lint(PADDED.format(pad=textwrap.indent(PADS[spelling], "    "), step="0"))] == []

@@ -252,8 +252,8 @@ for x, lengths in loader:
         for site in facts.calls:
             if not rnn_util(site.qualified, "pad_packed_sequence"):
                 continue
-            target = site.target
-            key = key_of(target.elements[0].value) if isinstance(target, cst.Tuple) and target.elements else None
+            output = facts.output_target(site)  # ``out, _ = pad_packed_sequence(...)``, ``out = ...[0]``
+            key = key_of(output) if output is not None else None
             first = as_bool(keyword_arg(site.node, "batch_first"), False)
             if key is not None and first is not None:
                 padded[(id(site.scope), key)] = first
