@@ -1352,11 +1352,11 @@ class FileFacts:
             return False
         outputs, definitions = set(), set()
         for call in calls:
-            target = call.site.target
-            if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
+            output = self.output_target(call.site)  # ``out, h = ...``, ``out = ...[0]``, through a temporary
+            if output is None:
                 return False
-            outputs.update(flat_keys(target.elements[0].value))
-            definitions.add(id(self.definition(target)))
+            outputs.update(flat_keys(output))
+            definitions.add(id(self.output_definition(call.site)))
         if not outputs:
             return False
 
@@ -1501,6 +1501,11 @@ class FileFacts:
             return direct[0].targets[0] if len(direct) == 1 else None
         reads = self.result_reads(site).get(0, []) if isinstance(target, cst.Name) else []
         return reads[0].targets[0] if len(reads) == 1 else None
+
+    def output_definition(self, site: CallSite) -> cst.CSTNode | None:
+        """The statement that binds ``output_target`` (what ``reaching`` names it by)."""
+        output = self.output_target(site)
+        return self.definition(site.target if isinstance(site.target, cst.Tuple) else output) if output else None
 
     def binds_result(self, site: CallSite, assign: AssignSite) -> bool:
         """``assign`` binds what the call at ``site`` returns: its own statement (``out, h = f(x, h)``, or the tuple

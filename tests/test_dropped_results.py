@@ -146,3 +146,17 @@ def test_the_last_step_of_a_padded_batch(spelling):
 @pytest.mark.parametrize("spelling", sorted(PADS))
 def test_the_first_step_of_a_padded_batch_is_silent(spelling):
     assert [f.code for f in lint(PADDED.format(pad=textwrap.indent(PADS[spelling], "    "), step="0"))] == []
+
+
+@pytest.mark.parametrize("reads", ["out[-1]", "out"], ids=["last-step", "every-step"])
+def test_a_classifier_whose_output_is_read_through_a_temporary(reads):
+    """HS307's classifier (forward reads its output at the last step only) with ``r = lstm(...)``, ``out = r[0]``,
+    ``self.state = r[1]``; a forward that reads every step is a stream, not a classifier: silent."""
+    from hs_lint.rules import all_rules
+
+    source = all_rules()["HS307"].bad[0].replace(
+        "        out, self.state = self.lstm(clip, self.state)\n        return self.head(out[-1])",
+        "        result = self.lstm(clip, self.state)\n        out = result[0]\n        self.state = result[1]\n"
+        f"        return self.head({reads})")
+    assert "result[1]" in source
+    assert ("HS307" in [f.code for f in lint(source)]) == (reads == "out[-1]")

@@ -41,8 +41,7 @@ def _output_key(facts: FileFacts, call: RecurrentCall) -> str | None:
 def _holds_output(facts: FileFacts, call: RecurrentCall, read: cst.CSTNode) -> bool:
     """``read`` sees ``call``'s output and no later value of its name."""
     output = facts.output_target(call.site)
-    statement = call.site.target if isinstance(call.site.target, cst.Tuple) else output  # what binds it
-    definition = facts.definition(statement) if statement is not None else None
+    definition = facts.output_definition(call.site)
     out = key_of(output) if output is not None else None
     return definition is not None and out is not None and key_of(read) == out and facts.holds(
         read, out, call.site.scope, definition)
