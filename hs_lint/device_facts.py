@@ -11,7 +11,7 @@ current file's summary; a project index can pass those of all modules.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import libcst as cst
@@ -81,14 +81,16 @@ def accelerator_evidence(facts: FileFacts) -> str | None:
                  and binding.construction is None and binding.detail in ("accelerator", "cuda-if-available")), None)
 
 
-def device_splits(seen: Sequence[DeviceFacts]) -> list[CudaState]:
-    """The CUDA-when-available states whose class is built (in the modules seen) only into models that
-    are never moved; silent for a class no seen module builds, or whose instances escape from view."""
+def device_splits(seen: Sequence[DeviceFacts], subclasses: Mapping[str, Collection[str]] = {}) -> list[CudaState]:
+    """The CUDA-when-available states whose class (or a subclass of it: ``subclasses``, by class name) is built
+    (in the modules seen) only into models that are never moved; silent for a class no seen module builds, or
+    whose instances escape from view."""
     placements = [p for module in seen for p in module.placements]
     split = []
     for module in seen:
         for state in module.cuda_states:
-            fates = [_fate(p, placements) for p in placements if _names(p.callee, state.cls)]
+            built = (state.cls, *subclasses.get(state.cls, ()))
+            fates = [_fate(p, placements) for p in placements if any(_names(p.callee, c) for c in built)]
             if fates and all(fate is False for fate in fates):
                 split.append(state)
     return split
@@ -121,7 +123,9 @@ def cuda_state_sites(facts: FileFacts) -> list[tuple[CudaState, cst.Call]]:
     if not cuda_names and not any(site.qualified == _CUDA_AVAILABLE for site in facts.calls):
         return found  # each way below asks torch.cuda.is_available(), here or where an imported device is made
     for cls in facts.classes.values():
-        if not cls.is_recurrent or _moves_itself(facts, cls.methods.values()):
+        # a class that runs a recurrent module, or builds one for the subclasses that run it
+        holds = cls.is_recurrent or any(binding.kind == "module" for binding in cls.attrs.values())
+        if not holds or _moves_itself(facts, cls.methods.values()):
             continue
         for method in cls.methods.values():
             if not (facts.is_state_initialiser(method) or method.name == "forward"):

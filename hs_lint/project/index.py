@@ -529,6 +529,9 @@ class ModuleView:
     def importers(self, name: str | None = None) -> list[ModuleSummary]:
         """The other modules that import this one (or ``name`` from it): where its classes are built and used.
         Only files whose text names ``name`` (or this module) are read."""
+        return [summary for _, summary in self._importers(name)]
+
+    def _importers(self, name: str | None) -> list[tuple[Path, ModuleSummary]]:
         found = []
         for path in self._naming(name or self.path.stem):
             if path == self.path:
@@ -538,8 +541,27 @@ class ModuleView:
             if summary is not None and any(
                     there._points_at(q, self.path) for q in (*summary.imports.values(), *summary.star_imports)):
                 self.used.update(there.used)
-                found.append(summary)
+                found.append((path, summary))
         return found
+
+    def builders(self, name: str) -> tuple[list[ModuleSummary], set[str]]:
+        """The modules that import this module's class ``name``, or a subclass of it that one of them defines
+        (two subclass steps), and the names of those subclasses: everywhere a model of the class can be built."""
+        found: dict[Path, ModuleSummary] = {}
+        subclasses: set[str] = set()
+        frontier: list[tuple[ModuleView, str]] = [(self, name)]
+        for _ in range(3):
+            following = []
+            for view, cls in frontier:
+                for path, summary in view._importers(cls):
+                    found[path] = summary
+                    for sub, info in summary.classes.items():
+                        if sub not in subclasses and any(b == cls or b.endswith(f".{cls}") for b in info.bases):
+                            subclasses.add(sub)
+                            following.append((self.index.view(path), sub))
+                self.used.update(view.used)
+            frontier = following
+        return list(found.values()), subclasses
 
     def imported(self, imports: dict[str, str]) -> list[ModuleSummary]:
         """The project modules that ``imports`` (a file's import table) name: for a name re-exported by a
