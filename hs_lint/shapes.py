@@ -957,7 +957,10 @@ class ShapeFacts:
             return [StateForm(expr, tuple(self.tensor(e.value, scope, depth + 1) for e in expr.elements), True)]
         key = key_of(expr)
         if key is not None:
-            return [f for v, s in self._traced_sources(key, scope, expr) for f in self.states(v, s, depth + 1)]
+            found = [f for v, s in self._traced_sources(key, scope, expr) for f in self.states(v, s, depth + 1)]
+            initialiser = self._initialiser(key, scope) if not found else None
+            return [f for r in initialiser.returns for f in self.states(r, initialiser, depth + 1)] if initialiser \
+                else found
         if isinstance(expr, cst.Call):
             inner = _same_shape_inner(expr, self.facts.qualify(expr.func))
             if inner is not None:
@@ -969,6 +972,22 @@ class ShapeFacts:
             if shape is not None:
                 return [StateForm(expr, (shape,), False)]
         return []
+
+    def _initialiser(self, key: str, scope: Scope) -> Scope | None:
+        """For the state ``forward`` takes as its parameter ``key`` and that no call in this file passes: the
+        class's one ``init_hidden``-style method (its own or inherited), whose result is, by the convention such
+        a method exists for, what the callers of forward (in other modules) pass."""
+        facts = self.facts
+        cls = scope.cls
+        if cls is None or scope.name != "forward" or key not in scope.params[1:] or self.callers(scope):
+            return None
+        found: dict[str, Scope] = {}
+        for owner in facts.lineage(cls):  # a subclass's own method first
+            for method in owner.methods.values():
+                if facts.is_state_initialiser(method):
+                    found.setdefault(method.name, method)
+        initialiser = next(iter(found.values())) if len(found) == 1 else None
+        return initialiser if initialiser is not None and initialiser.node is not None else None
 
     def _traced_sources(
         self, key: str, scope: Scope, read: cst.CSTNode | None = None
