@@ -1691,6 +1691,8 @@ class FileFacts:
             if key_of(result) is not None:
                 add(key_of(result), scope)
                 producers.add(id(call.site.node))
+                if call.site.unpacked_from is not None:  # ``r = lstm(x, s)`` then ``out, s = r``
+                    producers.add(id(call.site.unpacked_from))
         for site in self.assignments:
             function = self.method_called(site.value, site.scope) if isinstance(site.value, cst.Call) else None
             if function is None or len(site.targets) != 1:

@@ -160,3 +160,35 @@ def test_a_classifier_whose_output_is_read_through_a_temporary(reads):
         f"        return self.head({reads})")
     assert "result[1]" in source
     assert ("HS307" in [f.code for f in lint(source)]) == (reads == "out[-1]")
+
+
+CARRY = """\
+import torch
+import torch.nn as nn
+
+encoder = nn.LSTM(64, 128, num_layers=2)
+head = nn.Linear(128, 64)
+optimizer = torch.optim.SGD([*encoder.parameters(), *head.parameters()], lr=0.1)
+
+state = None
+for chunk, target in chunks:
+{run}
+    loss = nn.functional.mse_loss(head(out), target)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    {detach}
+"""
+CARRY_RUNS = {
+    "unpacked": "out, state = encoder(chunk, state)",
+    "unpacked-from-a-temporary": "result = encoder(chunk, state)\nout, state = result",
+    "indexed-from-a-temporary": "result = encoder(chunk, state)\nout = result[0]\nstate = result[1]",
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(CARRY_RUNS))
+@pytest.mark.parametrize("detach", ["state = state.detach()", "state = tuple(s.detach() for s in state)"],
+                         ids=["whole-tuple", "each-tensor"])
+def test_the_lstm_tuple_detached_whole(spelling, detach):
+    source = CARRY.format(run=textwrap.indent(CARRY_RUNS[spelling], "    "), detach=detach)
+    assert ("HS103" in [f.code for f in lint(source)]) == (detach == "state = state.detach()")
