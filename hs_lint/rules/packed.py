@@ -70,9 +70,10 @@ def _on_gpu(facts: FileFacts, expr: cst.BaseExpression | None, scope: Scope, bef
             return expr
         target = (positional_args(expr) or [keyword_arg(expr, "device")])[0]
         text = facts.source(target).lower() if target is not None else ""
-        if "cuda" in text or "device" in text or "gpu" in text:
-            return expr
-        return None
+        key = key_of(target) if target is not None else None
+        binding = facts.lookup(key, scope) if key is not None else None  # ``state = torch.device("cuda" ...)``
+        placed = binding is not None and binding.kind == "device" and binding.detail != "cpu"
+        return expr if placed or "cuda" in text or "device" in text or "gpu" in text else None
     key = key_of(expr)
     if key is not None:
         value = _assigned_value(facts, key, scope, before)
