@@ -106,6 +106,7 @@ TENSOR_FACTORIES = frozenset(
 VARIABLE_CLASSES = frozenset({"torch.autograd.Variable", "torch.autograd.variable.Variable"})
 # Tensor methods people call on an LSTM's (h, c) tuple; a tuple has none of them.
 TUPLE_MISUSED_METHODS = frozenset({"detach", "detach_", "cuda", "cpu", "to", "contiguous", "size"})
+STATE_MOVES = frozenset({"to", "cuda", "float", "double"})  # a state moved or cast is the state it was
 _STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
 _ACCELERATOR_LITERAL = re.compile(r"""(['"])(cuda|mps|xpu)(:\d+)?\1""")
 _INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
@@ -1631,6 +1632,20 @@ class FileFacts:
             return None  # ``self.model.train()`` is nn.Module.train (a mode switch), not the file's own ``train``
         owners = [cls.methods[name] for cls in self.classes.values() if name in cls.methods]
         return owners[0] if len(owners) == 1 and not name.startswith("__") else None
+
+    def fresh_state(self, value: cst.BaseExpression | None, scope: Scope) -> bool:
+        """A state made anew: ``torch.zeros(...)``, ``torch.zeros(...).to(device)``, an ``init_hidden``-style call
+        (same file, or inherited), or a tuple or list of such (an LSTM's ``(h0, c0)``)."""
+        if isinstance(value, (cst.Tuple, cst.List)):
+            return bool(value.elements) and all(self.fresh_state(e.value, scope) for e in value.elements)
+        if not isinstance(value, cst.Call):
+            return False
+        if self.qualify(value.func) in TENSOR_FACTORIES:
+            return True
+        if method_name(value) in STATE_MOVES:
+            return self.fresh_state(receiver(value), scope)
+        function = self.method_called(value, scope)
+        return function is not None and self.is_state_initialiser(function)
 
     @staticmethod
     def is_state_initialiser(function: Scope) -> bool:

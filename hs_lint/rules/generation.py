@@ -12,13 +12,12 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TENSOR_FACTORIES, CallSite, FileFacts, Loop, Scope
+from hs_lint.facts import STATE_MOVES, CallSite, FileFacts, Loop
 from hs_lint.names import descendants, flat_keys, key_of, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
 
 _INPLACE_WRITES = frozenset({"fill_", "copy_"})
 _GROWTH = frozenset({"append", "extend"})
-_MOVES = frozenset({"to", "cuda", "float", "double"})
 _JOINS = frozenset({"hstack", "concatenate", "cat", "append", "column_stack"})
 
 
@@ -147,7 +146,7 @@ with torch.no_grad():
                       if s.scope is loop.scope and s.index < loop.index and key in s.target_keys]
             while before and _moves_itself(before[-1].value, key):
                 before.pop()  # ``h = h.to(device)`` after ``h = torch.zeros(...)``
-            if not before or not _fresh_state(facts, before[-1].value, loop.scope):
+            if not before or not facts.fresh_state(before[-1].value, loop.scope):
                 return False
         return True
 
@@ -193,21 +192,7 @@ def _is_blank(target: cst.BaseExpression) -> bool:
 
 
 def _moves_itself(value: cst.BaseExpression | None, key: str) -> bool:
-    return isinstance(value, cst.Call) and method_name(value) in _MOVES and key_of(receiver(value)) == key
-
-
-def _fresh_state(facts: FileFacts, value: cst.BaseExpression | None, scope: Scope) -> bool:
-    """``torch.zeros(...)``, ``torch.zeros(...).to(device)``, a tuple of such, or a same-file ``init_hidden(...)``."""
-    if isinstance(value, cst.Tuple):
-        return all(_fresh_state(facts, e.value, scope) for e in value.elements)
-    if not isinstance(value, cst.Call):
-        return False
-    if facts.qualify(value.func) in TENSOR_FACTORIES:
-        return True
-    if method_name(value) in _MOVES:
-        return _fresh_state(facts, receiver(value), scope)
-    function = facts.method_called(value, scope)
-    return function is not None and facts.is_state_initialiser(function)
+    return isinstance(value, cst.Call) and method_name(value) in STATE_MOVES and key_of(receiver(value)) == key
 
 
 def _one_line(code: str) -> str:

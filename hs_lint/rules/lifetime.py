@@ -675,11 +675,5 @@ def _class_of(
 
 
 def _creates_state(facts: FileFacts, site: AssignSite) -> bool:
-    """The value is a state initialiser: an ``init_hidden``-style call or a torch tensor factory."""
-    value = site.value
-    if not isinstance(value, cst.Call):
-        return False
-    method = facts.method_called(value, site.scope)
-    if method is not None:
-        return facts.is_state_initialiser(method)
-    return facts.qualify(value.func) in TENSOR_FACTORIES
+    """The value is a state made anew (``FileFacts.fresh_state``)."""
+    return facts.fresh_state(site.value, site.scope)
