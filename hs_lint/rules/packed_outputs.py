@@ -40,9 +40,8 @@ def _output_key(facts: FileFacts, call: RecurrentCall) -> str | None:
 
 def _holds_output(facts: FileFacts, call: RecurrentCall, read: cst.CSTNode) -> bool:
     """``read`` sees ``call``'s output and no later value of its name."""
-    output = facts.output_target(call.site)
     definition = facts.output_definition(call.site)
-    out = key_of(output) if output is not None else None
+    out = _output_key(facts, call)
     return definition is not None and out is not None and key_of(read) == out and facts.holds(
         read, out, call.site.scope, definition)
 
