@@ -43,9 +43,12 @@ def project(root, pyproject: str, share: int = 1):
 
 # The default run checks a quarter of the single-file fixtures (and every project) with the defaults; -m slow
 # checks every fixture, with the defaults and with the configuration.
-@pytest.fixture(params=[pytest.param((DEFAULTS, 4), id="defaults-sample"),
-                        pytest.param((DEFAULTS, 1), id="defaults", marks=pytest.mark.slow),
-                        pytest.param((CONFIGURED, 1), id="pyproject", marks=pytest.mark.slow)])
+SAMPLE = pytest.param((DEFAULTS, 4), id="defaults-sample")
+ALL_DEFAULTS = pytest.param((DEFAULTS, 1), id="defaults", marks=pytest.mark.slow)
+ALL_CONFIGURED = pytest.param((CONFIGURED, 1), id="pyproject", marks=pytest.mark.slow)
+
+
+@pytest.fixture
 def tree(request, tmp_path):
     return project(tmp_path, *request.param)
 
@@ -85,6 +88,7 @@ def stdin_in_process(tree, monkeypatch, capsys) -> Found:
     return found
 
 
+@pytest.mark.parametrize("tree", [SAMPLE, ALL_DEFAULTS, ALL_CONFIGURED], indirect=True)
 def test_the_cli_each_file_stdin_and_flake8_agree(tree, monkeypatch, capsys):
     expected = cli_on_the_directory(tree)
     assert {code for *_, code in expected} >= {"HS101", "HS201", "HS401"}  # in the sample too
@@ -101,7 +105,9 @@ def test_the_cli_each_file_stdin_and_flake8_agree(tree, monkeypatch, capsys):
     assert flake8_on_the_directory(tree) == expected, "flake8"
 
 
+# Two processes per file: the sample with the defaults, every file with the configuration (which reads more).
 @pytest.mark.slow
+@pytest.mark.parametrize("tree", [SAMPLE, ALL_CONFIGURED], indirect=True)
 def test_stdin_and_flake8_on_each_file_in_its_own_process_agree(tree):
     """What an editor runs: one process per buffer, through hs-lint and through flake8."""
     expected = cli_on_the_directory(tree)
