@@ -623,6 +623,7 @@ class FileFacts:
         self._callees: dict[int, Callee] = {}
         self._in_flow: set[tuple[int, str, frozenset[str]]] = set()
         self._params: dict[tuple[int, str], Binding | None | object] = {}
+        self._looked_up: set[str] = set()  # ``module.name`` keys already asked of the project
         self.tuple_conditions: dict[tuple[str, str | None], str] = {}
         self._pair_initialisers: set[int] = set()  # ``h = model.init_hidden(b)`` calls that return (h0, c0)
         self._state_params_by_function: dict[int, frozenset[str]] = {}
@@ -831,11 +832,14 @@ class FileFacts:
         return binding
 
     def _bind_constructions(self) -> None:
-        for site in self.assignments:
-            self._bind(site, self._construction(site.value))
-        for site in self.assignments:  # then helpers' results, now that their own bodies are bound
-            if self._construction(site.value) is None:
-                self._bind(site, self._returned_binding(site.value, site.scope))
+        # each name one target binds, with its value: ``a, b = X(), Y()`` binds both (``a = b = X()`` neither)
+        pairs = [(site, key, value) for site in self.assignments if len(site.targets) == 1 and not site.augmented
+                 for key, value in assigned_pairs(site.targets[0], site.value, False)]
+        for site, key, value in pairs:
+            self._bind(site, key, self._construction(value))
+        for site, key, value in pairs:  # then helpers' results, now that their own bodies are bound
+            if self._construction(value) is None:
+                self._bind(site, key, self._returned_binding(value, site.scope))
         for site in self.assignments:  # then names that read a held object: ``rnn = self.rnn``
             self._bind_alias(site)
 
@@ -871,9 +875,8 @@ class FileFacts:
         """How many assignments of each scope bind each key (counted once per file, not per question)."""
         return collections.Counter((id(site.scope), key) for site in self.assignments for key in site.target_keys)
 
-    def _bind(self, site: AssignSite, binding: Binding | None) -> None:
-        key = key_of(site.targets[0]) if binding is not None and len(site.targets) == 1 else None
-        if binding is None or key is None:
+    def _bind(self, site: AssignSite, key: str, binding: Binding | None) -> None:
+        if binding is None:
             return
         scope = site.scope
         if scope.cls is not None and key.startswith("self.") and key.count(".") == 1:
@@ -901,6 +904,10 @@ class FileFacts:
             owner = self.lookup(head, scope)
             if owner is not None and owner.kind == "instance":
                 return self._class_attr(self.classes[owner.detail], attr)
+            if head in self.imports and self.project is not None and key not in self._looked_up:
+                self._looked_up.add(key)  # ``common.encoder`` through ``import common``: registered once
+                self._imported(key, f"{self.imports[head]}.{attr}")
+                return self.module_scope.bindings.get(key)
         return None
 
     def _param_binding(self, function: Scope, param: str) -> Binding | None | object:

@@ -140,8 +140,8 @@ def assigned_pairs(target: cst.BaseExpression, value: cst.BaseExpression | None,
     if isinstance(target, (cst.Tuple, cst.List)):
         values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
         if values is not None and len(values) == len(target.elements):
-            for t, v in zip(target.elements, values):
-                yield from assigned_pairs(t.value, v.value, augmented)
+            for t, v in zip(target.elements, values):  # a starred name takes a list: its value is unknown
+                yield from assigned_pairs(t.value, None if isinstance(t, cst.StarredElement) else v.value, augmented)
         else:
             for t in target.elements:
                 yield from assigned_pairs(t.value, None, augmented)

@@ -147,3 +147,54 @@ def test_good_fixtures_are_clean_under_every_rule_including_advisory():
 
     for path in sorted((FIXTURES / "good").glob("*.py")):
         assert lint(path.read_text(encoding="utf-8"), ALL) == [], path.name
+
+
+_CHUNKS = """\
+import torch.nn as nn
+
+
+class ClipClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(12, 32)
+        self.head = nn.Linear(32, 5)
+        self.state = None
+
+    def reset(self):
+        self.state = None
+
+    def forward(self, clip):
+        out, self.state = self.lstm(clip, self.state)
+        return self.head(out[-1])
+
+
+model = ClipClassifier()
+for recording in recordings:
+{outer}
+    for chunk, label in recording:
+{inner}
+        nn.functional.cross_entropy(model(chunk), label).backward()
+        model.state = tuple(s.detach() for s in model.state)
+"""
+
+
+@pytest.mark.parametrize(("outer", "inner"), [
+    ("    model.reset()", ""),  # reset per recording, carried across its chunks
+    ("    model.state = None", ""),
+    ("    pass", "        model.reset()"),  # reset per chunk
+])
+def test_a_sequence_classifier_reset_in_a_loop_around_it_walks_one_sequence(outer, inner):
+    """HS307: with the reset in an enclosing loop, the inner loop reads pieces of one sequence."""
+    assert lint(_CHUNKS.format(outer=outer, inner=inner or "        pass"), ["HS307"]) == []
+
+
+def test_a_sequence_classifier_never_reset_in_nested_loops_is_hs307():
+    found = lint(_CHUNKS.format(outer="    pass", inner="        pass"), ["HS307"])
+    assert [(f.code, f.line) for f in found] == [("HS307", 24)]  # at `model(chunk)`
+
+
+@pytest.mark.parametrize("outer", ["    model.reset()", "    model.state = None"])
+def test_a_reset_per_epoch_does_not_make_the_batches_of_a_loader_one_sequence(outer):
+    """The inner loop iterates a loader, not the outer loop's item: its batches are independent sequences."""
+    source = _CHUNKS.format(outer=outer, inner="        pass").replace("in recording:", "in loader:")
+    assert [(f.code, f.line) for f in lint(source, ["HS307"])] == [("HS307", 24)]

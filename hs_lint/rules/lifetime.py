@@ -535,10 +535,26 @@ for clip, label in clips:
             cls, loop, keys = call.callee.cls, call.site.loop, call.carried_keys
             if cls is None or loop is None or not keys or call.heuristic or not facts.summarises_sequence(cls):
                 continue
-            if facts.resets(loop, keys, call) or _reported_elsewhere(facts, call, loop) or _windows(facts, call, loop):
+            if _reset_per_sequence(facts, call, loop) or _reported_elsewhere(facts, call, loop) \
+                    or _windows(facts, call, loop):
                 continue
             yield self.violation(call.state_arg, state=state_name(facts, call), cls=cls.name,
                                  model=key_of(call.site.node.func) or cls.name, fix=_fresh_state(facts, call, cls))
+
+
+def _reset_per_sequence(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
+    """The loop re-creates the state, or a loop around it does and the loop walks the pieces of that loop's item
+    (``for recording in data: reset; for chunk in recording``), where carrying the state is the point. A loop
+    over anything else (``for batch in loader`` in an epoch loop that resets) carries across its items."""
+    if facts.resets(loop, call.carried_keys, call):
+        return True
+    pieces = facts.iterated(loop)
+    around = loop.parent
+    while pieces is not None and around is not None:
+        if mentions(pieces, facts.loop_counters(around)) and facts.resets(around, call.carried_keys, call):
+            return True
+        around = around.parent
+    return False
 
 
 def _windows(facts: FileFacts, call: RecurrentCall, loop: Loop) -> bool:
