@@ -8,7 +8,7 @@ from hs_lint import values
 from hs_lint.device_facts import accelerator_evidence, device_facts, sorts_by_length
 from hs_lint.facts import AssignSite, Binding, ClassInfo, FileFacts, Scope
 from hs_lint.inline import module_names, template_of
-from hs_lint.names import key_of
+from hs_lint.names import key_of, method_name
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
@@ -36,6 +36,11 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         sorts=sorts_by_length(facts),
         torch_era=era(facts),
         accelerator=accelerator_evidence(facts),
+        trains=any(loop.has_backward and not loop.no_grad for loop in facts.loops),
+        loop_sets=tuple(sorted({key.rsplit(".", 1)[1] for site in facts.assignments if site.loop is not None
+                                for key in site.target_keys if "." in key and not key.startswith("self.")})),
+        loop_calls=tuple(sorted({name for site in facts.calls
+                                 if site.loop is not None and (name := method_name(site.node)) is not None})),
     )
 
 

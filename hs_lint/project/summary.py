@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "7"
+SUMMARY_FORMAT = "8"
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,12 @@ class ModuleSummary:
     sorts: bool = False  # it sorts something (batches by length, perhaps)
     torch_era: str | None = None  # "old" / "new": the torch its idioms are written for (hs_lint.torch_era)
     accelerator: str | None = None  # how it puts something on an accelerator (``model.cuda()``), as written
+    # How it drives the models it imports, for the modules that define them: a loop runs backward() (outside
+    # no_grad); the attributes its loops assign on objects other than self (``model.hidden = None``); the
+    # methods its loops call (``model.reset_state()``).
+    trains: bool = False
+    loop_sets: tuple[str, ...] = ()
+    loop_calls: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -118,6 +124,9 @@ class ModuleSummary:
             sorts=bool(data["sorts"]),
             torch_era=_era(data["torch_era"]),
             accelerator=_text(data["accelerator"]),
+            trains=bool(data["trains"]),
+            loop_sets=tuple(str(a) for a in data["loop_sets"]),
+            loop_calls=tuple(str(m) for m in data["loop_calls"]),
         )
 
 

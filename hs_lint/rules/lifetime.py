@@ -304,8 +304,7 @@ for x in sequences:
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        if not any(loop.has_backward for loop in facts.loops):
-            return
+        trains = any(loop.has_backward for loop in facts.loops)
         for call in facts.recurrent_calls:
             scope, cls = call.site.scope, call.site.scope.cls
             keys = frozenset(k for k in call.carried_keys if k.startswith("self."))
@@ -318,8 +317,10 @@ for x in sequences:
                 continue  # every loop that runs the model detaches (or resets) the held state itself
             if not callers and _detached_by_a_loop(facts, keys):
                 continue  # a caller we cannot follow cuts the graph every iteration
-            attrs = {key.split(".", 1)[1] for key in keys}
-            if not _reset_in_a_loop(facts, cls, frozenset(attrs)):
+            attrs = frozenset(key.split(".", 1)[1] for key in keys)
+            if not trains and not _trained_elsewhere(facts, cls, attrs):
+                continue
+            if not _reset_in_a_loop(facts, cls, attrs):
                 fix = detach_fix(facts, call).text
                 yield self.violation(call.state_arg, state=facts.source(call.state_arg), fix=fix,
                                      attr=sorted(keys)[0])
@@ -343,6 +344,21 @@ for x in sequences:
                 f"{held} = {held}.detach()")
             yield Violation(self.code, self.name, call.site.node, self.driven_message.format(
                 cls=cls.name, state=held, fix=fix, attr=f"{key_of(call.state_arg)}.{attr}"), {"driven": True})
+
+
+def _trained_elsewhere(facts: FileFacts, cls: ClassInfo, attrs: frozenset[str]) -> bool:
+    """A module of the project that imports ``cls`` trains in a loop (what a backward loop in this file says),
+    none of them builds the class (one that does follows its own calls: the finding is on them) and none of
+    their loops re-assigns the held attributes or calls a method that resets them."""
+    if facts.project is None or cls.node is None:
+        return False
+    users, subclasses = facts.project.builders(cls.name)
+    built = {cls.name, *subclasses}
+    resetting = facts.resetting_methods(cls, attrs)
+    return any(user.trains for user in users) and not any(
+        any(name.rsplit(".", 1)[-1] in built for name, _, _ in user.constructions)
+        or attrs.intersection(user.loop_sets) or resetting.intersection(user.loop_calls)
+        for user in users)
 
 
 def _detached_in(facts: FileFacts, scope: Scope, keys: frozenset[str]) -> bool:
