@@ -100,3 +100,14 @@ def test_a_module_that_imports_the_model_but_never_trains_is_silent(tmp_path):
 def test_a_training_loop_that_does_not_import_the_model_says_nothing_of_it(tmp_path):
     fit = _FIT.format(imports="", body="", main="    pass")
     assert _findings(tmp_path, fit) == []
+
+
+@pytest.mark.parametrize(("trains", "expected"), [(True, [(19, "HS303")]), (False, [])])
+def test_a_model_module_that_imports_its_training_loop_is_judged_by_that_loop(tmp_path, trains, expected):
+    """``from fit import fit`` in the model's own module: the loop it imports trains (or, lookalike, does not)."""
+    fit = _FIT.format(imports="", body="", main="    pass")
+    if not trains:
+        fit = fit.replace("    for x, y in batches:", "    with torch.no_grad():\n      for x, y in batches:")
+    model = _MODEL + "\n\nfrom fit import fit\n"
+    found = [f for f in codes_in(tmp_path, {"model.py": model, "fit.py": fit}, "model.py") if f[1] == "HS303"]
+    assert found == expected

@@ -343,6 +343,7 @@ for x in batches:
     hidden = hidden.detach()
 """,
         """\
+import torch
 import torch.nn as nn
 
 

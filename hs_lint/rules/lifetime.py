@@ -347,12 +347,14 @@ for x in sequences:
 
 
 def _trained_elsewhere(facts: FileFacts, cls: ClassInfo, attrs: frozenset[str]) -> bool:
-    """A module of the project that imports ``cls`` trains in a loop (what a backward loop in this file says),
-    none of them builds the class (one that does follows its own calls: the finding is on them) and none of
-    their loops re-assigns the held attributes or calls a method that resets them."""
+    """A module of the project that imports ``cls``, or that this file imports (``from train import fit``),
+    trains in a loop (what a backward loop in this file says), none of them builds the class (one that does
+    follows its own calls: the finding is on them) and none of their loops re-assigns the held attributes or
+    calls a method that resets them."""
     if facts.project is None or cls.node is None:
         return False
-    users, subclasses = facts.project.builders(cls.name)
+    importers, subclasses = facts.project.builders(cls.name)
+    users = [*importers, *facts.project.imported(facts.imports)]
     built = {cls.name, *subclasses}
     resetting = facts.resetting_methods(cls, attrs)
     return any(user.trains for user in users) and not any(
@@ -621,6 +623,7 @@ class DeadReset(Rule):
     torch_error = "Nothing: the assignment has no effect."
     bad = (
         """\
+import torch
 import torch.nn as nn
 
 
@@ -645,6 +648,7 @@ for x in batches:
     )
     good = (
         """\
+import torch
 import torch.nn as nn
 
 
