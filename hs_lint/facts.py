@@ -832,14 +832,11 @@ class FileFacts:
         return binding
 
     def _bind_constructions(self) -> None:
-        # each name one target binds, with its value: ``a, b = X(), Y()`` binds both (``a = b = X()`` neither)
-        pairs = [(site, key, value) for site in self.assignments if len(site.targets) == 1 and not site.augmented
-                 for key, value in assigned_pairs(site.targets[0], site.value, False)]
-        for site, key, value in pairs:
-            self._bind(site, key, self._construction(value))
-        for site, key, value in pairs:  # then helpers' results, now that their own bodies are bound
-            if self._construction(value) is None:
-                self._bind(site, key, self._returned_binding(value, site.scope))
+        for site in self.assignments:  # (``a, b = X(), Y()`` arrives as two assignments: ``hs_lint.parallel``)
+            self._bind(site, self._construction(site.value))
+        for site in self.assignments:  # then helpers' results, now that their own bodies are bound
+            if self._construction(site.value) is None:
+                self._bind(site, self._returned_binding(site.value, site.scope))
         for site in self.assignments:  # then names that read a held object: ``rnn = self.rnn``
             self._bind_alias(site)
 
@@ -875,8 +872,9 @@ class FileFacts:
         """How many assignments of each scope bind each key (counted once per file, not per question)."""
         return collections.Counter((id(site.scope), key) for site in self.assignments for key in site.target_keys)
 
-    def _bind(self, site: AssignSite, key: str, binding: Binding | None) -> None:
-        if binding is None:
+    def _bind(self, site: AssignSite, binding: Binding | None) -> None:
+        key = key_of(site.targets[0]) if binding is not None and len(site.targets) == 1 else None
+        if binding is None or key is None:
             return
         scope = site.scope
         if scope.cls is not None and key.startswith("self.") and key.count(".") == 1:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from hs_lint.names import alias_bindings, key_of
+from hs_lint.parallel import split_parallel
 from hs_lint.walk import code_children, code_nodes, walk
 
 if TYPE_CHECKING:
@@ -104,7 +105,14 @@ class Expansion:
 
 
 def expand(module: cst.Module, project: ModuleView | None = None) -> Expansion:
-    """``module`` with each call of a one-expression helper replaced by the expression it returns."""
+    """``module`` as the analysis reads it: each call of a one-expression helper replaced by the expression it
+    returns, then each parallel assignment split into one per name (``hs_lint.parallel``)."""
+    expansion = _with_helpers(module, project)
+    expansion.module = split_parallel(expansion.module, expansion.origins)
+    return expansion
+
+
+def _with_helpers(module: cst.Module, project: ModuleView | None) -> Expansion:
     if not _may_expand(module, project):
         return Expansion(module)  # no helper here, nothing imported from the project: no walk
     survey = _Survey(project)

@@ -1,5 +1,8 @@
 """Family 3: split an expression into statements through a temporary, or join two statements into one.
 
+Two assignments in a row join into one (``a = A`` and ``b = B`` -> ``a, b = A, B``) when neither value reads
+the other's name: both values are then evaluated before either name is bound, as before.
+
 A hoisted argument keeps its evaluation order when the callee and every argument before it are pure (names,
 attributes, literals); a temporary is inlined only into the next statement of its block, where it is its only
 read and nothing with an effect is evaluated before it.
@@ -172,9 +175,63 @@ def _inline(analysed: Analysed, filename: str, line, following, read):
     return {filename: edit(analysed.module, edits).code}
 
 
+def _assigned(line) -> tuple[str, cst.BaseExpression] | None:
+    """``name = value`` alone on its line: (name, value)."""
+    small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        return None
+    return small.targets[0].target.value, small.value
+
+
+def _joins(analysed: Analysed, program, filename: str):
+    for line in _lines(analysed):
+        block = analysed.block_of(line)
+        first = _assigned(line)
+        if block is None or first is None:
+            continue
+        body = list(block.body)
+        following = body[body.index(line) + 1] if body.index(line) + 1 < len(body) else None
+        second = _assigned(following)
+        if second is None or first[0] == second[0] or _reads(first[1], second[0]) or _reads(second[1], first[0]):
+            continue
+        if m.findall(second[1], m.Call()) and _read_elsewhere(analysed, line, program, filename):
+            continue  # a function the second value calls may read the first name: it is bound later now
+        yield f"lines {analysed.line(line)} and {analysed.line(following)} as one assignment", (
+            lambda line=line, following=following: _join(analysed, filename, line, following))
+
+
+def _read_elsewhere(analysed: Analysed, line, program, filename: str) -> bool:
+    """The first name is read in another scope (a function reading a global), or by another file."""
+    name = line.body[0].targets[0].target
+    scope = analysed.scopes.get(name)
+    if scope is None:
+        return True
+    if isinstance(scope, GlobalScope) and any(name.value in text for f, text in program.files.items() if f != filename):
+        return True
+    return any(access.scope is not scope for a in scope.assignments[name.value] for access in a.references)
+
+
+def _reads(value: cst.BaseExpression, name: str) -> bool:
+    return any(n.value == name for n in m.findall(value, m.Name()))
+
+
+def _join(analysed: Analysed, filename: str, line, following):
+    names, values = zip(_assigned(line), _assigned(following))
+    values = [v.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+              if isinstance(v, (cst.Tuple, cst.Lambda, cst.IfExp, cst.NamedExpr)) and not v.lpar else v for v in values]
+    joined = cst.Assign([cst.AssignTarget(cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[]))],
+                        cst.Tuple([cst.Element(v) for v in values], lpar=[], rpar=[]))
+    codes = codes_of(line) + codes_of(following)
+    merged = line.with_changes(body=[joined])
+    edits = {line: lambda _: with_codes(without_comment(merged), codes) if codes else merged,
+             following: lambda _: cst.RemoveFromParent()}
+    return {filename: edit(analysed.module, edits).code}
+
+
 TRANSFORMS = [
     Transform("hoist-argument", 3, per_file("hoist-argument", _hoists, SPLIT_SLACK)),
     Transform("hoist-callee", 3, per_file("hoist-callee", _callee_hoists, SPLIT_SLACK)),
     Transform("unpack-through-temporary", 3, per_file("unpack-through-temporary", _unpacks, SPLIT_SLACK)),
     Transform("inline-temporary", 3, per_file("inline-temporary", _inlines, SPLIT_SLACK)),
+    Transform("join-assignments", 3, per_file("join-assignments", _joins)),
 ]
