@@ -15,7 +15,6 @@ expression, for a part of it (a helper of this module). So findings land on the 
 from __future__ import annotations
 
 import builtins
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ import libcst as cst
 
 from hs_lint.names import alias_bindings, key_of
 from hs_lint.parallel import split_parallel
+from hs_lint.tree_edit import paths_to, read_names, rebuild, replaced
 from hs_lint.walk import code_children, code_nodes, walk
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def template_of(function: cst.FunctionDef, names: dict[str, str], method: bool =
     own = {p.name.value for p in params.params}
     defaults = {p.name.value: p.default for p in params.params if p.default is not None}
     free = {}
-    for name in [*_read_names(expression), *(n for d in defaults.values() for n in _read_names(d))]:
+    for name in [*read_names(expression), *(n for d in defaults.values() for n in read_names(d))]:
         if name not in own:
             if name not in names:
                 return None
@@ -134,8 +134,8 @@ def _with_helpers(module: cst.Module, project: ModuleView | None) -> Expansion:
             expansion.replaced.append(call)
             tops[id(top)] = top
     if replacements:
-        on_path = {id(module)}.union(*(_ancestors(top, replacements) | {id(top)} for top in tops.values()))
-        expansion.module = _rebuild(module, replacements, on_path, expansion.origins)
+        on_path = {id(module)}.union(*(paths_to(top, replacements) | {id(top)} for top in tops.values()))
+        expansion.module = rebuild(module, replacements, on_path, expansion.origins)
     return expansion
 
 
@@ -171,7 +171,7 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
         if spelling != name:
             renames[name] = cst.parse_expression(spelling)
     expression = cst.parse_expression(template.code)
-    uses = _read_names(expression)
+    uses = read_names(expression)
     for param, argument in arguments.items():
         if uses.count(param) != 1 and not _pure(argument):
             return None  # an argument read twice or never: its evaluation would change
@@ -191,7 +191,7 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
         if deeper is not None:
             inner[id(nested)] = deeper
     if inner:
-        new = _replaced(new, inner, _ancestors(new, inner), context.expansion.origins)
+        new = replaced(new, inner, paths_to(new, inner), context.expansion.origins)
     if call.lpar:
         new = new.with_changes(lpar=call.lpar, rpar=call.rpar)
     elif not isinstance(new, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.BaseNumber, cst.BaseString)):
@@ -257,20 +257,6 @@ class Substitute(cst.CSTTransformer):
         return updated.with_changes(keyword=original.keyword)
 
 
-def _read_names(expression: cst.CSTNode) -> list[str]:
-    """The names an expression reads (not attribute names, not keywords), once per occurrence."""
-    skip: set[int] = set()
-    found = []
-    for node in code_nodes(expression):
-        if isinstance(node, cst.Attribute):
-            skip.add(id(node.attr))
-        elif isinstance(node, cst.Arg) and node.keyword is not None:
-            skip.add(id(node.keyword))
-        elif isinstance(node, cst.Name) and id(node) not in skip:
-            found.append(node.value)
-    return found
-
-
 def _own_nodes(root: cst.CSTNode, kept: set[int]) -> Iterator[cst.CSTNode]:
     """The nodes the expansion made: ``root`` and what is below it, without the arguments' own subtrees."""
     stack = [root]
@@ -311,49 +297,6 @@ def _own_text(node: cst.CSTNode, kept: set[int], found: set[int]) -> bool:
 def _calls_below(root: cst.CSTNode, kept: set[int]) -> Iterator[cst.Call]:
     """Calls the template itself wrote (not the arguments')."""
     return (n for n in _own_nodes(root, kept) if isinstance(n, cst.Call))
-
-
-def _ancestors(root: cst.CSTNode, targets: dict[int, object]) -> set[int]:
-    """The nodes on the paths from ``root`` down to the targets."""
-    parents: dict[int, cst.CSTNode] = {}
-    found = []
-    for node in code_nodes(root):
-        if id(node) in targets:
-            found.append(node)
-        for child in code_children(node):
-            parents[id(child)] = node
-    on_path: set[int] = set()
-    for node in found:
-        while id(node) in parents and id(node := parents[id(node)]) not in on_path:
-            on_path.add(id(node))
-    return on_path
-
-
-def _rebuild(node: cst.CSTNode, replacements: dict[int, cst.BaseExpression], on_path: set[int],
-             origins: dict[int, cst.CSTNode]) -> cst.CSTNode:
-    """``node`` with the replacements made; only the nodes on a path to one are copied (and mapped back)."""
-    changes = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, cst.CSTNode):
-            new = _replaced(value, replacements, on_path, origins)
-            if new is not value:
-                changes[f.name] = new
-        elif isinstance(value, (tuple, list)) and any(isinstance(v, cst.CSTNode) and (
-                id(v) in on_path or id(v) in replacements) for v in value):
-            changes[f.name] = type(value)(_replaced(v, replacements, on_path, origins) if isinstance(
-                v, cst.CSTNode) else v for v in value)
-    rebuilt = node.with_changes(**changes) if changes else node
-    if rebuilt is not node:
-        origins[id(rebuilt)] = origins.get(id(node), node)
-    return rebuilt
-
-
-def _replaced(node: cst.CSTNode, replacements: dict[int, cst.BaseExpression], on_path: set[int],
-              origins: dict[int, cst.CSTNode]) -> cst.CSTNode:
-    if id(node) in replacements:
-        return replacements[id(node)]
-    return _rebuild(node, replacements, on_path, origins) if id(node) in on_path else node
 
 
 def _may_expand(module: cst.Module, project: ModuleView | None) -> bool:

@@ -91,7 +91,10 @@ def _split(line: cst.SimpleStatementLine, origins: dict[int, cst.CSTNode]) -> li
     return parts
 
 
-def _pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
+Pair = tuple[cst.BaseExpression, cst.BaseExpression]
+
+
+def _pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[Pair] | None:
     """(target, value) for each name or attribute bound, element by element through nested tuples and lists;
     None when a side is not a display of the same length, is starred, or binds something else (``x[i]``)."""
     if not isinstance(target, (cst.Tuple, cst.List)):
