@@ -23,7 +23,8 @@ import libcst as cst
 
 from hs_lint.names import alias_bindings, key_of
 from hs_lint.parallel import split_parallel
-from hs_lint.tree_edit import paths_to, read_names, rebuild, replaced
+from hs_lint.prefilter import HELPER_LOCALS
+from hs_lint.tree_edit import name_reads, paths_to, read_names, rebuild, replaced
 from hs_lint.walk import code_children, code_nodes, walk
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Template:
     free: dict[str, str]
     defaults: dict[str, str] = field(default_factory=dict)  # parameter -> its default, a name or a literal
     node: cst.BaseExpression | None = field(default=None, compare=False)  # the expression, for a helper of this file
+    # its nodes made by substituting the helper's locals -> the code as written they stand for
+    origins: dict[int, cst.CSTNode] = field(default_factory=dict, compare=False)
 
 
 def template_of(function: cst.FunctionDef, names: dict[str, str], method: bool = False) -> Template | None:
@@ -57,11 +60,11 @@ def template_of(function: cst.FunctionDef, names: dict[str, str], method: bool =
             or any(p.default is not None and not _pure(p.default) for p in params.params)
             or (method and not params.params)):
         return None
-    returned = _only_return(function)
-    if returned is None or returned.value is None:
+    returned = _returned(function)
+    if returned is None:
         return None
-    expression = returned.value.with_changes(lpar=[], rpar=[]) if not isinstance(returned.value, cst.Tuple) \
-        else returned.value
+    value, origins = returned
+    expression = value.with_changes(lpar=[], rpar=[]) if not isinstance(value, cst.Tuple) else value
     code = _CODE.code_for_node(expression)
     if "\n" in code or "#" in code or any(isinstance(n, _UNSUPPORTED) for n in code_nodes(expression)):
         return None
@@ -74,7 +77,7 @@ def template_of(function: cst.FunctionDef, names: dict[str, str], method: bool =
                 return None
             free[name] = names[name]
     return Template(tuple(p.name.value for p in params.params), code, free,
-                    {p: _CODE.code_for_node(d) for p, d in defaults.items()}, returned.value)
+                    {p: _CODE.code_for_node(d) for p, d in defaults.items()}, value, origins)
 
 
 def module_names(module: cst.Module, imports: dict[str, str], module_name: str) -> dict[str, str]:
@@ -182,7 +185,7 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
     origin = context.expansion.original(call)
     _own_text(new, kept, context.expansion.helpers_own)
     if template.node is not None:  # a helper of this file: a finding inside its expression is placed there
-        _map_onto(new, template.node, kept, context.expansion.origins)
+        _map_onto(new, template.node, kept, context.expansion.origins, template.origins)
     else:
         context.expansion.origins.update((id(node), origin) for node in _own_nodes(new, kept))
     inner = {}
@@ -268,18 +271,20 @@ def _own_nodes(root: cst.CSTNode, kept: set[int]) -> Iterator[cst.CSTNode]:
         stack.extend(code_children(node))
 
 
-def _map_onto(new: cst.CSTNode, written: cst.CSTNode, kept: set[int], origins: dict[int, cst.CSTNode]) -> None:
+def _map_onto(new: cst.CSTNode, written: cst.CSTNode, kept: set[int], origins: dict[int, cst.CSTNode],
+              through: dict[int, cst.CSTNode]) -> None:
     """Map the nodes the expansion made onto the helper's own expression, node for node (the same shape, but
-    where a parameter became an argument, kept as it is, or a name became an attribute chain)."""
+    where a parameter became an argument, kept as it is, or a name became an attribute chain); ``through``
+    maps a node of that expression made from the helper's locals to the code as written."""
     stack = [(new, written)]
     while stack:
         made, source = stack.pop()
         if id(made) in kept:
             continue
-        origins[id(made)] = source
+        origins[id(made)] = through.get(id(source), source)
         children, originals = list(code_children(made)), list(code_children(source))
         if type(made) is not type(source) or len(children) != len(originals):
-            origins.update((id(n), source) for n in _own_nodes(made, kept))
+            origins.update((id(n), through.get(id(source), source)) for n in _own_nodes(made, kept))
             continue
         stack.extend(zip(children, originals))
 
@@ -303,21 +308,51 @@ def _may_expand(module: cst.Module, project: ModuleView | None) -> bool:
     """A one-return function or method is defined here, or a module of the project is imported."""
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
-            if any(isinstance(s, cst.FunctionDef) and _only_return(s) for s in statement.body.body):
+            if any(isinstance(s, cst.FunctionDef) and _returned(s) for s in statement.body.body):
                 return True
-        elif isinstance(statement, cst.FunctionDef) and _only_return(statement):
+        elif isinstance(statement, cst.FunctionDef) and _returned(statement):
             return True
     return project is not None and any(project.in_project(m) for m in _imported_modules(module, project))
 
 
-def _only_return(function: cst.FunctionDef) -> cst.Return | None:
-    """The ``return`` that is the whole body (a docstring aside), in an indented block or on the ``def`` line."""
+def _returned(function: cst.FunctionDef) -> tuple[cst.BaseExpression, dict[int, cst.CSTNode]] | None:
+    """The expression a helper returns, and what each node made for it stands for: the ``return`` that is its
+    whole body (a docstring aside, in an indented block or on the ``def`` line), or a ``return`` after a few
+    assignments of local names, each read once after it (``h = torch.zeros(...)`` then ``return h``, read as
+    ``return torch.zeros(...)``)."""
     if isinstance(function.body, cst.SimpleStatementSuite):
-        smalls = function.body.body
+        smalls = list(function.body.body)
     else:
         lines = [s for s in function.body.body if not _is_docstring(s)]
-        smalls = lines[0].body if len(lines) == 1 and isinstance(lines[0], cst.SimpleStatementLine) else ()
-    return smalls[0] if len(smalls) == 1 and isinstance(smalls[0], cst.Return) else None
+        if len(lines) > HELPER_LOCALS + 1 or not all(isinstance(line, cst.SimpleStatementLine) for line in lines):
+            return None
+        smalls = [small for line in lines for small in line.body]
+    if not smalls or len(smalls) > HELPER_LOCALS + 1 or not isinstance(last := smalls[-1], cst.Return) \
+            or last.value is None:
+        return None
+    targets = [s.targets[0].target if isinstance(s, cst.Assign) and len(s.targets) == 1 else None for s in smalls[:-1]]
+    names = [t.value for t in targets if isinstance(t, cst.Name)]
+    if len(names) != len(targets) or len(set(names)) != len(names) or set(names) & _param_names(function):
+        return None
+    values = [s.value for s in smalls[:-1]]
+    if any(set(read_names(value)) & set(names[i:]) for i, value in enumerate(values)):
+        return None  # a value reads its own name or a later one: an outer or earlier binding
+    reads = [*read_names(last.value), *(n for value in values for n in read_names(value))]
+    if any(reads.count(name) != 1 for name in names):
+        return None  # read twice, or never: its evaluation would move
+    origins: dict[int, cst.CSTNode] = {}
+    expression = last.value
+    for name, value in reversed(list(zip(names, values))):  # the last first: its value may read the earlier ones
+        if not isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.BaseNumber, cst.BaseString)):
+            origins[id(wrapped := value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))] = value
+            value = wrapped
+        reading = {id(node): value for node in name_reads(expression) if node.value == name}
+        expression = replaced(expression, reading, paths_to(expression, reading), origins)
+    return expression, origins
+
+
+def _param_names(function: cst.FunctionDef) -> set[str]:
+    return {p.name.value for p in function.params.params}
 
 
 def _imported_modules(module: cst.Module, project: ModuleView) -> Iterator[str]:

@@ -55,6 +55,10 @@ from hs_lint.screen_tree import (
     walk_once,
 )
 
+# A helper's assignments of local names before its ``return``, read into the returned expression by
+# ``hs_lint.inline``: the screen borrows those lines of an imported module with its return lines.
+HELPER_LOCALS = 3
+
 # One name or module path imported by the file ("pkg.models.Encoder", ".models.Encoder") -> whether
 # it holds recurrent code elsewhere in the project; or the collection of such names and modules.
 Elsewhere = Callable[[str], bool] | Collection[str]
@@ -216,8 +220,8 @@ class Evidence:
 
     def calls(self, function: str) -> bool:
         """A call of ``function`` by its own name, an import alias or an attribute (``rnn_utils.pack_padded_sequence``):
-        what ``facts.qualify`` can resolve to it."""
-        return self.has(function) and function in self._expressions.called
+        what ``facts.qualify`` can resolve to it; or one in a helper of an imported module (read at its call)."""
+        return self.has(function) and (function in self._expressions.called or f"{function}(" in self.borrowed_text)
 
     @property
     def packs_moved_lengths(self) -> bool:

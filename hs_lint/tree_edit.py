@@ -12,6 +12,11 @@ from hs_lint.walk import code_children, code_nodes
 
 def read_names(expression: cst.CSTNode) -> list[str]:
     """The names an expression reads (not attribute names, not keywords), once per occurrence."""
+    return [node.value for node in name_reads(expression)]
+
+
+def name_reads(expression: cst.CSTNode) -> list[cst.Name]:
+    """The ``Name`` nodes of an expression that read a name (not attribute names, not keywords)."""
     skip: set[int] = set()
     found = []
     for node in code_nodes(expression):
@@ -20,7 +25,7 @@ def read_names(expression: cst.CSTNode) -> list[str]:
         elif isinstance(node, cst.Arg) and node.keyword is not None:
             skip.add(id(node.keyword))
         elif isinstance(node, cst.Name) and id(node) not in skip:
-            found.append(node.value)
+            found.append(node)
     return found
 
 

@@ -48,6 +48,29 @@ def longer(out):
     return step
 
 
+def straight(x, n):
+    '''A docstring, then assignments of locals each read once.'''
+    scaled = x * 2
+    state = torch.zeros(n, scaled.size(0))
+    return state, n + 1
+
+
+def reread(out):
+    step = out[-1]
+    return step, step
+
+
+def rebinds(out):
+    out = out[-1]
+    return out
+
+
+def shadowed(out):
+    step = late
+    late = out
+    return step
+
+
 def build(n):
     return nn.LSTM(n, 64)
 
@@ -86,13 +109,17 @@ def _expanded(body: str) -> str:
     ("y = stacked(32)", "y = (nn.LSTM(32, 64, LAYERS), None)"),
     ("y = stacked(32, state=a)", "y = (nn.LSTM(32, 64, LAYERS), a)"),
     ("y = stacked(32, 3)", "y = (nn.LSTM(32, 64, 3), None)"),
+    ("y = longer(out)", "y = out[-1]"),  # a local read once is its value
+    ("y = straight(z, 2)", "y = (torch.zeros(2, (z * 2).size(0)), 2 + 1)"),
 ])
 def test_a_call_becomes_the_expression_its_helper_returns(call, expected):
     assert _expanded(f"def run(out, a, b, z, f):\n    {call}\n").strip().splitlines()[-1].strip() == expected
 
 
 @pytest.mark.parametrize("call", [
-    "y = longer(out)",  # two statements: not an expression helper
+    "y = reread(out)",  # a local read twice: its value would be evaluated twice
+    "y = rebinds(out)",  # a parameter re-bound
+    "y = shadowed(out)",  # a local read before it is bound
     "y = loop(out)",  # itself, forever
     "y = twice(make())",  # an argument evaluated twice
     "y = first(a, make())",  # an argument never evaluated
@@ -192,7 +219,8 @@ def test_a_template_survives_the_summary_store():
     assert summary.functions["build"].template == ("nn.LSTM(n, 64)", {"nn": "torch.nn"}, {})
     assert summary.functions["stacked"].template == ("nn.LSTM(n, 64, layers), state", {
         "nn": "torch.nn", "LAYERS": "helpers.LAYERS", "None": "builtins.None"}, {"layers": "LAYERS", "state": "None"})
-    assert summary.functions["longer"].template is None
+    assert summary.functions["longer"].template == ("out[-1]", {}, {})
+    assert summary.functions["reread"].template is None
     assert ModuleSummary.from_json(json.loads(json.dumps(summary.as_json()))) == summary
 
 
@@ -258,3 +286,30 @@ def test_a_default_of_another_module_s_helper_is_read_from_that_module(tmp_path)
     assert [f for f in codes_in(tmp_path, {"layers.py": layers, "train.py": script}, "train.py")] == [(5, "HS202")]
     passed = script.replace("build(32)", "build(32, 1)")
     assert codes_in(tmp_path / "ok", {"layers.py": layers, "train.py": passed}, "train.py") == []
+
+
+_PACKING = """\
+import torch.nn as nn
+from helpers import packed
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x, lengths):
+        out, h = self.gru(packed(x, lengths))
+        return self.head(out[:, 0])
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "    return pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)\n",
+    "    batch = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)\n    return batch\n",
+])
+def test_a_call_the_screen_needs_may_be_in_a_helper_of_another_module(tmp_path, body):
+    """HS604's screen asks for a call of ``pack_padded_sequence``: in the helper's lines, it is there."""
+    helpers = "from torch.nn.utils.rnn import pack_padded_sequence\n\n\ndef packed(x, lengths):\n" + body
+    assert codes_in(tmp_path, {"helpers.py": helpers, "model.py": _PACKING}, "model.py") == [(13, "HS604")]

@@ -247,8 +247,9 @@ def test_a_module_built_by_a_helper_of_another_file_is_read_where_it_is_built(tm
     (tmp_path / "factory.py").write_text(
         "import torch.nn as nn\n\n\ndef make_gru(features, hidden):\n"
         "    layer = nn.GRU(features, hidden, batch_first=True, dropout=0.5)\n    return layer\n")
-    projects = Projects()  # a helper of two statements: the configuration is not followed, the importer is silent
-    assert linter.check_source(model, str(tmp_path / "model.py"), projects.view(tmp_path / "model.py")) == []
+    projects = Projects()  # a helper of two statements, its local read once: followed as its expression
+    found = linter.check_source(model, str(tmp_path / "model.py"), projects.view(tmp_path / "model.py"))
+    assert [(f.line, f.code) for f in found] == [(12, "HS207")]
     factory = tmp_path / "factory.py"
     found = linter.check_source(factory.read_text(), str(factory), projects.view(factory))
     assert [f.code for f in found] == ["HS209"]

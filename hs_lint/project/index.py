@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from hs_lint.files import TooLarge, Unreadable, read_source
 from hs_lint.gcpause import collector_paused
-from hs_lint.prefilter import imported_modules
+from hs_lint.prefilter import HELPER_LOCALS, imported_modules
 from hs_lint.project import layout
 from hs_lint.project.store import SummaryStore, cache_directory, digest
 from hs_lint.project.summary import ClassSummary, Config, Constant, FunctionSummary, ModuleSummary, ObjectSummary
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 # ``nn.LSTM(``, ``class Tagger(RNNBase)``: a torch recurrent class built or defined (not one named in a table).
 _RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(")
-_RETURN_LINE = re.compile(r"^[ \t]+return\b.*$", re.MULTILINE)
+# a ``return`` line with the indented lines before it, where a helper's expression and its locals are
+_RETURN_LINE = re.compile(r"(?:^[ \t]+.*\n){0,%d}^[ \t]+return\b.*$" % HELPER_LOCALS, re.MULTILINE)
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque

@@ -1,5 +1,5 @@
-"""Family 4: move an expression into a helper function (in the same module or another one), or inline a
-helper into its callers.
+"""Family 4: move an expression into a helper function (in the same module or another one; its body one
+``return``, or an assignment of a local then ``return`` of it), or inline a helper into its callers.
 
 An extracted expression's free names become the helper's parameters (locals and parameters of the functions
 around it); it may not use ``super()``, ``yield``, ``await``, a walrus or a lambda. A helper moved to another
@@ -54,10 +54,11 @@ def _free(analysed: Analysed, expr: cst.BaseExpression) -> list[str] | None:
     return free
 
 
-def _extract(elsewhere: bool):
+def _extract(elsewhere: bool, local: bool = False):
     def find(analysed: Analysed, program, filename: str):
         helper = program.fresh("compute_step", "helper")
         module_name = program.fresh("step_helpers", "helpers_mod")
+        result = program.fresh("result", "outcome") if local else None
         for line, expr in _candidates(analysed):
             free = _free(analysed, expr)
             if free is None:
@@ -66,13 +67,14 @@ def _extract(elsewhere: bool):
                 continue
             yield f"{analysed.module.code_for_node(expr)[:40]} into {helper}()", (
                 lambda line=line, expr=expr, free=free: _apply_extract(
-                    analysed, program, filename, line, expr, free, helper, module_name if elsewhere else None))
+                    analysed, program, filename, line, expr, free, helper, module_name if elsewhere else None, result))
     return find
 
 
-def _apply_extract(analysed, program, filename, line, expr, free, helper, module_name):
+def _apply_extract(analysed, program, filename, line, expr, free, helper, module_name, result=None):
     body = analysed.module.code_for_node(expr.with_changes(lpar=[], rpar=[]) if not isinstance(expr, cst.Tuple) else expr)
-    definition = f"def {helper}({', '.join(free)}):\n    return {body}\n"
+    definition = f"def {helper}({', '.join(free)}):\n    return {body}\n" if result is None else (
+        f"def {helper}({', '.join(free)}):\n    {result} = {body}\n    return {result}\n")
     call = cst.parse_expression(f"{helper}({', '.join(free)})")
     edits = {expr: lambda _: call}
     if module_name is None:
@@ -153,5 +155,8 @@ def _apply_inline(analysed: Analysed, filename: str, function, calls, method: bo
 TRANSFORMS = [
     Transform("extract-helper", 4, per_file("extract-helper", _extract(False))),
     Transform("extract-helper-module", 4, per_file("extract-helper-module", _extract(True)), cross_module=True),
+    Transform("extract-helper-local", 4, per_file("extract-helper-local", _extract(False, local=True))),
+    Transform("extract-helper-local-module", 4, per_file("extract-helper-local-module", _extract(True, local=True)),
+              cross_module=True),
     Transform("inline-helper", 4, per_file("inline-helper", _inlines)),
 ]
