@@ -211,7 +211,7 @@ class ClassInfo:
 class Binding:
     """What a name or attribute holds: a torch recurrent module, a user class instance, an optimizer."""
 
-    kind: str  # "module" | "instance" | "optimizer" | "loader"
+    kind: str  # "module" | "instance" | "optimizer" | "loader" | "device" | "class" (a torch recurrent class by name)
     detail: str  # the recurrent kind, the class name, the optimizer's qualified name
     construction: cst.Call | None = None
     # A recurrent module built in another file: its configuration as that file's summary gives it, and the
@@ -740,7 +740,7 @@ class FileFacts:
         qualified = self.qualify(call.func) or ""
         if qualified in _TORCH_RECURRENT:
             return Binding("module", _TORCH_RECURRENT[qualified], call)
-        aliased = self._recurrent_alias(call.func)
+        aliased = self.recurrent_alias(call.func)
         if aliased is not None:
             return Binding("module", aliased, call)
         if isinstance(call.func, cst.Name) and call.func.value in self.classes:
@@ -766,15 +766,19 @@ class FileFacts:
             return "cpu" if text == "cpu" else "accelerator" if text.startswith(("cuda", "mps")) else None
         return None
 
-    def _recurrent_alias(self, func: cst.BaseExpression) -> str | None:
-        """``Cell = nn.LSTM; Cell(...)``, ``self.cell_class = nn.GRU``, ``getattr(nn, "LSTM")(...)``: the torch
-        recurrent class a callee stands for, when every assignment of it names the same one."""
+    def recurrent_alias(self, func: cst.BaseExpression) -> str | None:
+        """``Cell = nn.LSTM; Cell(...)``, ``self.cell_class = nn.GRU``, ``getattr(nn, "LSTM")(...)``, a ``Cell`` of
+        another module: the torch recurrent class a callee stands for, when every assignment of it names the
+        same one."""
         if isinstance(func, cst.Call) and _is_builtin_call(func, "getattr") and len(func.args) == 2:
             name = values.literal(func.args[1].value)
             module = self.qualify(func.args[0].value)
             return _TORCH_RECURRENT.get(f"{module}.{name}") if module and name else None
         key = key_of(func)
-        return self._aliases.get(key) if key is not None else None
+        if key is None:
+            return None
+        imported = self.lookup(key, self.module_scope) if key not in self._aliases else None
+        return imported.detail if imported is not None and imported.kind == "class" else self._aliases.get(key)
 
     @functools.cached_property
     def _aliases(self) -> dict[str, str]:

@@ -313,3 +313,36 @@ def test_a_call_the_screen_needs_may_be_in_a_helper_of_another_module(tmp_path, 
     """HS604's screen asks for a call of ``pack_padded_sequence``: in the helper's lines, it is there."""
     helpers = "from torch.nn.utils.rnn import pack_padded_sequence\n\n\ndef packed(x, lengths):\n" + body
     assert codes_in(tmp_path, {"helpers.py": helpers, "model.py": _PACKING}, "model.py") == [(13, "HS604")]
+
+
+@pytest.mark.parametrize("factory", [
+    "def make_rnn(n_in, width):\n    return nn.LSTM(n_in, width, batch_first=True)\n",
+    'def make_rnn(n_in, width):\n    return getattr(nn, "LSTM")(n_in, width, batch_first=True)\n',
+    "Cell = nn.LSTM\n\n\ndef make_rnn(n_in, width):\n    return Cell(n_in, width, batch_first=True)\n",
+])
+def test_a_module_built_by_another_module_s_helper_passes_the_screen_however_the_class_is_named(tmp_path, factory):
+    """The screen asks whether an imported module may build a recurrent layer, from its text alone."""
+    utils = "import torch.nn as nn\n\n" + factory
+    probe = ("import torch\n\nfrom utils import make_rnn\n\nencoder = make_rnn(32, 64)\n"
+             "h0 = torch.zeros(2, 8, 64)\nc0 = torch.zeros(2, 8, 64)\nout, _ = encoder(torch.randn(8, 20, 32), (h0, c0))\n")
+    assert codes_in(tmp_path, {"utils.py": utils, "probe.py": probe}, "probe.py") == [(6, "HS202"), (7, "HS202")]
+
+
+@pytest.mark.parametrize("probe", [
+    "from utils import Cell\n\nencoder = Cell(32, 64, batch_first=True)\n",
+    "import utils\n\nencoder = utils.Cell(32, 64, batch_first=True)\n",
+    "from utils import Cell as Recurrent\n\nencoder = Recurrent(32, 64, batch_first=True)\n",
+])
+def test_a_name_another_module_gives_a_recurrent_class_is_that_class(tmp_path, probe):
+    utils = "import torch.nn as nn\n\nCell = nn.LSTM\n"
+    probe = ("import torch\n" + probe + "h0 = torch.zeros(2, 8, 64)\nout, _ = encoder(torch.randn(8, 20, 32), "
+             "(h0, torch.zeros(1, 8, 64)))\n")
+    line = probe.splitlines().index("h0 = torch.zeros(2, 8, 64)") + 1
+    assert codes_in(tmp_path, {"utils.py": utils, "probe.py": probe}, "probe.py") == [(line, "HS202")]
+
+
+def test_a_name_another_module_sets_to_two_classes_is_unknown(tmp_path):
+    utils = "import torch.nn as nn\n\nCell = nn.LSTM\nif FAST:\n    Cell = nn.GRU\n"
+    probe = ("import torch\nfrom utils import Cell\n\nencoder = Cell(32, 64, batch_first=True)\n"
+             "h0 = torch.zeros(2, 8, 64)\nout, _ = encoder(torch.randn(8, 20, 32), (h0, torch.zeros(1, 8, 64)))\n")
+    assert codes_in(tmp_path, {"utils.py": utils, "probe.py": probe}, "probe.py") == []

@@ -27,8 +27,9 @@ from hs_lint.project.summary import ClassSummary, Config, Constant, FunctionSumm
 if TYPE_CHECKING:
     from hs_lint.values import Choice
 
-# ``nn.LSTM(``, ``class Tagger(RNNBase)``: a torch recurrent class built or defined (not one named in a table).
-_RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell)?\s*\(")
+# ``nn.LSTM(``, ``getattr(nn, "LSTM")(``, ``Cell = nn.GRU``, ``class Tagger(RNNBase)``: a torch recurrent class
+# built, aliased or defined (not one named in a table or a string).
+_RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell|Base)?\b(?:[\"']\s*\))?[ \t]*(?:\(|\)\s*:|$)", re.MULTILINE)
 # a ``return`` line with the indented lines before it, where a helper's expression and its locals are
 _RETURN_LINE = re.compile(r"(?:^[ \t]+.*\n){0,%d}^[ \t]+return\b.*$" % HELPER_LOCALS, re.MULTILINE)
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})

@@ -131,12 +131,18 @@ def _layers(facts: FileFacts, cls: ClassInfo) -> dict[str, dict[str, object]]:
 
 
 def _objects(facts: FileFacts, module: str) -> dict[str, ObjectSummary]:
-    """The module-level names bound once to something rules follow, as an importer would see them."""
+    """The module-level names bound once to something rules follow, as an importer would see them; a name for a
+    torch recurrent class (``Cell = nn.LSTM``) is a "class" whose detail is the kind."""
     found = {}
     for key, binding in facts.module_scope.bindings.items():
         plain = _binding(facts, binding, module)
         if "." not in key and plain is not None:
             found[key] = ObjectSummary(*plain, config=_config(facts, binding))
+    for site in facts.assignments:
+        name = site.targets[0] if site.scope is facts.module_scope and len(site.targets) == 1 else None
+        kind = facts.recurrent_alias(name) if isinstance(name, cst.Name) else None
+        if kind is not None:
+            found[name.value] = ObjectSummary("class", kind)
     return found
 
 

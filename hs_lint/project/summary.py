@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "8"
+SUMMARY_FORMAT = "9"
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ Config = dict[str, object]
 class ObjectSummary:
     """A module-level name bound to something a rule follows (``lstm = nn.LSTM(...)``, ``model = Net()``)."""
 
-    kind: str  # a binding's kind: "module" | "instance" | "optimizer" | "loader" | "device"
+    kind: str  # a binding's kind: "module" | "instance" | "optimizer" | "loader" | "device" | "class" (an alias)
     detail: str  # the recurrent kind, the absolute class name, where a device is ("cuda-if-available"), ...
     config: Config | None = None  # for a recurrent module
 
