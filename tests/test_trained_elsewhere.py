@@ -111,3 +111,48 @@ def test_a_model_module_that_imports_its_training_loop_is_judged_by_that_loop(tm
     model = _MODEL + "\n\nfrom fit import fit\n"
     found = [f for f in codes_in(tmp_path, {"model.py": model, "fit.py": fit}, "model.py") if f[1] == "HS303"]
     assert found == expected
+
+
+_TAGGER = """\
+import torch
+import torch.nn as nn
+
+
+class Tagger(nn.Module):
+    def __init__(self, n_in=8, n_hidden=16):
+        super().__init__()
+        self.lstm = nn.LSTM(n_in, n_hidden)
+        self.n_hidden = n_hidden
+
+    def init_hidden(self, bsz):
+        return torch.zeros(1, bsz, self.n_hidden), torch.zeros(1, bsz, self.n_hidden)
+
+    def reset_state(self, bsz):
+        self.hidden = self.init_hidden(bsz)
+
+    def forward(self, x, hidden=None):
+        return self.lstm(x, hidden)
+"""
+
+_TAG = """\
+from tagger import Tagger
+
+
+def tag(model, sentences):
+    hidden = None
+    for words in sentences:
+        model.reset_state(words.size(1))
+{step}
+"""
+
+
+@pytest.mark.parametrize(("step", "expected"), [
+    ("        out, hidden = model(words, hidden)", [(15, "HS305")]),  # the state really used is carried
+    ("        out, (h, c) = model(words, (h, c))", [(15, "HS305")]),
+    ("        out, hidden = model(words, model.hidden)", []),  # the attribute is read after all
+    ("        out, _ = model(words)", []),  # forward starts from zeros on every call: only dead code
+])
+def test_a_reset_that_forward_never_reads_is_judged_by_the_modules_that_drive_the_model(tmp_path, step, expected):
+    """HS305 in the model's own file: ``self.hidden`` is set, ``forward`` takes its state from its caller."""
+    found = codes_in(tmp_path, {"tagger.py": _TAGGER, "tag.py": _TAG.format(step=step)}, "tagger.py")
+    assert [f for f in found if f[1] == "HS305"] == expected

@@ -8,7 +8,7 @@ from hs_lint import values
 from hs_lint.device_facts import accelerator_evidence, device_facts, sorts_by_length
 from hs_lint.facts import AssignSite, Binding, ClassInfo, FileFacts, Scope
 from hs_lint.inline import module_names, template_of
-from hs_lint.names import key_of, method_name
+from hs_lint.names import key_of, mentions, method_name
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
@@ -41,7 +41,15 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
                                 for key in site.target_keys if "." in key and not key.startswith("self.")})),
         loop_calls=tuple(sorted({name for site in facts.calls
                                  if site.loop is not None and (name := method_name(site.node)) is not None})),
+        carries=any(_carries(site) for site in facts.assignments),
+        reads=tuple(sorted(facts.attribute_reads)),
     )
+
+
+def _carries(site: AssignSite) -> bool:
+    """``out, h = model(x, h)`` in a loop: the call is given back what it returned (whatever ``model`` is)."""
+    return site.loop is not None and isinstance(site.value, cst.Call) and any(
+        mentions(arg.value, frozenset(site.target_keys)) for arg in site.value.args)
 
 
 def _qualified(facts: FileFacts, key: str, module: str) -> str:

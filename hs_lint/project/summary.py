@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "9"
+SUMMARY_FORMAT = "10"
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,9 @@ class ModuleSummary:
     trains: bool = False
     loop_sets: tuple[str, ...] = ()
     loop_calls: tuple[str, ...] = ()
+    # a loop hands a call's result back to the same call (``out, h = model(x, h)``); the attribute names it reads
+    carries: bool = False
+    reads: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -127,6 +130,8 @@ class ModuleSummary:
             trains=bool(data["trains"]),
             loop_sets=tuple(str(a) for a in data["loop_sets"]),
             loop_calls=tuple(str(m) for m in data["loop_calls"]),
+            carries=bool(data["carries"]),
+            reads=tuple(str(a) for a in data["reads"]),
         )
 
 

@@ -10,6 +10,7 @@ from hs_lint.facts import (
     TENSOR_FACTORIES, TUPLE_STATE_KINDS, AssignSite, CallSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope,
 )
 from hs_lint.names import descendants, flat_keys, key_of, mentions, method_name, positional_args, receiver, root_key
+from hs_lint.project.summary import ModuleSummary
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.graph import detach_fix
 
@@ -681,7 +682,11 @@ model.hidden = model.init_hidden(4)
             cls = _class_of(facts, site, target.value, value)
             if (cls is None or not cls.is_recurrent or "forward" not in cls.methods
                     or attr in facts.attribute_reads or (cls.summary is not None and attr in cls.summary.read_attrs)
-                    or not _creates_state(facts, site) or not _carries_a_state(facts, cls)):
+                    or not _creates_state(facts, site)):
+                continue
+            users = _users(facts, cls)
+            if any(attr in user.reads for user in users) or not (
+                    _carries_a_state(facts, cls) or any(user.carries for user in users)):
                 continue
             yield self.violation(site.node, target=facts.source(target), cls=cls.name, attr=attr)
 
@@ -691,6 +696,11 @@ def _carries_a_state(facts: FileFacts, cls: ClassInfo) -> bool:
     back in. When forward starts from zeros on every call, a dead assignment is only dead code."""
     return bool(facts.held_attrs(cls)) or any(
         call.callee.cls is cls and call.carried_keys and not call.held for call in facts.recurrent_calls)
+
+
+def _users(facts: FileFacts, cls: ClassInfo) -> list[ModuleSummary]:
+    """The other modules of the project that import this file's class (where it is driven), as summaries."""
+    return facts.project.builders(cls.name)[0] if facts.project is not None and cls.node is not None else []
 
 
 def _class_of(
