@@ -332,7 +332,8 @@ def _returned(function: cst.FunctionDef) -> tuple[cst.BaseExpression, dict[int, 
         return None
     targets = [s.targets[0].target if isinstance(s, cst.Assign) and len(s.targets) == 1 else None for s in smalls[:-1]]
     names = [t.value for t in targets if isinstance(t, cst.Name)]
-    if len(names) != len(targets) or len(set(names)) != len(names) or set(names) & _param_names(function):
+    params = {p.name.value for p in function.params.params}
+    if len(names) != len(targets) or len(set(names)) != len(names) or set(names) & params:
         return None
     values = [s.value for s in smalls[:-1]]
     if any(set(read_names(value)) & set(names[i:]) for i, value in enumerate(values)):
@@ -349,10 +350,6 @@ def _returned(function: cst.FunctionDef) -> tuple[cst.BaseExpression, dict[int, 
         reading = {id(node): value for node in name_reads(expression) if node.value == name}
         expression = replaced(expression, reading, paths_to(expression, reading), origins)
     return expression, origins
-
-
-def _param_names(function: cst.FunctionDef) -> set[str]:
-    return {p.name.value for p in function.params.params}
 
 
 def _imported_modules(module: cst.Module, project: ModuleView) -> Iterator[str]:
