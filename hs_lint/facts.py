@@ -51,6 +51,7 @@ from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
 
 if TYPE_CHECKING:
+    from hs_lint.batches import Batches
     from hs_lint.project.index import ModuleView
     from hs_lint.shapes import ShapeFacts
 
@@ -117,7 +118,7 @@ _RANDOM_ORDER = frozenset({"torch.randperm", "numpy.random.permutation", "numpy.
 # A random index drawn afresh for each batch (drawn once, it is only a random starting point of a stream).
 _RANDOM_PICK = frozenset({"numpy.random.choice", "random.choice", "random.randint", "random.randrange",
                           "numpy.random.randint", "torch.randint"})
-_DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _RANDOM_SAMPLERS = frozenset(
     f"torch.utils.data{module}.{name}"
     for module in ("", ".sampler")
@@ -730,6 +731,13 @@ class FileFacts:
 
         return ShapeFacts(self)
 
+    @functools.cached_property
+    def batches(self) -> Batches:
+        """Which values hold a DataLoader's batches (HS211), built on first use only."""
+        from hs_lint.batches import Batches
+
+        return Batches(self)
+
     # -- bindings --------------------------------------------------------------------------
     def _construction(self, value: cst.BaseExpression | None) -> Binding | None:
         if not isinstance(value, cst.Call):
@@ -749,7 +757,7 @@ class FileFacts:
             return Binding("instance", key, call)
         if qualified.startswith("torch.optim.") and ".lr_scheduler" not in qualified:
             return Binding("optimizer", qualified, call)
-        if qualified in _DATA_LOADERS:
+        if qualified in DATA_LOADERS:
             return Binding("loader", "shuffled" if self._shuffles(call) else "ordered", call)
         if qualified == "torch.device" and call.args and (where := self._device_kind(call.args[0].value)):
             return Binding("device", where, call)

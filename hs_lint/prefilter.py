@@ -266,7 +266,7 @@ _SCREENS: dict[str, _Screen] = {
     "HS106": lambda e: e.has("type") and e.compares_type_to_variable,
     # configurations and shapes exist only for constructions of a torch module, here or in another module
     # whose summary carries its configuration; HS209 judges a construction where it is written (or expanded)
-    **{f"HS2{n:02}": (lambda e: e.torch_module or e.from_elsewhere) for n in (*range(1, 9), 10)},
+    **{f"HS2{n:02}": (lambda e: e.torch_module or e.from_elsewhere) for n in (*range(1, 9), 10, 11)},
     "HS209": lambda e: e.torch_module or e.from_elsewhere,  # or through a helper of another module
     **{code: _training_carry for code in ("HS301", "HS302", "HS304")},
     # or a model whose forward is here, trained by a module that imports it

@@ -61,8 +61,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, Binding, CallSite, ClassInfo, FileFacts, Holder,
-                           RecurrentCall, Scope)
+from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, DATA_LOADERS, Binding, CallSite, ClassInfo, FileFacts,
+                           Holder, RecurrentCall, Scope)
 from hs_lint.names import assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
@@ -114,7 +114,6 @@ _MAX_DEPTH = 40
 _UNBUILT = object()  # a class no other module of the project builds
 _COMPARISONS = {cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
                 cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge}
-_DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
 
 
@@ -341,10 +340,11 @@ class ShapeFacts:
                 for key in _target_keys(loop.node.target):
                     self._loop_targets.setdefault(id(loop.scope), set()).add(key)
 
-    def _assignments(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression | None, cst.CSTNode]]:
+    def assigned(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression | None, cst.CSTNode]]:
+        """The values ``key`` is assigned in ``scope`` (None where an unpacking hides it), with their statements."""
         return self._assigned.get((id(scope), key), [])
 
-    def _home(self, name: str, scope: Scope) -> Scope | None:
+    def home(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose local ``name`` is (assigned, a parameter, a loop variable)."""
         current: Scope | None = scope
         while current is not None:
@@ -358,7 +358,7 @@ class ShapeFacts:
     def reaching(self, read: cst.CSTNode | None, key: str, scope: Scope) -> frozenset[int] | None:
         """The statements whose ``key`` may reach ``read`` in ``scope`` (``ENTRY``: the incoming value); None
         when the read cannot be placed (no read given, or a name of an enclosing function)."""
-        if read is None or (not key.startswith("self.") and self._home(key.split(".", 1)[0], scope) is not scope):
+        if read is None or (not key.startswith("self.") and self.home(key.split(".", 1)[0], scope) is not scope):
             return None
         return self.facts.reaching(read, key, scope)
 
@@ -368,7 +368,7 @@ class ShapeFacts:
         """The assignments of ``key`` in ``home`` that can reach ``read``, and whether a value from elsewhere
         can (a parameter's argument, ``self.x`` from another method, a loop or ``with`` target). A read that
         cannot be placed sees every assignment."""
-        assigned = self._assignments(key, home)
+        assigned = self.assigned(key, home)
         incoming = key.startswith("self.") or key in home.params
         reaching = self.reaching(read, key, scope) if home is scope else None
         if reaching is None:
@@ -383,7 +383,7 @@ class ShapeFacts:
         head, dot, rest = key.partition(".")
         if head == "self" and scope.cls is not None:
             return f"{scope.cls.name}:{key}"
-        home = self._home(head, scope)
+        home = self.home(head, scope)
         passed = self._passed_through(home, head) if home is not None and depth < 4 else None
         if passed is not None:
             argument, caller = passed
@@ -624,7 +624,7 @@ class ShapeFacts:
 
     def _name(self, read: cst.Name, scope: Scope) -> Value:
         name = read.value
-        home = self._home(name, scope)
+        home = self.home(name, scope)
         if home is None:
             return self._imported_constant(self.facts.imports.get(name)) or self._sym(name, scope)
         assigned, incoming = self._reaching_assignments(name, home, read, scope)
@@ -736,7 +736,7 @@ class ShapeFacts:
                 override = _field_override(binding.construction, cls, attr)
                 if override is not None:
                     return self.value(override, self._binding_scope(owner_key, scope))
-            elif owner_key in facts.classes and self._home(owner_key, scope) is None:
+            elif owner_key in facts.classes and self.home(owner_key, scope) is None:
                 cls = facts.classes[owner_key]
             else:
                 cls = self._annotated_class(owner_key, scope)
@@ -744,7 +744,7 @@ class ShapeFacts:
                 found = self._class_value(cls, attr, f"{owner_key}.{attr}", scope)
                 if found is not None:
                     return found
-        if owner_key is not None and owner_key in facts.imports and self._home(owner_key.split(".")[0], scope) is None:
+        if owner_key is not None and owner_key in facts.imports and self.home(owner_key.split(".")[0], scope) is None:
             found = self._imported_constant(f"{facts.imports[owner_key]}.{attr}")  # ``config.HIDDEN``
             if found is not None:
                 return found
@@ -760,11 +760,11 @@ class ShapeFacts:
         return typed(found.value) if isinstance(found, Constant) else None
 
     def _binding_scope(self, key: str, scope: Scope) -> Scope:
-        home = self._home(key.split(".", 1)[0], scope)
+        home = self.home(key.split(".", 1)[0], scope)
         return home if home is not None else self.facts.module_scope
 
     def _annotated_class(self, name: str, scope: Scope):
-        home = self._home(name, scope)
+        home = self.home(name, scope)
         if home is None or not isinstance(home.node, cst.FunctionDef) or name not in home.params:
             return None
         for param in (*home.node.params.posonly_params, *home.node.params.params):
@@ -780,7 +780,7 @@ class ShapeFacts:
         reader = cls
         while cls is not None and cls.name not in seen:
             seen.add(cls.name)
-            values = [(v, m) for m in cls.methods.values() for v, _ in self._assignments(f"self.{attr}", m)]
+            values = [(v, m) for m in cls.methods.values() for v, _ in self.assigned(f"self.{attr}", m)]
             if values:
                 return self._agreed(values, f"self.{attr}", next(iter(cls.methods.values())))
             if cls.summary is not None and attr in cls.summary.attr_params:  # set from a parameter of another file
@@ -962,7 +962,7 @@ class ShapeFacts:
             return [f for r in initialiser.returns for f in self.states(r, initialiser, depth + 1)] if initialiser \
                 else found
         if isinstance(expr, cst.Call):
-            inner = _same_shape_inner(expr, self.facts.qualify(expr.func))
+            inner = same_shape_inner(expr, self.facts.qualify(expr.func))
             if inner is not None:
                 return self.states(inner, scope, depth + 1)
             function = self._called_function(expr, scope)
@@ -1012,18 +1012,18 @@ class ShapeFacts:
             found = [(v, scope) for v, _ in local if v is not None]
             if incoming:
                 found += [(v, m) for m in scope.cls.methods.values() if m is not scope
-                          for v, _ in self._assignments(key, m) if v is not None]
+                          for v, _ in self.assigned(key, m) if v is not None]
             return found
-        home = self._home(key.split(".", 1)[0], scope)
+        home = self.home(key.split(".", 1)[0], scope)
         if home is None:
             return []
         assigned, incoming = self._reaching_assignments(key, home, read, scope)
         found = [(v, home) for v, _ in assigned if v is not None]
         if incoming and key in home.params and isinstance(home.node, cst.FunctionDef):
-            found += self._arguments(home, key)
+            found += self.arguments(home, key)
         return found
 
-    def _arguments(self, home: Scope, key: str) -> list[tuple[cst.BaseExpression, Scope]]:
+    def arguments(self, home: Scope, key: str) -> list[tuple[cst.BaseExpression, Scope]]:
         """What the same-file callers of ``home`` pass for its parameter ``key``."""
         node = home.node
         names = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
@@ -1038,7 +1038,7 @@ class ShapeFacts:
 
     def _output_of(self, read: cst.BaseExpression, key: str, scope: Scope) -> cst.Call | None:
         """The construction whose output ``read`` holds, when every value reaching it is that output."""
-        home = scope if key.startswith("self.") else self._home(key.split(".", 1)[0], scope)
+        home = scope if key.startswith("self.") else self.home(key.split(".", 1)[0], scope)
         if home is None:
             return None
         assigned, incoming = self._reaching_assignments(key, home, read, scope)
@@ -1070,7 +1070,7 @@ class ShapeFacts:
             return None
         qualified = self.facts.qualify(expr.func)
         name = method_name(expr)
-        inner = _same_shape_inner(expr, qualified)
+        inner = same_shape_inner(expr, qualified)
         if inner is not None:
             return self.tensor(inner, scope, depth + 1)  # keeps the node of the factory that set the shape
         if qualified in _FACTORIES or (qualified is None and name in _NEW_FACTORIES):
@@ -1083,6 +1083,8 @@ class ShapeFacts:
             return self._factory(expr, scope)
         if qualified is None and name in ("permute", "transpose"):
             return self._relayout(expr, name, scope, depth)
+        if qualified is None and name in ("unsqueeze", "squeeze"):
+            return self._reranked(expr, name, scope, depth)
         return self._layer_output(expr, scope)
 
     def _factory(self, call: cst.Call, scope: Scope) -> TensorShape | None:
@@ -1132,6 +1134,23 @@ class ShapeFacts:
         dims = tuple(shape.dims[i] for i in axes)
         return TensorShape(call, dims, tuple(shape.texts[i] for i in axes), dims[-1])
 
+    def _reranked(self, call: cst.Call, name: str, scope: Scope, depth: int) -> TensorShape | None:
+        """``h.unsqueeze(k)`` adds an axis of size 1; ``h.squeeze(k)`` removes one known to be 1."""
+        shape = self.tensor(receiver(call), scope, depth + 1)
+        args = positional_args(call)
+        if shape is None or shape.dims is None or len(args) != 1 or (axis := int_literal(args[0])) is None:
+            return None
+        dims, texts, rank = list(shape.dims), list(shape.texts), len(shape.dims)
+        if name == "unsqueeze" and -rank - 1 <= axis <= rank:
+            at = axis % (rank + 1)
+            dims.insert(at, Dim(1))
+            texts.insert(at, "1")
+        elif name == "squeeze" and -rank <= axis < rank and dims[axis] == Dim(1):
+            del dims[axis % rank], texts[axis % rank]
+        else:
+            return None
+        return TensorShape(call, tuple(dims), tuple(texts), dims[-1]) if dims else None
+
     def _leading_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
         """``self.embed(tokens)`` -> ``tokens``: the tensor whose leading (seq, batch) axes ``expr`` keeps."""
         while isinstance(expr, cst.Call) and positional_args(expr) and (
@@ -1159,7 +1178,7 @@ class ShapeFacts:
             if owner.summary is not None:
                 found = owner.summary.layers.get(key[5:])
                 return (found, owner) if found is not None else None
-            if any(self._assignments(key, m) for m in owner.methods.values()):
+            if any(self.assigned(key, m) for m in owner.methods.values()):
                 return None  # built in this file: ``_layer`` reads it
         return None
 
@@ -1182,7 +1201,7 @@ class ShapeFacts:
     def relaid(self, qualified: str, scope: Scope) -> bool:
         """Some assignment to this tensor (in ``scope``) changes its layout: ``x = x.transpose(0, 1)``."""
         key = qualified.split(":", 1)[-1]
-        return any(v is not None and _has_layout_call(v) for v, _ in self._assignments(key, scope))
+        return any(v is not None and _has_layout_call(v) for v, _ in self.assigned(key, scope))
 
     # -- data loaders ----------------------------------------------------------------------
     def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope]]:
@@ -1208,7 +1227,7 @@ class ShapeFacts:
                 return []
             expr = args[0]
         if isinstance(expr, cst.Call):
-            return [(expr, scope)] if self.facts.qualify(expr.func) in _DATALOADERS else []
+            return [(expr, scope)] if self.facts.qualify(expr.func) in DATA_LOADERS else []
         key = key_of(expr)
         if key is None:
             return []
@@ -1315,7 +1334,7 @@ def _key_text(value: Dim | float) -> str:
     return repr(value)
 
 
-def _same_shape_inner(call: cst.Call, qualified: str | None) -> cst.BaseExpression | None:
+def same_shape_inner(call: cst.Call, qualified: str | None) -> cst.BaseExpression | None:
     """``h.to(dev)``, ``w.new(...).zero_()``, ``Variable(h)``: the expression whose shape passes through."""
     if qualified is None and method_name(call) in _SAME_SHAPE_METHODS:
         return receiver(call)

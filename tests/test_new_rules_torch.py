@@ -146,3 +146,23 @@ def test_hs307_each_clip_starts_from_the_previous_clips_state():
     assert len(bad) == len(good) == 3
     assert bad[0] is None and all(s is not None and not bool((s[0] == 0).all()) for s in bad[1:])
     assert all(s is None for s in good)
+
+
+@pytest.mark.parametrize(("which", "mixes"), [("bad", True), ("good", False)])
+def test_hs211_a_state_without_batch_axis_mixes_the_samples_of_a_batch(which, mixes):
+    """The bad example's Tagger reads a DataLoader batch as one sequence: changing sample 0 changes the output of
+    sample 1. The good example's does not."""
+    model = run("HS211", which)["Tagger"]().eval()
+    batch = torch.randn(8, 20)
+    changed = batch.clone()
+    changed[0] += 1.0
+    with torch.no_grad():
+        before, after = model(batch), model(changed)
+    assert before.shape == (8, 3)
+    assert (not torch.allclose(before[1], after[1])) == mixes
+    assert not torch.allclose(before[0], after[0])
+
+
+def test_hs211_an_extra_axis_fails_in_torch():
+    with pytest.raises(RuntimeError, match="3-D"):
+        run("HS211", "bad", 1)

@@ -43,6 +43,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
                                  if site.loop is not None and (name := method_name(site.node)) is not None})),
         carries=any(_carries(site) for site in facts.assignments),
         reads=tuple(sorted(facts.attribute_reads)),
+        batch_inputs=facts.batches.fed(lambda key: _qualified(facts, key, name)),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "10"
+SUMMARY_FORMAT = "11"
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,8 @@ class ModuleSummary:
     # a loop hands a call's result back to the same call (``out, h = model(x, h)``); the attribute names it reads
     carries: bool = False
     reads: tuple[str, ...] = ()
+    # (absolute class name, position): a loop calls an instance of the class with a DataLoader's batch there
+    batch_inputs: tuple[tuple[str, int], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -132,6 +134,7 @@ class ModuleSummary:
             loop_calls=tuple(str(m) for m in data["loop_calls"]),
             carries=bool(data["carries"]),
             reads=tuple(str(a) for a in data["reads"]),
+            batch_inputs=tuple((str(c), int(p)) for c, p in data["batch_inputs"]),
         )
 
 

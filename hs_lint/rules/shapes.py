@@ -87,6 +87,10 @@ class _StateRule(Rule):
     ) -> dict[str, object]:
         raise NotImplementedError
 
+    def data(self, shapes: ShapeFacts, use: StateUse, form: StateForm, part: int) -> dict[str, object]:
+        """What the runtime checker replays."""
+        return use.as_data(form)
+
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         seen: set[int] = set()
         shapes = facts.shapes
@@ -95,7 +99,8 @@ class _StateRule(Rule):
                 if id(shape.node) in seen:
                     continue
                 seen.add(id(shape.node))
-                yield self.violation(shape.node, data=use.as_data(form), **self.fields(shapes, use, form, part, shape))
+                yield self.violation(shape.node, data=self.data(shapes, use, form, part),
+                                     **self.fields(shapes, use, form, part, shape))
 
 
 def is_batch_major(use: StateUse, shape: TensorShape) -> bool:

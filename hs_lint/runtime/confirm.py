@@ -404,6 +404,28 @@ def _confirm_shape(code: str) -> Callable[[Any, Mapping[str, Any]], Confirmation
     return check
 
 
+def _confirm_rank(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    """A state without a batch axis meeting a DataLoader's batch: torch runs a 2-D batch as one sequence; any
+    other rank mistake is replayed as the code builds it."""
+    if "batch_of" not in data:
+        return _confirm_shape("HS211")(torch, data)
+    sizes = _Sizes(data)
+    module, kind, kwargs = _build_module(torch, data["module"], sizes)
+    batch = sizes.symbol(f"samples in a batch of {data['batch_of']}")
+    x = torch.empty([batch, kwargs["input_size"]], device="meta")
+    state = _state(torch, data, sizes)
+    try:
+        out, h_n = module(x, state)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        return Confirmation(CONFIRMED, _torch_message(exc), sizes.assumed)
+    if kind in CELL_KINDS:
+        raise _Unconfirmable(f"torch accepted a batch of {batch} for nn.{kind}")
+    h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+    return Confirmation(CONFIRMED, f"a 2-D batch of {batch} samples ran as one sequence of {batch} steps: "
+                        f"output {tuple(out.shape)}, h_n {tuple(h_n.shape)}",
+                        sizes.assumed)
+
+
 def _shapes_of(state: Any) -> str:
     return str(tuple(tuple(t.shape) for t in state)) if isinstance(state, tuple) else str(tuple(state.shape))
 
@@ -550,6 +572,7 @@ CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS207": _confirm_last_step,
     "HS208": _confirm_view,
     "HS209": _confirm_dropout,
+    "HS211": _confirm_rank,
     "HS102": _confirm_discarded,
     "HS106": _confirm_variable_idiom,
     "HS401": _confirm_device,

@@ -1,0 +1,172 @@
+"""DataLoader batches: which values hold a batch a loop over a ``DataLoader`` yields.
+
+torch's default collate stacks a loader's samples on a new leading axis, so such a value is batched
+whatever its dataset returns: a recurrent module given it with a state that has no batch axis reads the
+batch as one sequence. A value is a batch when every definition reaching it is a loop target bound to a
+field of the batch (``for x, y in loader``, ``for i, (x, y) in enumerate(loader)``), through assignments,
+calls that keep the rank (``x.to(device)``, ``x.float()``), and the parameters of calls of this file (one
+call passing a batch is enough: the state is wrong for that call); a ``forward`` parameter also through
+the modules that import the class and call its instances with a batch (their summaries'
+``batch_inputs``). A loader with a ``collate_fn``, ``batch_size=None`` or no construction in sight is not
+followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from hs_lint.facts import DATA_LOADERS, FileFacts, Loop, Scope
+from hs_lint.names import key_of, keyword_arg, positional_args
+from hs_lint.reaching import ENTRY
+from hs_lint.shapes import same_shape_inner
+
+_DEPTH = 6
+_COLLATE_POSITION = 6  # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn)
+
+
+class Batches:
+    """Answers ``loader(expr, scope)``: the loader whose batch ``expr`` holds, as a message names it."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self._loops = {id(loop.node): loop for loop in facts.loops}
+        self._assignments = {id(site.node): site for site in facts.assignments}
+
+    def loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+        facts = self.facts
+        while isinstance(expr, cst.Call) and (inner := same_shape_inner(expr, facts.qualify(expr.func))) is not None:
+            expr = inner
+        if not isinstance(expr, cst.Name) or depth > _DEPTH:
+            return None
+        key = expr.value
+        shapes = facts.shapes
+        home = shapes.home(key, scope)
+        reaching = facts.reaching(expr, key, scope) if home is scope else None
+        if not reaching:
+            return None
+        found = None
+        assigned = {id(node): value for value, node in shapes.assigned(key, scope)}
+        for definition in reaching:
+            if definition == ENTRY:
+                found = self._passed(scope, key, depth)
+            elif definition in self._loops:
+                found = self._iterated(self._loops[definition], key)
+            elif (value := assigned.get(definition)) is not None:
+                found = self.loader(value, scope, depth + 1)
+            else:
+                found = self._unpacked(definition, key, scope, depth)
+            if found is None:
+                return None
+        return found
+
+    def _unpacked(self, definition: int, key: str, scope: Scope, depth: int) -> str | None:
+        """``x, y = batch``: a batch that unpacks is a tuple of fields, each batched (a tensor batch would unpack
+        into its samples, and then not into exactly these names)."""
+        site = self._assignments.get(definition)
+        if site is None or site.augmented or not any(isinstance(t, (cst.Tuple, cst.List)) and _binds(t, key)
+                                                     for t in site.targets):
+            return None
+        return self.loader(site.value, scope, depth + 1) if site.value is not None else None
+
+    def _passed(self, function: Scope, param: str, depth: int) -> str | None:
+        """A parameter one of whose callers passes a batch: in this file, or (``forward``) an importer."""
+        if param not in function.params or not isinstance(function.node, cst.FunctionDef):
+            return None
+        for argument, caller in self.facts.shapes.arguments(function, param):
+            found = self.loader(argument, caller, depth + 1)
+            if found is not None:
+                return found
+        return self._fed_elsewhere(function, param)
+
+    def _fed_elsewhere(self, function: Scope, param: str) -> str | None:
+        facts, cls = self.facts, function.cls
+        if facts.project is None or cls is None or cls.node is None or function.name != "forward":
+            return None
+        position = function.params.index(param) - 1
+        importers, subclasses = facts.project.builders(cls.name)
+        built = {cls.name, *subclasses}
+        for summary in importers:
+            if any(name.rsplit(".", 1)[-1] in built and at == position for name, at in summary.batch_inputs):
+                return f"a DataLoader in `{summary.name}`"
+        return None
+
+    def _iterated(self, loop: Loop, key: str) -> str | None:
+        """``key`` is bound by ``loop`` to a field of a default-collated batch of a loader built in sight."""
+        node = loop.node
+        if not isinstance(node, cst.For):
+            return None
+        target, source = node.target, node.iter
+        while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args:
+            if source.func.value == "enumerate":
+                if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
+                    return None
+                target = target.elements[1].value
+            elif source.func.value not in ("tqdm", "iter"):
+                break
+            source = source.args[0].value
+        if not _binds(target, key):
+            return None
+        construction = self._construction(source, loop.scope)
+        if construction is None or not _collated(construction):
+            return None
+        return f"`{key}`" if (key := key_of(source)) is not None else "a DataLoader"
+
+    def _construction(self, source: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+        facts = self.facts
+        if isinstance(source, cst.Call):
+            return source if facts.qualify(source.func) in DATA_LOADERS else None
+        key = key_of(source)
+        binding = facts.lookup(key, scope) if key is not None else None
+        return binding.construction if binding is not None and binding.kind == "loader" else None
+
+    def fed(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int], ...]:
+        """(class, position) for each call of an instance of a class in a loop given a batch at that position:
+        a module summary's ``batch_inputs``; ``qualified`` spells a class name as written absolutely."""
+        found = set()
+        for site in self.facts.calls:
+            cls = self._instance_class(site.node.func, site.scope) if site.loop is not None else None
+            for position, argument in enumerate(positional_args(site.node) if cls is not None else ()):
+                if self.loader(argument, site.scope) is not None:
+                    found.add((qualified(cls), position))
+        return tuple(sorted(found))
+
+    def _instance_class(self, func: cst.BaseExpression, scope: Scope) -> str | None:
+        """The class (as written) of the instance a call calls: ``model`` of ``model = Net(...).to(device)``,
+        an imported class too (a summary does not look into other modules)."""
+        facts = self.facts
+        key = key_of(func)
+        if key is None:
+            return None
+        binding = facts.lookup(key, scope)
+        if binding is not None:
+            return binding.detail if binding.kind == "instance" else None
+        home = facts.shapes.home(key, scope)
+        made = set()
+        for value, _ in facts.shapes.assigned(key, home) if home is not None else ():
+            while isinstance(value, cst.Call) and (inner := same_shape_inner(value, None)) is not None:
+                value = inner
+            name = key_of(value.func) if isinstance(value, cst.Call) else None
+            made.add(name if name is not None and name.rsplit(".", 1)[-1][:1].isupper()
+                     and name.split(".", 1)[0] in facts.imports else None)
+        return made.pop() if len(made) == 1 else None
+
+
+def _binds(target: cst.BaseExpression, key: str) -> bool:
+    """``key`` is the target or a name at any depth of its tuples: the batch, or a field of it."""
+    if isinstance(target, cst.Name):
+        return target.value == key
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return any(_binds(element.value, key) for element in target.elements
+                   if not isinstance(element, cst.StarredElement))
+    return False
+
+
+def _collated(loader: cst.Call) -> bool:
+    """Batched by the default collate: no ``collate_fn``, a batch size that is not ``None``."""
+    positional = positional_args(loader)
+    if keyword_arg(loader, "collate_fn") is not None or len(positional) > _COLLATE_POSITION:
+        return False
+    size = keyword_arg(loader, "batch_size") or (positional[1] if len(positional) > 1 else None)
+    return not (isinstance(size, cst.Name) and size.value == "None")
