@@ -1,14 +1,16 @@
-"""DataLoader batches: which values hold a batch a loop over a ``DataLoader`` yields.
+"""DataLoader batches: which values hold a batch of unrelated samples, as a loop over a shuffling
+``DataLoader`` yields it.
 
 torch's default collate stacks a loader's samples on a new leading axis, so such a value is batched
-whatever its dataset returns: a recurrent module given it with a state that has no batch axis reads the
-batch as one sequence. A value is a batch when every definition reaching it is a loop target bound to a
-field of the batch (``for x, y in loader``, ``for i, (x, y) in enumerate(loader)``), through assignments,
+whatever its dataset returns, and, the loader shuffling, its axis 0 cannot be time: a recurrent module given
+it with a state that has no batch axis reads the batch as one sequence. (An ordered loader may be a chunker
+whose samples are consecutive steps.) A value is a batch when every definition reaching it is a loop target
+bound to a field of the batch (``for x, y in loader``, ``for i, (x, y) in enumerate(loader)``), through assignments,
 calls that keep the rank (``x.to(device)``, ``x.float()``), and the parameters of calls of this file (one
 call passing a batch is enough: the state is wrong for that call); a ``forward`` parameter also through
 the modules that import the class and call its instances with a batch (their summaries'
-``batch_inputs``). A loader with a ``collate_fn``, ``batch_size=None`` or no construction in sight is not
-followed.
+``batch_inputs``). A loader with a ``collate_fn``, ``batch_size=None``, no shuffling or no construction in
+sight is not followed.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class Batches:
         if not _binds(target, key):
             return None
         construction = self._construction(source, loop.scope)
-        if construction is None or not _collated(construction):
+        if construction is None or not _collated(construction) or not self.facts.shuffles(construction):
             return None
         return f"`{key}`" if (key := key_of(source)) is not None else "a DataLoader"
 

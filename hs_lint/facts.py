@@ -758,7 +758,7 @@ class FileFacts:
         if qualified.startswith("torch.optim.") and ".lr_scheduler" not in qualified:
             return Binding("optimizer", qualified, call)
         if qualified in DATA_LOADERS:
-            return Binding("loader", "shuffled" if self._shuffles(call) else "ordered", call)
+            return Binding("loader", "shuffled" if self.shuffles(call) else "ordered", call)
         if qualified == "torch.device" and call.args and (where := self._device_kind(call.args[0].value)):
             return Binding("device", where, call)
         return None
@@ -809,9 +809,10 @@ class FileFacts:
                             kinds.setdefault(key, set()).add(kind)
         return {key: found.pop() for key, found in kinds.items() if len(found) == 1 and None not in found}
 
-    def _shuffles(self, loader: cst.Call) -> bool:
+    def shuffles(self, loader: cst.Call) -> bool:
         """``DataLoader(..., shuffle=True)`` or a random sampler: consecutive batches are unrelated."""
-        shuffle = keyword_arg(loader, "shuffle")
+        positional = positional_args(loader)
+        shuffle = keyword_arg(loader, "shuffle") or (positional[2] if len(positional) > 2 else None)
         if isinstance(shuffle, cst.Name) and shuffle.value == "True":
             return True
         for name in ("sampler", "batch_sampler"):

@@ -1,7 +1,8 @@
 """HS211 and the DataLoader batches it reads (``hs_lint/batches.py``): a state without a batch axis is reported
-where the module's input is a default-collated batch, however the loop, the unpacking and the hand-over to
-``forward`` are spelled, in this module or in one that imports the model; it stays silent where the input may
-really be one sequence (no batching, a collate function, a squeezed or indexed batch, a loader it cannot see)."""
+where the module's input is a default-collated batch of a shuffling loader, however the loop, the unpacking and
+the hand-over to ``forward`` are spelled, in this module or in one that imports the model; it stays silent where
+the input may really be one sequence (no batching, an ordered loader, a collate function, a squeezed or indexed
+batch, a loader it cannot see)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from conftest import codes_in, lint
 _MODEL = """\
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 
 class Net(nn.Module):
@@ -35,7 +36,7 @@ FED = {
     "tuple target": """\
         def fit(data):
             model = Net()
-            for x, y in DataLoader(data, batch_size=8):
+            for x, y in DataLoader(data, batch_size=8, shuffle=True):
                 model(x).sum().backward()
         """,
     "enumerate and a bound loader": """\
@@ -56,7 +57,7 @@ FED = {
     "unpacked in the loop": """\
         def fit(data):
             model = Net()
-            for batch in DataLoader(data, batch_size=8):
+            for batch in DataLoader(data, batch_size=8, shuffle=True):
                 x, y = batch
                 model(x).sum().backward()
         """,
@@ -67,11 +68,12 @@ FED = {
 
         def fit(data):
             model = Net()
-            for x, y in DataLoader(data, batch_size=8):
+            for x, y in DataLoader(data, batch_size=8, shuffle=True):
                 step(model, x).backward()
         """,
     "module level": """\
-        loader = DataLoader(TensorDataset(torch.randn(40, 20), torch.zeros(40)), batch_size=8)
+        data = TensorDataset(torch.randn(40, 20), torch.zeros(40))
+        loader = DataLoader(data, batch_size=8, sampler=RandomSampler(data))
         model = Net()
         for x, y in loader:
             model(x).sum().backward()
@@ -82,25 +84,31 @@ SILENT = {
     "no automatic batching": """\
         def fit(data):
             model = Net()
-            for x, y in DataLoader(data, batch_size=None):
+            for x, y in DataLoader(data, batch_size=None, shuffle=True):
+                model(x).sum().backward()
+        """,
+    "an ordered loader: consecutive samples may be steps": """\
+        def fit(data):
+            model = Net()
+            for x, y in DataLoader(data, batch_size=8):
                 model(x).sum().backward()
         """,
     "a collate function": """\
         def fit(data, collate):
             model = Net()
-            for x, y in DataLoader(data, batch_size=8, collate_fn=collate):
+            for x, y in DataLoader(data, batch_size=8, shuffle=True, collate_fn=collate):
                 model(x).sum().backward()
         """,
     "a batch of one, squeezed": """\
         def fit(data):
             model = Net()
-            for x, y in DataLoader(data, batch_size=1):
+            for x, y in DataLoader(data, batch_size=1, shuffle=True):
                 model(x.squeeze(0)).sum().backward()
         """,
     "an indexed batch": """\
         def fit(data):
             model = Net()
-            for batch in DataLoader(data, batch_size=8):
+            for batch in DataLoader(data, batch_size=8, shuffle=True):
                 model(batch[0]).sum().backward()
         """,
     "a loader handed in": """\
@@ -112,7 +120,7 @@ SILENT = {
     "reassigned to something else on one path": """\
         def fit(data, single):
             model = Net()
-            for x, y in DataLoader(data, batch_size=8):
+            for x, y in DataLoader(data, batch_size=8, shuffle=True):
                 if single:
                     x = x[0]
                 model(x).sum().backward()
@@ -132,7 +140,7 @@ def _source(driver: str) -> str:
 def test_a_state_without_batch_axis_meeting_a_batch_is_reported_on_each_part(driver):
     found = lint(_source(driver), ["HS211"])
     assert [(f.line, f.code) for f in found] == [(13, "HS211"), (14, "HS211")]
-    assert "is a batch of" in found[0].message and "build it as (2, batch, 64)" in found[0].message
+    assert "is a shuffled batch of" in found[0].message and "build it as (2, batch, 64)" in found[0].message
 
 
 @pytest.mark.parametrize("driver", SILENT.values(), ids=SILENT.keys())

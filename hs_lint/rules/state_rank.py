@@ -22,9 +22,10 @@ class StateRank(_StateRule):
         "and a 2-D one (num_layers * num_directions, hidden) only with a 2-D input: one unbatched sequence. A cell "
         "takes (batch, hidden), or (hidden,) with an unbatched input. An extra `unsqueeze`, or a state built "
         "without its batch axis, fails at the first call with a batched 3-D input. With a 2-D batch straight from "
-        "a DataLoader (whose default collate puts the samples on axis 0) it does not fail: the module reads the "
-        "batch as one sequence, each sample's output depends on the samples before it in the (often shuffled) "
-        "batch, and training goes on with the wrong model."
+        "a shuffling DataLoader (whose default collate puts the samples on axis 0) it does not fail: the module "
+        "reads the batch as one sequence, each sample's output depends on the unrelated samples before it, and "
+        "training goes on with the wrong model. (The batches of an ordered loader may be runs of consecutive "
+        "steps, one sequence each: hs-lint leaves those alone.)"
     )
     torch_error = (
         "RuntimeError: For batched 3-D input, hx and cx should also be 3-D but got (2-D, 2-D) tensors; with a "
@@ -148,5 +149,6 @@ out, h_n = gru(sequence, h0)
         if loader is None:
             return None
         read = "" if use.module.is_cell else ", which it then reads as one sequence"
-        return {"problem": f"without a batch axis, but {module}'s input `{text}` is a batch of {loader}{read}",
+        return {"problem": f"without a batch axis, but {module}'s input `{text}` is a shuffled batch of "
+                           f"{loader}{read}",
                 "fix": f"build it as {wanted}"}
