@@ -3,15 +3,15 @@
 
 torch's default collate stacks a loader's samples on a new leading axis, so such a value is batched
 whatever its dataset returns, and, the loader shuffling, its axis 0 cannot be time: a recurrent module given
-it with a state that has no batch axis reads the batch as one sequence. (An ordered loader may be a chunker
-whose samples are consecutive steps.) A value is a batch when every definition reaching it is a loop target
-bound to a field of the batch (``for x, y in loader``, ``for i, (x, y) in enumerate(loader)``), through assignments,
-calls that keep the rank (``x.to(device)``, ``x.float()``), and the parameters of calls of this file (one
-call passing a batch is enough: the state is wrong for that call); a ``forward`` parameter also through
-the modules that import the class and call its instances with a batch (their summaries'
-``batch_inputs``). A loader with a ``collate_fn``, ``batch_size=None``, no shuffling or no construction in
-sight is not followed.
-"""
+it with a state that has no batch axis reads the batch as one sequence (HS211), and a time-major one reads its
+samples as time steps (HS206). (An ordered loader may be a chunker whose samples are consecutive steps.) A
+value is a batch when every definition reaching it is a loop target bound to a field of the batch
+(``for x, y in loader``, ``for i, (x, y) in enumerate(loader)``, ``x, y = batch``), through assignments,
+calls that keep the leading axes (``x.to(device)``, ``x.float()``, an ``nn.Embedding``), and the parameters
+of calls of this file (one call passing a batch is enough: the module is wrong for that call); a
+``forward`` parameter also through the modules that import the class and call its instances with a batch
+(their summaries' ``batch_inputs``). A loader with a ``collate_fn``, ``batch_size=None``, no shuffling or no
+construction in sight is not followed."""
 
 from __future__ import annotations
 
@@ -38,8 +38,7 @@ class Batches:
 
     def loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
         facts = self.facts
-        while isinstance(expr, cst.Call) and (inner := same_shape_inner(expr, facts.qualify(expr.func))) is not None:
-            expr = inner
+        expr = self._kept(expr, scope)
         if not isinstance(expr, cst.Name) or depth > _DEPTH:
             return None
         key = expr.value
@@ -62,6 +61,18 @@ class Batches:
             if found is None:
                 return None
         return found
+
+    def _kept(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+        """The tensor whose leading axes ``expr`` keeps: through ``x.to(device)``, ``x.float()`` and layers that
+        keep them (``self.embedding(x)``, ``nn.Linear``, ``nn.Dropout``)."""
+        while isinstance(expr, cst.Call):
+            inner = same_shape_inner(expr, self.facts.qualify(expr.func))
+            if inner is None:
+                inner = self.facts.shapes.leading_source(expr, scope)
+                if inner is expr:
+                    break
+            expr = inner
+        return expr
 
     def _unpacked(self, definition: int, key: str, scope: Scope, depth: int) -> str | None:
         """``x, y = batch``: a batch that unpacks is a tuple of fields, each batched (a tensor batch would unpack

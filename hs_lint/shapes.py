@@ -937,7 +937,7 @@ class ShapeFacts:
         args = positional_args(call.site.node)
         given = args[0] if args else keyword_arg(call.site.node, "input")
         shape = self.tensor(given, scope) if given is not None else None
-        input_key = key_of(self._leading_source(given, scope)) if given is not None else None
+        input_key = key_of(self.leading_source(given, scope)) if given is not None else None
         return StateUse(call, module, key, _distinct(forms), shape,
                         self.qualified_key(input_key, scope) if input_key else None)
 
@@ -1151,7 +1151,7 @@ class ShapeFacts:
             return None
         return TensorShape(call, tuple(dims), tuple(texts), dims[-1]) if dims else None
 
-    def _leading_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+    def leading_source(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
         """``self.embed(tokens)`` -> ``tokens``: the tensor whose leading (seq, batch) axes ``expr`` keeps."""
         while isinstance(expr, cst.Call) and positional_args(expr) and (
                 self._layer(expr, scope) is not None or self._inherited_layer(expr, scope) is not None):

@@ -217,6 +217,49 @@ assert states[-1].shape == (7, 64)  # the last batch item's every step
     ("shape_dropout.py", "HS209", 'nn.RNN(10, 20, 1, "tanh", True, False, DROPOUT)',
      'nn.RNN(10, 20, 1, "tanh", True, False, 0.25)', "but got dropout=0.25 and num_layers=1"),
 ]
+# A shuffled DataLoader's batch: the samples of a 2-D batch read as one sequence, or as the time axis.
+_SHUFFLED = """
+from torch.utils.data import DataLoader, TensorDataset
+batch, _ = next(iter(DataLoader(TensorDataset(torch.randn(16, 4), torch.zeros(16)), batch_size=8, shuffle=True)))
+"""
+CASES += [
+    ("shape_state_rank.py", "HS211", "h0 = torch.zeros(self.layers, self.hidden)", _SHUFFLED + """
+lstm = nn.LSTM(4, 6, num_layers=2)
+out, (h_n, c_n) = lstm(batch, (torch.zeros(2, 6), torch.zeros(2, 6)))
+assert out.shape == (8, 6) and h_n.shape == (2, 6)  # one sequence of 8 steps, one state for the batch
+changed = batch.clone()
+changed[0] += 1
+assert not torch.allclose(lstm(changed, (torch.zeros(2, 6), torch.zeros(2, 6)))[0][1], out[1])  # sample 1 sees 0
+""", None),
+    ("shape_state_rank.py", "HS211", "c0 = torch.zeros(self.layers, self.hidden)", _SHUFFLED + """
+lstm = nn.LSTM(4, 6, num_layers=2)
+out, _ = lstm(batch, (torch.zeros(2, 6), torch.zeros(2, 6)))
+assert out.shape == (8, 6)
+""", None),
+    ("shape_state_rank.py", "HS211", "h = frames.new_zeros(self.hidden)", _SHUFFLED + """
+nn.GRUCell(4, 6)(batch, batch.new_zeros(6))
+""", "Input batch size 8 doesn't match hidden0 batch size 6"),
+    ("shape_state_rank.py", "HS211", ".unsqueeze(0)", """
+gru = nn.GRU(4, 6, 2)
+x = torch.randn(5, 3, 4)
+gru(x, torch.zeros(2, x.size(1), 6).unsqueeze(0))
+""", "For batched 3-D input, hx should also be 3-D but got 4-D tensor"),
+    ("shape_state_rank.py", "HS211", "h0 = torch.zeros(2, 20)", """
+lstm = nn.LSTM(4, 6, num_layers=2)
+lstm(torch.randn(5, 3, 4), (torch.zeros(2, 6), torch.zeros(2, 3, 6)))
+""", "For batched 3-D input, hx and cx should also be 3-D but got (2-D, 3-D) tensors"),
+    ("shape_loader_layout.py", "HS206", "output, state = self.lstm(embed, prev_state)", _SHUFFLED + """
+embedded = torch.stack([batch] * 3, dim=1)  # (samples, steps, features), as an embedding of the batch is
+lstm = nn.LSTM(4, 6)
+out, (h_n, c_n) = lstm(embedded)
+assert h_n.shape == (1, 3, 6)  # one state per step position, none per sample: the 8 samples ran as time
+""", None),
+    ("shape_loader_layout.py", "HS206", "out, _ = self.gru(frames)", _SHUFFLED + """
+gru = nn.GRU(4, 6)
+out, h_n = gru(batch)
+assert h_n.shape == (1, 6)  # a 2-D batch is one unbatched sequence of its 8 samples
+""", None),
+]
 IDS = [f"{code}-{fixture}-{i}" for i, (fixture, code, *_) in enumerate(CASES)]
 
 

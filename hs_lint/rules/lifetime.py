@@ -448,7 +448,7 @@ class ShuffledCarry(Rule):
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
-rnn = nn.GRU(8, 16)
+rnn = nn.GRU(8, 16, batch_first=True)
 loader = DataLoader(dataset, batch_size=32, shuffle=True)
 h = None
 for x, y in loader:
@@ -463,7 +463,7 @@ for x, y in loader:
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
-rnn = nn.GRU(8, 16)
+rnn = nn.GRU(8, 16, batch_first=True)
 loader = DataLoader(dataset, batch_size=32, shuffle=True)
 for x, y in loader:
     out, h = rnn(x)

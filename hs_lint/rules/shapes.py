@@ -464,7 +464,9 @@ class InputLayout(Rule):
     rationale = (
         "A full recurrent module reads its input as (seq, batch, input_size), or (batch, seq, input_size) when "
         "built with batch_first=True. An input built in the other layout runs when the state is left out "
-        "(silently treating time as batch), and fails once h0 is sized by the real batch. The last dimension "
+        "(silently treating time as batch), and fails once h0 is sized by the real batch. A batch from a "
+        "shuffling DataLoader has its samples on axis 0 (the default collate stacks them there), through an "
+        "embedding too: a module left at batch_first=False reads them as time steps. The last dimension "
         "must equal input_size: an embedding or upstream layer of another width fails at the first call."
     )
     torch_error = "RuntimeError: input.size(-1) must be equal to input_size. Expected 128, got 64"
@@ -495,12 +497,12 @@ out, _ = lstm(embed(tokens))
         for use in facts.shapes.uses:
             given = use.input
             args = positional_args(use.call.site.node)
-            if given is None or not args:
+            if not args:
                 continue
             node, module = args[0], use.module
             name = module_name(module, use.key)
             input_size = module.dim("input_size")
-            if input_size is not None and input_size.differs(given.feature):
+            if given is not None and input_size is not None and input_size.differs(given.feature):
                 found = found_layout(given) if given.dims is not None else f"(..., {given.feature})"
                 yield self.violation(
                     node, data=use.as_data(), what=f"the input `{facts.source(node)}`", found=found, module=name,
@@ -512,6 +514,25 @@ out, _ = lstm(embed(tokens))
             if swapped is not None:
                 yield self.violation(node, data=use.as_data(use.forms[0] if use.forms else None), **swapped,
                                      module=name)
+                continue
+            loader = self._samples_as_time(facts, use, node)
+            if loader is not None:
+                yield self.violation(
+                    node, data={**use.as_data(), "batch_of": loader}, what=f"the input `{facts.source(node)}`",
+                    found=f"a shuffled batch of {loader}, its samples on axis 0", module=name,
+                    wants="is batch_first=False and reads axis 0 as time",
+                    fix=f"build {name.split(' ')[0]} with batch_first=True, or transpose the input "
+                        "(`.transpose(0, 1)`)")
+
+    @staticmethod
+    def _samples_as_time(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> str | None:
+        """A time-major module given a shuffled batch with its samples on axis 0 (a state without a batch axis
+        is HS211's: one finding for one mistake)."""
+        if use.module.is_cell or use.module.flag("batch_first") is not False or (
+                use.input is not None and use.input.dims is not None):
+            return None
+        unbatched = any(p is not None and p.rank == 2 for f in use.forms for p in f.parts)
+        return None if unbatched else facts.batches.loader(node, use.call.site.scope)
 
     @staticmethod
     def _swapped(use: StateUse) -> dict[str, str] | None:

@@ -404,26 +404,35 @@ def _confirm_shape(code: str) -> Callable[[Any, Mapping[str, Any]], Confirmation
     return check
 
 
-def _confirm_rank(torch: Any, data: Mapping[str, Any]) -> Confirmation:
-    """A state without a batch axis meeting a DataLoader's batch: torch runs a 2-D batch as one sequence; any
-    other rank mistake is replayed as the code builds it."""
-    if "batch_of" not in data:
-        return _confirm_shape("HS211")(torch, data)
-    sizes = _Sizes(data)
-    module, kind, kwargs = _build_module(torch, data["module"], sizes)
-    batch = sizes.symbol(f"samples in a batch of {data['batch_of']}")
-    x = torch.empty([batch, kwargs["input_size"]], device="meta")
-    state = _state(torch, data, sizes)
-    try:
-        out, h_n = module(x, state)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        return Confirmation(CONFIRMED, _torch_message(exc), sizes.assumed)
-    if kind in CELL_KINDS:
-        raise _Unconfirmable(f"torch accepted a batch of {batch} for nn.{kind}")
-    h_n = h_n[0] if isinstance(h_n, tuple) else h_n
-    return Confirmation(CONFIRMED, f"a 2-D batch of {batch} samples ran as one sequence of {batch} steps: "
-                        f"output {tuple(out.shape)}, h_n {tuple(h_n.shape)}",
-                        sizes.assumed)
+def _confirm_batch(code: str) -> Callable[[Any, Mapping[str, Any]], Confirmation]:
+    """A shuffled DataLoader batch (``batch_of``) run as the finding says torch reads it: a 2-D batch with a state
+    without batch axis (HS211) is one sequence; a 3-D batch in a time-major module (HS206) has its samples as
+    time steps. Any other finding of the code is replayed as the code builds it."""
+    replay = _confirm_shape(code)
+
+    def check(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+        if "batch_of" not in data:
+            return replay(torch, data)
+        sizes = _Sizes(data)
+        module, kind, kwargs = _build_module(torch, data["module"], sizes)
+        batch = sizes.symbol(f"samples in a batch of {data['batch_of']}")
+        if code == "HS206":
+            steps = sizes.symbol(_SEQ_LEN)
+            out, h_n = module(torch.empty([batch, steps, kwargs["input_size"]], device="meta"))
+            h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+            return Confirmation(CONFIRMED, f"{batch} samples ran as {batch} steps: h_n is {tuple(h_n.shape)}, a state "
+                                f"per position ({steps}), none per sample", sizes.assumed)
+        try:
+            out, h_n = module(torch.empty([batch, kwargs["input_size"]], device="meta"), _state(torch, data, sizes))
+        except (RuntimeError, ValueError, TypeError) as exc:
+            return Confirmation(CONFIRMED, _torch_message(exc), sizes.assumed)
+        if kind in CELL_KINDS:
+            raise _Unconfirmable(f"torch accepted a batch of {batch} for nn.{kind}")
+        h_n = h_n[0] if isinstance(h_n, tuple) else h_n
+        return Confirmation(CONFIRMED, f"a 2-D batch of {batch} samples ran as one sequence of {batch} steps: "
+                            f"output {tuple(out.shape)}, h_n {tuple(h_n.shape)}", sizes.assumed)
+
+    return check
 
 
 def _shapes_of(state: Any) -> str:
@@ -568,11 +577,11 @@ CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     "HS103": _confirm_method_on_tuple,
     "HS104": _confirm_partial_detach,
     "HS105": _confirm_retain_graph,
-    **{code: _confirm_shape(code) for code in ("HS201", "HS202", "HS203", "HS204", "HS205", "HS206")},
+    **{code: _confirm_shape(code) for code in ("HS201", "HS202", "HS203", "HS204", "HS205")},
+    **{code: _confirm_batch(code) for code in ("HS206", "HS211")},
     "HS207": _confirm_last_step,
     "HS208": _confirm_view,
     "HS209": _confirm_dropout,
-    "HS211": _confirm_rank,
     "HS102": _confirm_discarded,
     "HS106": _confirm_variable_idiom,
     "HS401": _confirm_device,
