@@ -39,6 +39,8 @@ class Batches:
     def loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
         facts = self.facts
         expr = self._kept(expr, scope)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "next":
+            return self._next(expr, scope)
         if not isinstance(expr, cst.Name) or depth > _DEPTH:
             return None
         key = expr.value
@@ -119,12 +121,30 @@ class Batches:
             elif source.func.value not in ("tqdm", "iter"):
                 break
             source = source.args[0].value
-        if not _binds(target, key):
-            return None
-        construction = self._construction(source, loop.scope)
+        return self._loader_of(source, loop.scope) if _binds(target, key) else None
+
+    def _loader_of(self, source: cst.BaseExpression, scope: Scope) -> str | None:
+        """How a message names the shuffling, default-collated loader built in sight that ``source`` iterates
+        (``loader``, ``iter(loader)``, ``tqdm(loader)``)."""
+        while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args and (
+                source.func.value in ("tqdm", "iter")):
+            source = source.args[0].value
+        construction = self._construction(source, scope)
         if construction is None or not _collated(construction) or not self.facts.shuffles(construction):
             return None
         return f"`{key}`" if (key := key_of(source)) is not None else "a DataLoader"
+
+    def _next(self, call: cst.Call, scope: Scope) -> str | None:
+        """``next(batches)`` of ``batches = iter(loader)``, assigned once, or ``next(iter(loader))``: a batch."""
+        args = positional_args(call)
+        if len(args) != 1:
+            return None
+        key = key_of(args[0])
+        if key is None:
+            return self._loader_of(args[0], scope)
+        home = self.facts.shapes.home(key, scope)
+        made = self.facts.shapes.assigned(key, home) if home is not None else []
+        return self._loader_of(made[0][0], home) if len(made) == 1 and made[0][0] is not None else None
 
     def _construction(self, source: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         facts = self.facts

@@ -186,8 +186,12 @@ class Linter:
             found = []
             for rule in self.rules:
                 self._checkpoint()
-                # a finding on a helper's own text is the helper's file's to report, once, where it is written
-                found.extend((rule, v) for v in rule.check(facts) if id(v.node) not in expansion.helpers_own)
+                # a finding on a helper's own text is the helper's file's to report, once, where it is written,
+                # or the call's that expands it
+                for v in rule.check(facts):
+                    call = expansion.helpers_own.get(id(v.node))
+                    if call is None or rule.judged_at_call:
+                        found.append((rule, v if call is None else replace(v, node=call)))
             if not found:
                 return Analysis(module, [])
             fixes: dict[Finding, Fix | None] = {}

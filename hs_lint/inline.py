@@ -95,8 +95,9 @@ class Expansion:
     module: cst.Module
     origins: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(new node) -> the parsed node it stands for
     replaced: list[cst.Call] = field(default_factory=list)  # the parsed calls that were expanded
-    # made nodes holding only the helper's own text (no argument): what they show, the helper's file shows itself
-    helpers_own: set[int] = field(default_factory=set)
+    # made nodes holding only the helper's own text (no argument) -> the call they were expanded from: what they
+    # show, the helper's file shows itself (unless the rule judges it at the call: ``Rule.judged_at_call``)
+    helpers_own: dict[int, cst.CSTNode] = field(default_factory=dict)
     # names the expanded code reads that the file never imported: a helper module's own names (local -> absolute)
     imports: dict[str, str] = field(default_factory=dict)
 
@@ -183,7 +184,7 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
     new = expression.visit(Substitute({**defaulted, **arguments, **renames}))
     kept = set(map(id, arguments.values()))
     origin = context.expansion.original(call)
-    _own_text(new, kept, context.expansion.helpers_own)
+    _own_text(new, kept, context.expansion.helpers_own, origin)
     if template.node is not None:  # a helper of this file: a finding inside its expression is placed there
         _map_onto(new, template.node, kept, context.expansion.origins, template.origins)
     else:
@@ -289,13 +290,13 @@ def _map_onto(new: cst.CSTNode, written: cst.CSTNode, kept: set[int], origins: d
         stack.extend(zip(children, originals))
 
 
-def _own_text(node: cst.CSTNode, kept: set[int], found: set[int]) -> bool:
-    """Add the nodes under ``node`` that hold no argument to ``found``; whether ``node`` is one."""
+def _own_text(node: cst.CSTNode, kept: set[int], found: dict[int, cst.CSTNode], call: cst.CSTNode) -> bool:
+    """Map the nodes under ``node`` that hold no argument to ``call`` in ``found``; whether ``node`` is one."""
     if id(node) in kept:
         return False
-    own = all([_own_text(child, kept, found) for child in code_children(node)])
+    own = all([_own_text(child, kept, found, call) for child in code_children(node)])
     if own:
-        found.add(id(node))
+        found[id(node)] = call
     return own
 
 

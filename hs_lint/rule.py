@@ -56,6 +56,9 @@ class Rule:
     bad: ClassVar[tuple[str, ...]] = ()  # each must produce exactly this rule's code
     good: ClassVar[tuple[str, ...]] = ()  # each must produce no finding at all
     fix_summary: ClassVar[str] = ""  # what the autofix writes; set exactly when ``fix`` is overridden
+    # A finding on a helper's own text (``return torch.zeros(2, 64)``) belongs to the call that expands it: what it
+    # says depends on where the value is used. Otherwise the helper's file reports it where it is written.
+    judged_at_call: ClassVar[bool] = False
     fix_safe: ClassVar[bool] = True  # False: its fixes may change behaviour, applied with --unsafe-fixes only
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -90,8 +90,8 @@ _NEW_FACTORIES = frozenset({"new_zeros", "new_ones", "new_empty", "new_full", "n
 _LIKE = frozenset(f"torch.{n}_like" for n in ("zeros", "ones", "randn", "rand", "empty", "full"))
 # Calls and methods that return their (first) argument's tensor with the same shape.
 _SAME_SHAPE_METHODS = frozenset(
-    {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "contiguous", "clone", "detach",
-     "detach_", "zero_", "requires_grad_", "type_as", "normal_", "uniform_", "fill_"}
+    {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "long", "int", "bool", "contiguous", "clone",
+     "detach", "detach_", "zero_", "requires_grad_", "type_as", "normal_", "uniform_", "fill_"}
 )
 _WRAPPERS = frozenset({"torch.autograd.Variable", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 # Layers whose output keeps the input's leading axes; for some, the width of the last one.
@@ -1159,9 +1159,16 @@ class ShapeFacts:
         return expr
 
     def _layer(self, call: cst.Call, scope: Scope) -> tuple[cst.Call, Scope] | None:
-        """The ``nn.Embedding``/``nn.Linear``/``nn.Dropout`` construction a call runs, when it is unique."""
+        """The ``nn.Embedding``/``nn.Linear``/``nn.Dropout`` construction a call runs, when it is unique (through
+        ``layer = self.embedding``)."""
         key = key_of(call.func)
         sources = self._sources(key, scope, call.func) if key is not None else []
+        for _ in range(3):
+            alias = key_of(sources[0][0]) if len(sources) == 1 else None
+            if alias is None or alias == key:
+                break
+            key, scope = alias, sources[0][1]
+            sources = self._sources(key, scope)
         if len(sources) == 1 and isinstance(sources[0][0], cst.Call):
             if self.facts.qualify(sources[0][0].func) in LEADING_AXES_KEPT:
                 return sources[0]  # type: ignore[return-value]

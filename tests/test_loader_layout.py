@@ -58,6 +58,14 @@ def test_batch_first_or_transposed(flags, body):
     assert lint(_source(FED["tuple target"], flags, body), ["HS206"]) == []
 
 
+@pytest.mark.parametrize("body", [
+    "layer = self.embed\n        return self.lstm(layer(x))[0]",
+    "inputs = self.embed(x.long())\n        return self.lstm(inputs)[0]",
+])
+def test_through_a_held_layer(body):
+    assert [f.code for f in lint(_source(FED["tuple target"], "", body), ["HS206"])] == ["HS206"]
+
+
 def test_a_state_without_batch_axis_is_hs211_alone():
     body = "h = torch.zeros(2, 64)\n        return self.lstm(self.embed(x), (h, h))[0]"
     found = lint(_source(FED["tuple target"], "", body), ["HS206", "HS211"])

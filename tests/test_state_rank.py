@@ -71,6 +71,17 @@ FED = {
             for x, y in DataLoader(data, batch_size=8, shuffle=True):
                 step(model, x).backward()
         """,
+    "a while loop taking next()": """\
+        def fit(data):
+            model = Net()
+            batches = iter(DataLoader(data, batch_size=8, shuffle=True))
+            while True:
+                try:
+                    x, y = next(batches)
+                except StopIteration:
+                    break
+                model(x).sum().backward()
+        """,
     "module level": """\
         data = TensorDataset(torch.randn(40, 20), torch.zeros(40))
         loader = DataLoader(data, batch_size=8, sampler=RandomSampler(data))
@@ -210,3 +221,28 @@ def test_a_batch_fed_by_a_module_that_imports_the_model(tmp_path, imports, build
 def test_an_importer_that_feeds_no_batch(tmp_path, train):
     files = {"model.py": _MODEL, "other.py": _MODEL, "train.py": train}
     assert codes_in(tmp_path, files, "model.py") == []
+
+
+_HELPER = """\
+import torch
+import torch.nn as nn
+
+
+def {name}():
+    return {state}
+
+
+lstm = nn.LSTM(20, 64, num_layers=2)
+x = torch.randn(5, 3, 20)
+h0 = {name}()
+out, _ = lstm(x, (h0, torch.zeros(2, 3, 64)))
+"""
+
+
+@pytest.mark.parametrize(("state", "code"), [("torch.zeros(2, 64)", "HS211"), ("torch.zeros(1, 3, 64)", "HS202"),
+                                             ("torch.zeros(2, 3, 32)", "HS203")])
+def test_a_state_a_helper_builds_is_judged_at_the_call(state, code):
+    """The helper's own text says nothing wrong by itself: the finding is on the call that uses its value."""
+    found = lint(_HELPER.format(name="initial_state", state=state), [code])
+    assert [(f.line, f.code) for f in found] == [(11, code)]
+    assert lint(_HELPER.format(name="initial_state", state="torch.zeros(2, 3, 64)"), [code]) == []

@@ -77,7 +77,9 @@ def batch_dim(use: StateUse, shape: TensorShape) -> Dim | None:
 
 
 class _StateRule(Rule):
-    """A rule about the shape of the tensors a module is given as its state."""
+    """A rule about the shape of the tensors a module is given as its state (judged where the state is used)."""
+
+    judged_at_call = True
 
     def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         raise NotImplementedError
