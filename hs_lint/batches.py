@@ -16,31 +16,53 @@ construction in sight is not followed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import libcst as cst
 
-from hs_lint.facts import DATA_LOADERS, FileFacts, Loop, Scope
+from hs_lint.facts import DATA_LOADERS, FileFacts, Loop, Scope, rnn_util
 from hs_lint.names import key_of, keyword_arg, positional_args
 from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
 
 _DEPTH = 6
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Origin(Generic[T]):
+    """What a traced value may come from: a loop's target, a call, a caller in another module."""
+
+    loop: Callable[[Loop, str], T | None]
+    call: Callable[[cst.Call, Scope], T | None]
+    elsewhere: Callable[[Scope, str], T | None]
+
 _COLLATE_POSITION = 6  # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn)
 
 
 class Batches:
-    """Answers ``loader(expr, scope)``: the loader whose batch ``expr`` holds, as a message names it."""
+    """Answers ``loader(expr, scope)``: the loader whose batch ``expr`` holds, as a message names it; and
+    ``padding(expr, scope)``: the ``pad_sequence`` whose end-padded batch it holds."""
 
     def __init__(self, facts: FileFacts) -> None:
         self.facts = facts
         self._loops = {id(loop.node): loop for loop in facts.loops}
         self._assignments = {id(site.node): site for site in facts.assignments}
 
-    def loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+    def loader(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        return self._trace(expr, scope, 0, _Origin(self._iterated, self._next, self._fed_elsewhere))
+
+    def padding(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+        """The ``pad_sequence(...)`` call (end-padded) whose batch ``expr`` holds, followed as batches are."""
+        return self._trace(expr, scope, 0, _Origin(self._collate_padding, self._padded, lambda f, p: None))
+
+    def _trace(self, expr: cst.BaseExpression, scope: Scope, depth: int, origin: _Origin[T]) -> T | None:
+        """What every definition reaching ``expr`` comes from, by ``origin``'s judgement of loops and calls."""
         facts = self.facts
         expr = self._kept(expr, scope)
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "next":
-            return self._next(expr, scope)
+        if isinstance(expr, cst.Call):
+            return origin.call(expr, scope)
         if not isinstance(expr, cst.Name) or depth > _DEPTH:
             return None
         key = expr.value
@@ -53,13 +75,13 @@ class Batches:
         assigned = {id(node): value for value, node in shapes.assigned(key, scope)}
         for definition in reaching:
             if definition == ENTRY:
-                found = self._passed(scope, key, depth)
+                found = self._passed(scope, key, depth, origin)
             elif definition in self._loops:
-                found = self._iterated(self._loops[definition], key)
+                found = origin.loop(self._loops[definition], key)
             elif (value := assigned.get(definition)) is not None:
-                found = self.loader(value, scope, depth + 1)
+                found = self._trace(value, scope, depth + 1, origin)
             else:
-                found = self._unpacked(definition, key, scope, depth)
+                found = self._unpacked(definition, key, scope, depth, origin)
             if found is None:
                 return None
         return found
@@ -76,24 +98,24 @@ class Batches:
             expr = inner
         return expr
 
-    def _unpacked(self, definition: int, key: str, scope: Scope, depth: int) -> str | None:
+    def _unpacked(self, definition: int, key: str, scope: Scope, depth: int, origin: _Origin[T]) -> T | None:
         """``x, y = batch``: a batch that unpacks is a tuple of fields, each batched (a tensor batch would unpack
         into its samples, and then not into exactly these names)."""
         site = self._assignments.get(definition)
         if site is None or site.augmented or not any(isinstance(t, (cst.Tuple, cst.List)) and _binds(t, key)
                                                      for t in site.targets):
             return None
-        return self.loader(site.value, scope, depth + 1) if site.value is not None else None
+        return self._trace(site.value, scope, depth + 1, origin) if site.value is not None else None
 
-    def _passed(self, function: Scope, param: str, depth: int) -> str | None:
-        """A parameter one of whose callers passes a batch: in this file, or (``forward``) an importer."""
+    def _passed(self, function: Scope, param: str, depth: int, origin: _Origin[T]) -> T | None:
+        """A parameter one of whose callers passes such a value: in this file, or (``forward``) an importer."""
         if param not in function.params or not isinstance(function.node, cst.FunctionDef):
             return None
         for argument, caller in self.facts.shapes.arguments(function, param):
-            found = self.loader(argument, caller, depth + 1)
+            found = self._trace(argument, caller, depth + 1, origin)
             if found is not None:
                 return found
-        return self._fed_elsewhere(function, param)
+        return origin.elsewhere(function, param)
 
     def _fed_elsewhere(self, function: Scope, param: str) -> str | None:
         facts, cls = self.facts, function.cls
@@ -109,19 +131,32 @@ class Batches:
 
     def _iterated(self, loop: Loop, key: str) -> str | None:
         """``key`` is bound by ``loop`` to a field of a default-collated batch of a loader built in sight."""
-        node = loop.node
-        if not isinstance(node, cst.For):
+        target, source = _target_and_source(loop)
+        return self._loader_of(source, loop.scope) if target is not None and _binds(target, key) else None
+
+    def _collate_padding(self, loop: Loop, key: str) -> cst.Call | None:
+        """``key`` is bound by ``loop`` to the field of a batch that the loader's ``collate_fn`` (a function of
+        this file) makes with ``pad_sequence``: the element at its position in every tuple it returns."""
+        target, source = _target_and_source(loop)
+        construction = self._construction(source, loop.scope) if target is not None else None
+        collate = keyword_arg(construction, "collate_fn") if construction is not None else None
+        function = self.facts.functions.get(collate.value) if isinstance(collate, cst.Name) else None
+        if function is None or not function.returns:
             return None
-        target, source = node.target, node.iter
-        while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args:
-            if source.func.value == "enumerate":
-                if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
-                    return None
-                target = target.elements[1].value
-            elif source.func.value not in ("tqdm", "iter"):
-                break
-            source = source.args[0].value
-        return self._loader_of(source, loop.scope) if _binds(target, key) else None
+        position = None if isinstance(target, cst.Name) and target.value == key else next(
+            (i for i, e in enumerate(getattr(target, "elements", ())) if key_of(e.value) == key), -1)
+        found = None
+        for returned in function.returns:
+            if position is None:
+                element = returned
+            elif position >= 0 and isinstance(returned, (cst.Tuple, cst.List)) and position < len(returned.elements):
+                element = returned.elements[position].value
+            else:
+                return None
+            found = self.padding(element, function)
+            if found is None:
+                return None
+        return found
 
     def _loader_of(self, source: cst.BaseExpression, scope: Scope) -> str | None:
         """How a message names the shuffling, default-collated loader built in sight that ``source`` iterates
@@ -134,10 +169,17 @@ class Batches:
             return None
         return f"`{key}`" if (key := key_of(source)) is not None else "a DataLoader"
 
+    def _padded(self, call: cst.Call, scope: Scope) -> cst.Call | None:
+        """``pad_sequence(seqs, ...)`` padding at the end (the default side)."""
+        if not rnn_util(self.facts.qualify(call.func), "pad_sequence"):
+            return None
+        side = keyword_arg(call, "padding_side")
+        return call if side is None or isinstance(side, cst.SimpleString) and side.evaluated_value == "right" else None
+
     def _next(self, call: cst.Call, scope: Scope) -> str | None:
         """``next(batches)`` of ``batches = iter(loader)``, assigned once, or ``next(iter(loader))``: a batch."""
         args = positional_args(call)
-        if len(args) != 1:
+        if not (isinstance(call.func, cst.Name) and call.func.value == "next") or len(args) != 1:
             return None
         key = key_of(args[0])
         if key is None:
@@ -184,6 +226,23 @@ class Batches:
             made.add(name if name is not None and name.rsplit(".", 1)[-1][:1].isupper()
                      and name.split(".", 1)[0] in facts.imports else None)
         return made.pop() if len(made) == 1 else None
+
+
+def _target_and_source(loop: Loop) -> tuple[cst.BaseExpression | None, cst.BaseExpression]:
+    """A ``for`` loop's target and what it iterates, without ``enumerate`` (and its counter), ``tqdm``, ``iter``."""
+    node = loop.node
+    if not isinstance(node, cst.For):
+        return None, node.test
+    target, source = node.target, node.iter
+    while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args:
+        if source.func.value == "enumerate":
+            if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
+                return None, source
+            target = target.elements[1].value
+        elif source.func.value not in ("tqdm", "iter"):
+            break
+        source = source.args[0].value
+    return target, source
 
 
 def _binds(target: cst.BaseExpression, key: str) -> bool:

@@ -119,6 +119,12 @@ _RANDOM_ORDER = frozenset({"torch.randperm", "numpy.random.permutation", "numpy.
 _RANDOM_PICK = frozenset({"numpy.random.choice", "random.choice", "random.randint", "random.randrange",
                           "numpy.random.randint", "torch.randint"})
 DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+_RNN_UTILS = ("torch.nn.utils.rnn.", "torch.nn.utils.")
+
+
+def rnn_util(qualified: str | None, name: str) -> bool:
+    """``qualified`` is ``torch.nn.utils.rnn.<name>`` (``pack_padded_sequence``, ``pad_sequence``, ...)."""
+    return qualified is not None and any(qualified == f"{p}{name}" for p in _RNN_UTILS)
 _RANDOM_SAMPLERS = frozenset(
     f"torch.utils.data{module}.{name}"
     for module in ("", ".sampler")

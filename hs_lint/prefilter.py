@@ -288,7 +288,9 @@ _SCREENS: dict[str, _Screen] = {
     "HS602": lambda e: e.has("cuda", "device", "gpu") and e.calls("pack_padded_sequence") and e.packs_moved_lengths,
     "HS603": lambda e: e.calls("pack_padded_sequence") and (e.torch_module or e.from_elsewhere),
     "HS604": lambda e: e.calls("pack_padded_sequence") and (e.torch_module or e.from_elsewhere),
-    "HS605": lambda e: e.calls("pad_packed_sequence") and (e.torch_module or e.from_elsewhere),
+    # unpacked or padded back: a batch padded here (``pad_sequence``, perhaps in a collate function)
+    "HS605": lambda e: (e.calls("pad_packed_sequence") or e.calls("pad_sequence")) and (
+        e.torch_module or e.from_elsewhere),
 }
 
 

@@ -166,3 +166,16 @@ def test_hs211_a_state_without_batch_axis_mixes_the_samples_of_a_batch(which, mi
 def test_hs211_an_extra_axis_fails_in_torch():
     with pytest.raises(RuntimeError, match="3-D"):
         run("HS211", "bad", 1)
+
+
+def test_hs605_an_unpacked_padded_batch_runs_on_past_the_end_of_a_short_sequence():
+    """Without packing, out[:, -1] of the shorter sequence is its state after the padding, not at its last step."""
+    from torch.nn.utils.rnn import pad_sequence
+
+    gru = torch.nn.GRU(4, 6, batch_first=True)
+    short, long = torch.randn(3, 4), torch.randn(5, 4)
+    with torch.no_grad():
+        out, _ = gru(pad_sequence([short, long], batch_first=True))
+        alone, _ = gru(short.unsqueeze(0))
+    assert torch.allclose(out[0, 2], alone[0, -1], atol=1e-6)  # its real last step
+    assert not torch.allclose(out[0, -1], alone[0, -1], atol=1e-3)  # what out[:, -1] reads: two padding steps on

@@ -8,17 +8,12 @@ from dataclasses import dataclass
 import libcst as cst
 
 from hs_lint.device_facts import sorts_by_length
-from hs_lint.facts import FileFacts, Scope
+from hs_lint.facts import FileFacts, Scope, rnn_util
 from hs_lint.fix import Fix, replace
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.rule import Rule, Violation
 
-_RNN_UTILS = ("torch.nn.utils.rnn.", "torch.nn.utils.")
 _GPU_MOVES = frozenset({"cuda", "to"})
-
-
-def rnn_util(site_qualified: str | None, name: str) -> bool:
-    return site_qualified is not None and any(site_qualified == f"{p}{name}" for p in _RNN_UTILS)
 
 
 @dataclass(frozen=True)

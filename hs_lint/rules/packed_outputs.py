@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from hs_lint.facts import FileFacts, RecurrentCall, Scope
+from hs_lint.facts import FileFacts, RecurrentCall, Scope, rnn_util
 from hs_lint.names import descendants, key_of, keyword_arg, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
-from hs_lint.rules.packed import Pack, as_bool, call_head, packs, rnn_util
+from hs_lint.rules.packed import Pack, as_bool, call_head, packs
 
 
 def _fed_pack(facts: FileFacts, call: RecurrentCall, found: list[Pack]) -> Pack | None:
@@ -210,13 +210,14 @@ class PaddedLastStep(Rule):
     summary = "out[:, -1] / out[-1] of a padded batch: for shorter sequences that step is padding"
     message = (
         "`{expr}` takes the last time step of a padded batch; for every sequence shorter than the longest it "
-        "is {what}. Use the final state (`h_n[-1]`) or gather each sequence at `lengths - 1`"
+        "is {what}. {fix}"
     )
     rationale = (
         "In a padded batch only the longest sequence ends at the last time step. After `pad_packed_sequence` "
         "the outputs past each sequence's end are zeros, so `out[:, -1]` is a zero vector for every shorter "
         "sequence; without packing, the module has read padding tokens after the real end, and the last "
-        "output summarises them. `h_n` of a packed run holds each sequence's state at its own last step."
+        "output summarises them (a batch from `pad_sequence` pads at the end, in the training loop or in a "
+        "DataLoader's collate function). `h_n` of a packed run holds each sequence's state at its own last step."
     )
     torch_error = "No error: shorter sequences are summarised by zeros (or by padding)."
     bad = (
@@ -261,7 +262,30 @@ for x, lengths in loader:
             if first is None or not _assigned_twice_at_most(facts, key, scope):
                 continue
             if _is_last_step(node, first):
-                yield self.violation(node, expr=facts.source(node), what="a zero vector (padding)")
+                yield self.violation(node, expr=facts.source(node), what="a zero vector (padding)", fix=_PACKED_FIX)
+        yield from self._unpacked(facts)
+
+    def _unpacked(self, facts: FileFacts) -> Iterator[Violation]:
+        """A module run on an end-padded batch without packing (``pad_sequence`` in sight), its output read at
+        the last step."""
+        shapes = facts.shapes
+        for output in shapes.outputs:
+            args = positional_args(output.use.call.site.node)
+            batch_first = shapes.certain(output.use.module, "batch_first")
+            if not args or not isinstance(batch_first, bool) or output.use.module.is_cell:
+                continue
+            if facts.batches.padding(args[0], output.use.call.site.scope) is None:
+                continue
+            for holder in output.holders(facts, "output"):
+                for node, scope in facts.subscripts:
+                    if scope is holder.scope and key_of(node.value) == holder.key and facts.holds_value(
+                            node.value, holder) and _is_last_step(node, batch_first):
+                        yield self.violation(node, expr=facts.source(node), what="the output after padding",
+                                             fix="Pack the batch (`pack_padded_sequence`) and use `h_n[-1]`, or "
+                                                 "gather each sequence at `lengths - 1`")
+
+
+_PACKED_FIX = "Use the final state (`h_n[-1]`) or gather each sequence at `lengths - 1`"
 
 
 def _assigned_twice_at_most(facts: FileFacts, key: str, scope: Scope) -> bool:
