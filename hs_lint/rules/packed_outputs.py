@@ -280,7 +280,8 @@ for x, lengths in loader:
                 for node, scope in facts.subscripts:
                     if scope is holder.scope and key_of(node.value) == holder.key and facts.holds_value(
                             node.value, holder) and _is_last_step(node, batch_first):
-                        yield self.violation(node, expr=facts.source(node), what="the output after padding",
+                        yield self.violation(node, data={"packed": False}, expr=facts.source(node),
+                                             what="the output after padding",
                                              fix="Pack the batch (`pack_padded_sequence`) and use `h_n[-1]`, or "
                                                  "gather each sequence at `lengths - 1`")
 

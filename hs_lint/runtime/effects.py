@@ -133,6 +133,14 @@ def packed_output_use(torch: Any, data: Mapping[str, Any]) -> tuple[bool, str]:
 
 def padded_last_step(torch: Any, data: Mapping[str, Any]) -> tuple[bool, str]:
     lstm = torch.nn.LSTM(_IN, _HID, batch_first=True)
+    if data.get("packed") is False:  # an end-padded batch run as it is
+        short, long = torch.randn(3, _IN), torch.randn(5, _IN)
+        out, _ = lstm(torch.nn.utils.rnn.pad_sequence([short, long], batch_first=True))
+        alone, _ = lstm(short.unsqueeze(0))
+        ran_on = not torch.allclose(out[0, -1], alone[0, -1], atol=1e-4)
+        return ran_on and torch.allclose(out[0, 2], alone[0, -1], atol=1e-4), (
+            f"for the sequence of length 3 in a batch padded to 5, out[:, -1] is "
+            f"{'its state after two padding steps' if ran_on else 'its own last step'}, not its output at step 3")
     out, (h, _) = lstm(_pack(torch, torch.randn(2, 5, _IN), torch.tensor([5, 3]), batch_first=True))
     padded, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
     last = padded[:, -1]
