@@ -23,6 +23,7 @@ import libcst as cst
 
 from hs_lint.facts import DATA_LOADERS, FileFacts, Loop, Scope, rnn_util
 from hs_lint.names import key_of, keyword_arg, positional_args
+from hs_lint.project.summary import FunctionSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
 
@@ -127,7 +128,73 @@ class Batches:
         for summary in importers:
             if any(name.rsplit(".", 1)[-1] in built and at == position for name, at in summary.batch_inputs):
                 return f"a DataLoader in `{summary.name}`"
+            for callee, args in summary.calls_out:
+                if self._feeds(callee, args, built, position):
+                    return f"a DataLoader in `{callee.rsplit('.', 1)[0]}`"
         return None
+
+    def _feeds(self, callee: str, args: dict[str, tuple[str, str]], built: set[str], position: int) -> bool:
+        """``train(model, loader)`` of another module, given an instance of the class: its loop calls that
+        parameter with a batch at ``position``, of a loader it builds or of the loader the call gives it."""
+        function = self.facts.project.resolve(callee) if self.facts.project is not None else None
+        if not isinstance(function, FunctionSummary) or not function.batch_params:
+            return False
+        named = {(function.params[int(k[1:])] if int(k[1:]) < len(function.params) else "*") if k.startswith("#")
+                 else k: v for k, v in args.items()}
+        return any(
+            at == position and (given := named.get(param)) is not None and given[0] == "instance"
+            and given[1].rsplit(".", 1)[-1] in built and (not loader or named.get(loader) == ("loader", ""))
+            for param, at, loader in function.batch_params)
+
+    def param_batches(self, function: Scope) -> tuple[tuple[str, int, str], ...]:
+        """(parameter, position, loader) for each call in a loop of ``function`` of one of its parameters given a
+        batch at ``position``: of a loader built in sight (``""``) or of the loader another parameter holds (its
+        name). A ``FunctionSummary``'s ``batch_params``, for the modules that call it with a model."""
+        params = set(function.params)
+        origin = _Origin(lambda loop, key: self._param_loader(loop, key, params), lambda c, s: None,
+                         lambda f, p: None)
+        found = set()
+        for site in self.facts.calls:
+            called = site.node.func
+            if site.scope is not function or site.loop is None or not isinstance(called, cst.Name) or (
+                    called.value not in params):
+                continue
+            for position, argument in enumerate(positional_args(site.node)):
+                loader = self._trace(argument, function, 0, origin)
+                if loader is not None:
+                    found.add((called.value, position, loader))
+        return tuple(sorted(found))
+
+    def _param_loader(self, loop: Loop, key: str, params: set[str]) -> str | None:
+        target, source = _target_and_source(loop)
+        if target is None or not _binds(target, key):
+            return None
+        if self._loader_of(source, loop.scope) is not None:
+            return ""
+        name = key_of(source)
+        return name if name in params else None
+
+    def calls_out(self, qualified: Callable[[str], str]) -> tuple[tuple[str, dict[str, tuple[str, str]]], ...]:
+        """The calls of imported functions given a model instance, with what each argument is: ("instance",
+        class) or ("loader", "") for a shuffling, default-collated loader; a summary's ``calls_out``."""
+        facts = self.facts
+        found = []
+        for site in facts.calls:
+            key = key_of(site.node.func)
+            if key is None or key.split(".", 1)[0] not in facts.imports or facts.callee(site).kind != "unknown":
+                continue
+            args: dict[str, tuple[str, str]] = {}
+            for position, arg in enumerate(site.node.args):
+                name = arg.keyword.value if arg.keyword is not None else f"#{position}"
+                if arg.star:
+                    break
+                if self._loader_of(arg.value, site.scope) is not None:
+                    args[name] = ("loader", "")
+                elif (cls := self._instance_class(arg.value, site.scope)) is not None:
+                    args[name] = ("instance", qualified(cls))
+            if any(kind == "instance" for kind, _ in args.values()):
+                found.append((qualified(key), args))
+        return tuple(found)
 
     def _iterated(self, loop: Loop, key: str) -> str | None:
         """``key`` is bound by ``loop`` to a field of a default-collated batch of a loader built in sight."""
@@ -211,6 +278,8 @@ class Batches:
         """The class (as written) of the instance a call calls: ``model`` of ``model = Net(...).to(device)``,
         an imported class too (a summary does not look into other modules)."""
         facts = self.facts
+        if isinstance(func, cst.Call):
+            return self._constructed(func)
         key = key_of(func)
         if key is None:
             return None
@@ -220,12 +289,18 @@ class Batches:
         home = facts.shapes.home(key, scope)
         made = set()
         for value, _ in facts.shapes.assigned(key, home) if home is not None else ():
-            while isinstance(value, cst.Call) and (inner := same_shape_inner(value, None)) is not None:
-                value = inner
-            name = key_of(value.func) if isinstance(value, cst.Call) else None
-            made.add(name if name is not None and name.rsplit(".", 1)[-1][:1].isupper()
-                     and name.split(".", 1)[0] in facts.imports else None)
+            made.add(self._constructed(value) if isinstance(value, cst.Call) else None)
         return made.pop() if len(made) == 1 else None
+
+    def _constructed(self, value: cst.Call) -> str | None:
+        """The class ``Net(...)`` (``.to(device)``) builds: one of this file, or a capitalised imported name."""
+        while isinstance(value, cst.Call) and (inner := same_shape_inner(value, None)) is not None:
+            value = inner
+        name = key_of(value.func) if isinstance(value, cst.Call) else None
+        if name is None or not (name in self.facts.classes and self.facts.classes[name].node is not None or (
+                name.rsplit(".", 1)[-1][:1].isupper() and name.split(".", 1)[0] in self.facts.imports)):
+            return None
+        return name
 
 
 def _target_and_source(loop: Loop) -> tuple[cst.BaseExpression | None, cst.BaseExpression]:

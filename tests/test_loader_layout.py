@@ -92,3 +92,35 @@ fit(Net(), torch.load("windows.pt"))
 def test_a_batch_fed_by_another_module(tmp_path, shuffle, expected):
     files = {"model.py": _MODEL.format(flags="", body=_PLAIN), "train.py": _TRAIN.format(shuffle=shuffle)}
     assert codes_in(tmp_path, files, "model.py") == expected
+
+
+_TRAINER = """\
+from torch.utils.data import DataLoader
+
+
+def train(dataset, model, epochs=3):
+    loader = DataLoader(dataset, batch_size=16, shuffle=True)
+    for _ in range(epochs):
+        for x, y in loader:
+            model(x).sum().backward()
+
+
+def fit(model, loader):
+    for step, (x, y) in enumerate(loader):
+        model(x).sum().backward()
+"""
+
+
+@pytest.mark.parametrize(("main", "expected"), [
+    ("from trainer import train\n\ntrain(torch.load('d.pt'), Net())\n", [(13, "HS206")]),
+    ("import trainer\n\nnet = Net()\ntrainer.train(torch.load('d.pt'), model=net)\n", [(13, "HS206")]),
+    ("from trainer import fit\n\nfit(Net(), DataLoader(torch.load('d.pt'), batch_size=8, shuffle=True))\n",
+     [(13, "HS206")]),
+    ("from trainer import fit\n\nloader = DataLoader(torch.load('d.pt'), batch_size=8)\nfit(Net(), loader)\n", []),
+    ("from trainer import train\n\ntrain(torch.load('d.pt'), torch.nn.GRU(20, 64))\n", []),
+])
+def test_a_batch_fed_by_a_function_of_another_module(tmp_path, main, expected):
+    """The loop is in a function of a third module, given the model (and perhaps the loader) by the script."""
+    header = "import torch\nfrom torch.utils.data import DataLoader\n\nfrom model import Net\n"
+    files = {"model.py": _MODEL.format(flags="", body=_PLAIN), "trainer.py": _TRAINER, "main.py": header + main}
+    assert codes_in(tmp_path, files, "model.py") == expected

@@ -44,6 +44,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         carries=any(_carries(site) for site in facts.assignments),
         reads=tuple(sorted(facts.attribute_reads)),
         batch_inputs=facts.batches.fed(lambda key: _qualified(facts, key, name)),
+        calls_out=facts.batches.calls_out(lambda key: _qualified(facts, key, name)),
     )
 
 
@@ -90,6 +91,7 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         returns=_binding(facts, facts.returned_binding(scope), module),
         template=(template.code, template.free, template.defaults) if template is not None else None,
         defaults={p.name.value: value for p in _params(scope) if (value := _default(facts, p, scope)) is not None},
+        batch_params=facts.batches.param_batches(scope) if scope.node is not None else (),
     )
 
 

@@ -33,6 +33,9 @@ class FunctionSummary:
     # (``hs_lint.inline.Template``)
     template: tuple[str, dict[str, str], dict[str, str]] | None = None
     defaults: dict[str, object] = field(default_factory=dict)  # a parameter -> its default, when a constant
+    # (parameter, position, loader): a loop calls the parameter with a DataLoader's batch at that position, of a
+    # loader built there ("") or held by the parameter named (``hs_lint.batches``)
+    batch_params: tuple[tuple[str, int, str], ...] = ()
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
@@ -106,6 +109,9 @@ class ModuleSummary:
     reads: tuple[str, ...] = ()
     # (absolute class name, position): a loop calls an instance of the class with a DataLoader's batch there
     batch_inputs: tuple[tuple[str, int], ...] = ()
+    # calls of imported functions given a model instance: (callee, {"#position" or keyword: ("instance", class) or
+    # ("loader", "")}) (``hs_lint.batches``)
+    calls_out: tuple[tuple[str, dict[str, tuple[str, str]]], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {"format": SUMMARY_FORMAT, **asdict(self)}
@@ -135,6 +141,8 @@ class ModuleSummary:
             carries=bool(data["carries"]),
             reads=tuple(str(a) for a in data["reads"]),
             batch_inputs=tuple((str(c), int(p)) for c, p in data["batch_inputs"]),
+            calls_out=tuple((str(c), {str(k): (str(v[0]), str(v[1])) for k, v in dict(args).items()})
+                            for c, args in data["calls_out"]),
         )
 
 
@@ -165,7 +173,8 @@ def _function(data: dict) -> FunctionSummary:
                               "pair_when": tuple(pair_when) if pair_when is not None else None,
                               "template": (str(template[0]), dict(template[1]), dict(template[2]))
                               if template is not None else None,
-                              "defaults": {name: _scalar(v) for name, v in dict(data["defaults"]).items()}})
+                              "defaults": {name: _scalar(v) for name, v in dict(data["defaults"]).items()},
+                              "batch_params": tuple((str(p), int(i), str(held)) for p, i, held in data["batch_params"])})
 
 
 def _class(data: dict) -> ClassSummary:
