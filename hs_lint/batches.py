@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import libcst as cst
 
 from hs_lint.facts import DATA_LOADERS, FileFacts, Loop, Scope, rnn_util
-from hs_lint.names import key_of, keyword_arg, positional_args
+from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.project.summary import FunctionSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
@@ -88,10 +88,13 @@ class Batches:
         return found
 
     def _kept(self, expr: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
-        """The tensor whose leading axes ``expr`` keeps: through ``x.to(device)``, ``x.float()`` and layers that
-        keep them (``self.embedding(x)``, ``nn.Linear``, ``nn.Dropout``)."""
+        """The tensor whose first axis ``expr`` keeps: through ``x.to(device)``, ``x.float()``, ``x.unsqueeze(-1)``
+        and layers that keep the leading axes (``self.embedding(x)``, ``nn.Linear``, ``nn.Dropout``)."""
         while isinstance(expr, cst.Call):
             inner = same_shape_inner(expr, self.facts.qualify(expr.func))
+            if inner is None and method_name(expr) == "unsqueeze" and len(args := positional_args(expr)) == 1 and (
+                    (axis := int_literal(args[0])) is not None and (axis >= 1 or axis == -1)):
+                inner = receiver(expr)  # an axis added after the first: ``x.unsqueeze(-1)``
             if inner is None:
                 inner = self.facts.shapes.leading_source(expr, scope)
                 if inner is expr:

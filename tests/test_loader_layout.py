@@ -124,3 +124,11 @@ def test_a_batch_fed_by_a_function_of_another_module(tmp_path, main, expected):
     header = "import torch\nfrom torch.utils.data import DataLoader\n\nfrom model import Net\n"
     files = {"model.py": _MODEL.format(flags="", body=_PLAIN), "trainer.py": _TRAINER, "main.py": header + main}
     assert codes_in(tmp_path, files, "model.py") == expected
+
+
+@pytest.mark.parametrize(("added", "expected"), [("unsqueeze(-1)", ["HS206"]), ("unsqueeze(2)", ["HS206"]),
+                                                 ("unsqueeze(0)", []), ("unsqueeze(1).transpose(0, 1)", [])])
+def test_an_added_feature_axis_keeps_the_samples_first(added, expected):
+    body = f"return self.lstm(x.float().{added})[0]"
+    source = _source(FED["tuple target"], "", body).replace("nn.LSTM(20, ", "nn.LSTM(1, ")
+    assert [f.code for f in lint(source, ["HS206"])] == expected
