@@ -9,9 +9,11 @@ value is a batch when every definition reaching it is a loop target bound to a f
 (``for x, y in loader``, ``for i, (x, y) in enumerate(loader)``, ``x, y = batch``), through assignments,
 calls that keep the leading axes (``x.to(device)``, ``x.float()``, an ``nn.Embedding``), and the parameters
 of calls of this file (one call passing a batch is enough: the module is wrong for that call); a
-``forward`` parameter also through the modules that import the class and call its instances with a batch
-(their summaries' ``batch_inputs``). A loader with a ``collate_fn``, ``batch_size=None``, no shuffling or no
-construction in sight is not followed."""
+``forward`` parameter also through the modules that import the class and call its instances with a batch,
+or hand them to a function of a third module whose loop does (their summaries' ``batch_inputs``,
+``calls_out`` and the functions' ``batch_params``). A loader with a ``collate_fn``, ``batch_size=None``, no
+shuffling or no construction in sight is not followed. The same walk finds batches padded at the end by
+``pad_sequence``, in the loop or by a ``collate_fn`` of the file (HS605)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
 
 _DEPTH = 6
+_COLLATE_POSITION = 6  # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn)
 T = TypeVar("T")
 
 
@@ -39,7 +42,6 @@ class _Origin(Generic[T]):
     call: Callable[[cst.Call, Scope], T | None]
     elsewhere: Callable[[Scope, str], T | None]
 
-_COLLATE_POSITION = 6  # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn)
 
 
 class Batches:
@@ -122,6 +124,7 @@ class Batches:
         return origin.elsewhere(function, param)
 
     def _fed_elsewhere(self, function: Scope, param: str) -> str | None:
+        """``forward``'s parameter given a batch by a module that imports the class (what its summary says)."""
         facts, cls = self.facts, function.cls
         if facts.project is None or cls is None or cls.node is None or function.name != "forward":
             return None
