@@ -40,7 +40,7 @@ def _source(driver: str, flags: str = "", body: str = _PLAIN) -> str:
 def test_a_shuffled_batch_in_a_time_major_module(driver):
     found = lint(_source(driver), ["HS206"])
     assert [(f.line, f.code) for f in found] == [(13, "HS206")]
-    assert "reads axis 0 as time" in found[0].message
+    assert "reads its samples as time steps" in found[0].message
 
 
 @pytest.mark.parametrize("driver", SILENT.values(), ids=SILENT.keys())

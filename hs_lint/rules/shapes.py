@@ -521,10 +521,9 @@ out, _ = lstm(embed(tokens))
             if loader is not None:
                 yield self.violation(
                     node, data={**use.as_data(), "batch_of": loader}, what=f"the input `{facts.source(node)}`",
-                    found=f"a shuffled batch of {loader}, its samples on axis 0", module=name,
-                    wants="is batch_first=False and reads axis 0 as time",
-                    fix=f"build {name.split(' ')[0]} with batch_first=True, or transpose the input "
-                        "(`.transpose(0, 1)`)")
+                    found=f"a shuffled batch of {loader}", module=name,
+                    wants="is batch_first=False and reads its samples as time steps",
+                    fix="build it with batch_first=True or transpose the input (vectors also need a time axis)")
 
     @staticmethod
     def _samples_as_time(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> str | None:
