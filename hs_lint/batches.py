@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 import libcst as cst
 
-from hs_lint.facts import DATA_LOADERS, FileFacts, Loop, Scope, rnn_util
+from hs_lint.facts import DATA_LOADERS, ITER_WRAPPERS, CallSite, FileFacts, Loop, Scope, rnn_util
 from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.project.summary import FunctionSummary
 from hs_lint.reaching import ENTRY
@@ -52,13 +52,17 @@ class Batches:
         self.facts = facts
         self._loops = {id(loop.node): loop for loop in facts.loops}
         self._assignments = {id(site.node): site for site in facts.assignments}
+        self._loop_calls: dict[int, list[CallSite]] = {}  # the calls in a loop, by scope
+        for site in facts.calls:
+            if site.loop is not None:
+                self._loop_calls.setdefault(id(site.scope), []).append(site)
 
     def loader(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         return self._trace(expr, scope, 0, _Origin(self._iterated, self._next, self._fed_elsewhere))
 
     def padding(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The ``pad_sequence(...)`` call (end-padded) whose batch ``expr`` holds, followed as batches are."""
-        return self._trace(expr, scope, 0, _Origin(self._collate_padding, self._padded, lambda f, p: None))
+        return self._trace(expr, scope, 0, _Origin(self._collate_padding, self._padded, _nothing))
 
     def _trace(self, expr: cst.BaseExpression, scope: Scope, depth: int, origin: _Origin[T]) -> T | None:
         """What every definition reaching ``expr`` comes from, by ``origin``'s judgement of loops and calls."""
@@ -157,13 +161,11 @@ class Batches:
         batch at ``position``: of a loader built in sight (``""``) or of the loader another parameter holds (its
         name). A ``FunctionSummary``'s ``batch_params``, for the modules that call it with a model."""
         params = set(function.params)
-        origin = _Origin(lambda loop, key: self._param_loader(loop, key, params), lambda c, s: None,
-                         lambda f, p: None)
+        origin = _Origin(lambda loop, key: self._param_loader(loop, key, params), _nothing, _nothing)
         found = set()
-        for site in self.facts.calls:
+        for site in self._loop_calls.get(id(function), ()):
             called = site.node.func
-            if site.scope is not function or site.loop is None or not isinstance(called, cst.Name) or (
-                    called.value not in params):
+            if not isinstance(called, cst.Name) or called.value not in params:
                 continue
             for position, argument in enumerate(positional_args(site.node)):
                 loader = self._trace(argument, function, 0, origin)
@@ -235,7 +237,7 @@ class Batches:
         """How a message names the shuffling, default-collated loader built in sight that ``source`` iterates
         (``loader``, ``iter(loader)``, ``tqdm(loader)``)."""
         while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args and (
-                source.func.value in ("tqdm", "iter")):
+                source.func.value in ITER_WRAPPERS - {"enumerate"}):
             source = source.args[0].value
         construction = self._construction(source, scope)
         if construction is None or not _collated(construction) or not self.facts.shuffles(construction):
@@ -309,6 +311,11 @@ class Batches:
         return name
 
 
+def _nothing(*_: object) -> None:
+    """An origin this trace does not accept."""
+    return None
+
+
 def _target_and_source(loop: Loop) -> tuple[cst.BaseExpression | None, cst.BaseExpression]:
     """A ``for`` loop's target and what it iterates, without ``enumerate`` (and its counter), ``tqdm``, ``iter``."""
     node = loop.node
@@ -320,7 +327,7 @@ def _target_and_source(loop: Loop) -> tuple[cst.BaseExpression | None, cst.BaseE
             if not isinstance(target, cst.Tuple) or len(target.elements) != 2:
                 return None, source
             target = target.elements[1].value
-        elif source.func.value not in ("tqdm", "iter"):
+        elif source.func.value not in ITER_WRAPPERS:
             break
         source = source.args[0].value
     return target, source

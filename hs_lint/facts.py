@@ -111,7 +111,7 @@ STATE_MOVES = frozenset({"to", "cuda", "float", "double"})  # a state moved or c
 _STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
 _ACCELERATOR_LITERAL = re.compile(r"""(['"])(cuda|mps|xpu)(:\d+)?\1""")
 _INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
-_ITER_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
+ITER_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})  # what a loop iterates is inside them
 # Calls that put samples in random order: a permutation, an in-place shuffle, a random pick of an index.
 _RANDOM_ORDER = frozenset({"torch.randperm", "numpy.random.permutation", "numpy.random.shuffle", "random.shuffle",
                            "random.sample"})
@@ -2004,7 +2004,7 @@ class FileFacts:
         of ``batches = iter(train_loader)``, assigned once in its function."""
         node = loop.node
         source = node.iter if isinstance(node, cst.For) else self._next_of(loop)
-        while isinstance(source, cst.Call) and _is_builtin_call(source, *_ITER_WRAPPERS):
+        while isinstance(source, cst.Call) and _is_builtin_call(source, *ITER_WRAPPERS):
             args = positional_args(source)
             if not args:
                 return None

@@ -61,8 +61,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, DATA_LOADERS, Binding, CallSite, ClassInfo, FileFacts,
-                           Holder, RecurrentCall, Scope)
+from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, DATA_LOADERS, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
+                           FileFacts, Holder, RecurrentCall, Scope)
 from hs_lint.names import assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
@@ -114,7 +114,6 @@ _MAX_DEPTH = 40
 _UNBUILT = object()  # a class no other module of the project builds
 _COMPARISONS = {cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.LessThan: operator.lt,
                 cst.LessThanEqual: operator.le, cst.GreaterThan: operator.gt, cst.GreaterThanEqual: operator.ge}
-_ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "iter", "trange"})
 
 
 @dataclass(frozen=True)
@@ -1228,7 +1227,7 @@ class ShapeFacts:
         return found
 
     def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[cst.Call, Scope]]:
-        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in _ITERATION_WRAPPERS:
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ITER_WRAPPERS:
             args = positional_args(expr)
             if not args:
                 return []

@@ -10,6 +10,7 @@ from hs_lint.facts import FileFacts, RecurrentCall, Scope, rnn_util
 from hs_lint.names import descendants, key_of, keyword_arg, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.packed import Pack, as_bool, call_head, packs
+from hs_lint.rules.shapes import indexed_reads
 
 
 def _fed_pack(facts: FileFacts, call: RecurrentCall, found: list[Pack]) -> Pack | None:
@@ -276,14 +277,12 @@ for x, lengths in loader:
                 continue
             if facts.batches.padding(args[0], output.use.call.site.scope) is None:
                 continue
-            for holder in output.holders(facts, "output"):
-                for node, scope in facts.subscripts:
-                    if scope is holder.scope and key_of(node.value) == holder.key and facts.holds_value(
-                            node.value, holder) and _is_last_step(node, batch_first):
-                        yield self.violation(node, data={"packed": False}, expr=facts.source(node),
-                                             what="the output after padding",
-                                             fix="Pack the batch (`pack_padded_sequence`) and use `h_n[-1]`, or "
-                                                 "gather each sequence at `lengths - 1`")
+            for node, _ in indexed_reads(facts, output, "output"):
+                if _is_last_step(node, batch_first):
+                    yield self.violation(node, data={"packed": False}, expr=facts.source(node),
+                                         what="the output after padding",
+                                         fix="Pack the batch (`pack_padded_sequence`) and use `h_n[-1]`, or gather "
+                                             "each sequence at `lengths - 1`")
 
 
 _PACKED_FIX = "Use the final state (`h_n[-1]`) or gather each sequence at `lengths - 1`"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts
+from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
 from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
@@ -670,6 +670,12 @@ class Classifier(nn.Module):
 _NOT_A_SUMMARY = "is not a summary of a bidirectional module (the backward direction's is at step 0)"
 
 
+def indexed_reads(facts: FileFacts, output: Output, role: str) -> list[tuple[cst.Subscript, Holder]]:
+    """The subscripts of a call's output (``role`` "output") or h_n ("h_n") wherever it is held, with the holder."""
+    return [(n, holder) for holder in output.holders(facts, role) for n, s in facts.subscripts
+            if s is holder.scope and key_of(n.value) == holder.key and facts.holds_value(n.value, holder)]
+
+
 def _last_step_reads(facts: FileFacts) -> Iterator[tuple[Output, cst.Subscript, str, tuple[str, str]]]:
     """Each last-step read of a recurrent call's output or h_n (here, or in a helper they are passed to) that
     does not take what it seems to, with (problem, fix)."""
@@ -677,10 +683,7 @@ def _last_step_reads(facts: FileFacts) -> Iterator[tuple[Output, cst.Subscript, 
         module = output.use.module
         batch_first, bidirectional = facts.shapes.certain(module, "batch_first"), facts.shapes.certain(
             module, "bidirectional")
-        indexed = {role: [(n, holder) for holder in output.holders(facts, role) for n, s in facts.subscripts
-                          if s is holder.scope and key_of(n.value) == holder.key
-                          and facts.holds_value(n.value, holder)]
-                   for role in ("output", "h_n")}
+        indexed = {role: indexed_reads(facts, output, role) for role in ("output", "h_n")}
         # ``torch.cat((h_n[-2], h_n[-1]), 1)``, ``h_n[0]`` and ``h_n[-1]``: both directions are taken
         h_n_other_index = any(len(n.slice) == 1 and _index_value(n.slice[0]) not in (-1, None)
                               for n, _ in indexed["h_n"])
