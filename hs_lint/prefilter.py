@@ -160,11 +160,19 @@ class Evidence:
 
     @functools.cached_property
     def from_elsewhere(self) -> bool:
-        """An imported name or module that the project index says holds recurrent code."""
+        """An imported name or module that the project index says holds recurrent code, read in this file (a
+        package's ``__init__`` that only re-exports a model has nothing a rule could judge)."""
         if self._elsewhere is None:
             return False
         known = self._elsewhere if callable(self._elsewhere) else self._elsewhere.__contains__
-        return any(known(name) for origin in self._statements.origins for name in spellings(origin))
+        return any(any(known(name) for name in spellings(origin)) and (
+            local in self._read_names if local is not None else bool(self._read_names))  # a star: any read
+            for origin, local in self._statements.origins)
+
+    @functools.cached_property
+    def _read_names(self) -> set[str]:
+        """Every name the code reads (the base of ``pkg.model.Net`` included)."""
+        return {node.id for node in ast.walk(self.tree) if type(node) is ast.Name and type(node.ctx) is ast.Load}
 
     @functools.cached_property
     def loop_calls(self) -> bool:

@@ -30,8 +30,10 @@ if TYPE_CHECKING:
 # ``nn.LSTM(``, ``getattr(nn, "LSTM")(``, ``Cell = nn.GRU``, ``class Tagger(RNNBase)``: a torch recurrent class
 # built, aliased or defined (not one named in a table or a string).
 _RECURRENT_CALL = re.compile(r"\b(?:RNN|LSTM|GRU)(?:Cell|Base)?\b(?:[\"']\s*\))?[ \t]*(?:\(|\)\s*:|$)", re.MULTILINE)
-# a ``return`` line with the indented lines before it, where a helper's expression and its locals are
-_RETURN_LINE = re.compile(r"(?:^[ \t]+.*\n){0,%d}^[ \t]+return\b.*$" % HELPER_LOCALS, re.MULTILINE)
+# a ``return`` line with the indented lines before it, where a helper's expression and its locals are; the
+# indentation is matched atomically (``(?=(x))\1``), or splitting it between ``[ \t]+`` and ``.*`` backtracks
+# exponentially in the lines taken (0.7 s on torch's module.py, against 10 ms)
+_RETURN_LINE = re.compile(r"(?:^(?=([ \t]+))\1.*\n){0,%d}^(?=([ \t]+))\2return\b.*$" % HELPER_LOCALS, re.MULTILINE)
 _SKIPPED = frozenset({"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "env"})
 _MAX_SCANNED = 5000  # files looked through for a class's constructions
 MAX_SUMMARY_CHARS = 1_000_000  # as the engine's per-file limit: larger modules stay opaque
