@@ -122,6 +122,8 @@ class Sym:
     text: str = field(compare=False)
     tensor: str | None = field(default=None, compare=False)  # ``x`` for ``x.size(k)`` (scope-qualified)
     axis: int | None = field(default=None, compare=False)
+    # the read of ``x`` and its scope: which version of x the size was taken from (``facts.reaching``)
+    read: tuple[cst.CSTNode, Scope] | None = field(default=None, compare=False, repr=False)
 
     @property
     def looks_like_batch(self) -> bool:
@@ -330,7 +332,8 @@ class ShapeFacts:
         recurrent_results = {id(c.site.node) for c in self.facts.recurrent_calls}
         for site in self.facts.assignments:
             for target in site.targets:
-                for key, value in assigned_pairs(target, site.value, site.augmented):
+                for key, value in _sizes_unpacked(target, site.value) or assigned_pairs(target, site.value,
+                                                                                        site.augmented):
                     if value is not None and id(value) in recurrent_results:
                         value = None  # the module's own result: shaped by torch, not by the code
                     self._assigned.setdefault((id(site.scope), key), []).append((value, site.node))
@@ -615,7 +618,7 @@ class ShapeFacts:
             if known is not None:
                 return known
         qualified = self.qualified_key(key, scope)
-        return Dim(1, (Sym(f"{qualified}.size({axis})", self.facts.source(expr), qualified, axis),))
+        return Dim(1, (Sym(f"{qualified}.size({axis})", self.facts.source(expr), qualified, axis, (tensor, scope)),))
 
     def loop_targets(self, scope: Scope) -> frozenset[str]:
         """The names a ``for`` of ``scope`` binds."""
@@ -1262,6 +1265,23 @@ class ShapeFacts:
         if definition is None:
             return None
         return Output(use, output if output != "_" else None, h_n if h_n != "_" else None, definition)
+
+
+def _sizes_unpacked(target: cst.BaseExpression, value: cst.BaseExpression | None) -> list[tuple[str, cst.Subscript]]:
+    """``b, t, _ = x.shape`` (or ``x.size()``): each name with the size it takes, written ``x.shape[k]``."""
+    if not isinstance(target, (cst.Tuple, cst.List)) or not (
+            isinstance(value, cst.Attribute) and value.attr.value == "shape"
+            or isinstance(value, cst.Call) and method_name(value) == "size" and not value.args):
+        return []
+    sized = value if isinstance(value, cst.Attribute) else cst.Attribute(receiver(value), cst.Name("shape"))
+    pairs = []
+    for axis, element in enumerate(target.elements):
+        if isinstance(element, cst.StarredElement):
+            break  # the names after a star count from the end: left unknown
+        key = key_of(element.value)
+        if key is not None:
+            pairs.append((key, cst.Subscript(sized, [cst.SubscriptElement(cst.Index(cst.Integer(str(axis))))])))
+    return pairs
 
 
 def _cast(kind: str, value: Value) -> Value:

@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 # The code that produces verdicts; torch's messages must come from torch, not from here.
 CONFIRMER = (ROOT / "hs_lint" / "runtime" / "confirm.py").read_text(encoding="utf-8")
 CONFIRMABLE = ("HS101", "HS102", "HS103", "HS104", "HS105", "HS106", "HS201", "HS202", "HS203", "HS204", "HS205",
-               "HS206", "HS207", "HS208", "HS209", "HS211", "HS401", "HS107", "HS306", "HS308", "HS402", "HS601", "HS602",
+               "HS206", "HS207", "HS208", "HS209", "HS211", "HS212", "HS401", "HS107", "HS306", "HS308", "HS402", "HS601", "HS602",
                "HS603", "HS604", "HS605")
 
 

@@ -179,3 +179,26 @@ def test_hs605_an_unpacked_padded_batch_runs_on_past_the_end_of_a_short_sequence
         alone, _ = gru(short.unsqueeze(0))
     assert torch.allclose(out[0, 2], alone[0, -1], atol=1e-6)  # its real last step
     assert not torch.allclose(out[0, -1], alone[0, -1], atol=1e-3)  # what out[:, -1] reads: two padding steps on
+
+
+@pytest.mark.parametrize(("which", "mixed"), [("bad", True), ("good", False)])
+def test_hs212_a_view_used_as_a_transpose_cuts_up_the_sequences(which, mixed):
+    """The first bad example's Tagger views a batch-first batch as time-major: the LSTM's step 0 then holds steps
+    of several samples, so each sample's output depends on the others. The good example transposes."""
+    model = run("HS212", which)["Tagger"]().eval()
+    batch = torch.randn(4, 6, 16)
+    changed = batch.clone()
+    changed[0] += 1.0
+    with torch.no_grad():
+        before, after = model(batch), model(changed)
+    before, after = before.reshape(6, 4, 32), after.reshape(6, 4, 32)  # the good one returns (steps * batch, 32)
+    assert (not torch.allclose(before[:, 1], after[:, 1])) == mixed
+
+
+@pytest.mark.parametrize(("moved", "status"), [([1, 0], "confirmed"), ([0, 1], "refuted")])
+def test_confirm_hs212_labels_each_value_with_its_axis(moved, status):
+    """``moved``: the source axes found at target positions 0 and 1 (a swap, or the order kept)."""
+    data = {"source": [3, "n", 16], "target": ["t", "b", -1], "moved": moved, "positions": [0, 1],
+            "axes": [[0, moved[0]], [1, moved[1]]]}
+    verdict = confirm("HS212", data)
+    assert verdict.status == status, verdict.detail

@@ -515,6 +515,31 @@ def _confirm_view(torch: Any, data: Mapping[str, Any]) -> Confirmation:
                         f"without a transpose, row {mixed} holds batch items {items}", sizes.assumed)
 
 
+def _confirm_view_axes(torch: Any, data: Mapping[str, Any]) -> Confirmation:
+    """Silent: label each value with its index on the moved axis, view as the code does, and look for a slice of
+    the target's axis that holds several labels."""
+    sizes = _Sizes(data)
+    source = [sizes.value(dim) for dim in data["source"]]
+    axis, position = data["moved"][0], data["positions"][0]
+    identified = dict(data["axes"])
+    rest = data.get("rest", False)  # the axes after these are unknown: one axis of 1 stands for them
+    if rest:
+        source.append(sizes.assume("the axes after the named ones", 1))
+    target = [source[identified[p]] if p in identified else -1 if dim == -1 else 1 if rest else sizes.value(dim)
+              for p, dim in enumerate(data["target"])]
+    shape = [1] * len(source)
+    shape[axis] = source[axis]
+    labels = torch.arange(source[axis]).view(shape).expand(source).contiguous()
+    rows = labels.reshape(target).movedim(position, 0).reshape(source[axis], -1)
+    mixed = next((i for i in range(source[axis]) if bool((rows[i] != i).any())), None)
+    if mixed is None:
+        return Confirmation(REFUTED, f"viewed as {tuple(target)}, every slice of axis {position} holds one "
+                            f"index of axis {axis}", sizes.assumed)
+    found = ", ".join(str(int(v)) for v in rows[mixed].unique()[:4])
+    return Confirmation(CONFIRMED, f"a {tuple(source)} tensor viewed as {tuple(target)}: index {mixed} of the new "
+                        f"axis {position} holds indices {found} of axis {axis}", sizes.assumed)
+
+
 def _confirm_dropout(torch: Any, data: Mapping[str, Any]) -> Confirmation:
     caught: list[str] = []
     with _recorded_warnings(caught):
@@ -581,6 +606,7 @@ CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], Confirmation]] = {
     **{code: _confirm_batch(code) for code in ("HS206", "HS211")},
     "HS207": _confirm_last_step,
     "HS208": _confirm_view,
+    "HS212": _confirm_view_axes,
     "HS209": _confirm_dropout,
     "HS102": _confirm_discarded,
     "HS106": _confirm_variable_idiom,
