@@ -605,6 +605,9 @@ class ShapeFacts:
         elif isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
             axis = int_literal(expr.slice[0].slice.value)
             base = expr.value
+            if isinstance(base, cst.Name):  # ``sizes[k]`` with ``sizes = x.size()``
+                held = self._traced_sources(base.value, scope, base)
+                base = held[0][0] if len(held) == 1 and held[0][1] is scope else base
             if isinstance(base, cst.Attribute) and base.attr.value == "shape":
                 tensor = base.value
             elif isinstance(base, cst.Call) and method_name(base) == "size" and not base.args:
@@ -1268,12 +1271,13 @@ class ShapeFacts:
 
 
 def _sizes_unpacked(target: cst.BaseExpression, value: cst.BaseExpression | None) -> list[tuple[str, cst.Subscript]]:
-    """``b, t, _ = x.shape`` (or ``x.size()``): each name with the size it takes, written ``x.shape[k]``."""
+    """``b, t, _ = x.shape`` (or ``x.size()``, or a name that holds one): each name with the size it takes,
+    written ``x.shape[k]`` (``sizes[k]``)."""
     if not isinstance(target, (cst.Tuple, cst.List)) or not (
-            isinstance(value, cst.Attribute) and value.attr.value == "shape"
+            isinstance(value, cst.Name) or isinstance(value, cst.Attribute) and value.attr.value == "shape"
             or isinstance(value, cst.Call) and method_name(value) == "size" and not value.args):
         return []
-    sized = value if isinstance(value, cst.Attribute) else cst.Attribute(receiver(value), cst.Name("shape"))
+    sized = value if not isinstance(value, cst.Call) else cst.Attribute(receiver(value), cst.Name("shape"))
     pairs = []
     for axis, element in enumerate(target.elements):
         if isinstance(element, cst.StarredElement):

@@ -63,6 +63,17 @@ SWAPPED = {
         out, _ = self.lstm(x)
         return out.reshape(out.size(1), out.size(0), 64)
     """,
+    "sizes held in a temporary": """\
+        sizes = x.size()
+        b, t = sizes[0], sizes[1]
+        return self.lstm(x.view(t, b, -1))[0]
+    """,
+    "the output of a converted input": """\
+        seq_len, batch = x.size(0), x.size(1)
+        inputs = x.float()
+        out, _ = self.lstm(inputs)
+        return out.view(batch, seq_len, -1)
+    """,
     "a known shape": """\
         x = torch.randn(8, 5, 16)
         return self.lstm(x.view(5, 8, 16))[0]

@@ -30,8 +30,21 @@ class _Source:
 
     text: str
     dims: tuple[Dim | None, ...] | None
-    tensors: dict[str, tuple[frozenset[int], dict[int, int] | None]]  # None: axis k is axis k
+    tensors: list[_Kept]
     roles: dict[int, str]
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A tensor (one version of it) whose axes are axes of the source: axis k of it is ``axes[k]`` of the source
+    (``axes`` None: every axis is the same one)."""
+
+    key: str  # qualified
+    reaching: frozenset[int]
+    axes: dict[int, int] | None
+
+
+_LEADING = {0: 0, 1: 1}  # a layer (nn.Embedding, nn.Linear, ...) keeps the two leading axes
 
 
 def _product(dims: list[Dim | None]) -> Dim | None:
@@ -149,43 +162,55 @@ class Encoder(nn.Module):
         while isinstance(read, cst.Call) and (inner := same_shape_inner(read, facts.qualify(read.func))) is not None:
             read = inner
         key = key_of(read)
-        if read is None or key is None:
+        kept = _kept(facts, read, scope) if read is not None else []
+        if key is None or not kept:
             return None
-        shapes = facts.shapes
-        reaching = facts.reaching(read, key, scope) if shapes.home(key.split(".", 1)[0], scope) is scope else None
-        if reaching is None:
-            return None
-        own = shapes.qualified_key(key, scope)
         text = facts.source(read)
-        for output in shapes.outputs:
+        for output in facts.shapes.outputs:
             for role, name in (("output", output.output), ("h_n", output.h_n)):
                 if name != key:
                     continue
                 for holder in output.holders(facts, role):
                     if holder.scope is scope and facts.holds_value(read, holder):
-                        return None if role == "h_n" else _output_source(facts, output, text, own, reaching)
-        shape = shapes.tensor(read, scope)
-        dims = shape.dims if shape is not None else None
-        return _Source(text, dims, {own: (reaching, None)}, {})
+                        return None if role == "h_n" else _output_source(facts, output, text, kept[0])
+        shape = facts.shapes.tensor(read, scope)
+        return _Source(text, shape.dims if shape is not None else None, kept, {})
 
 
-def _output_source(facts: FileFacts, output: Output, text: str, own: str, reaching: frozenset[int]) -> _Source:
+def _kept(facts: FileFacts, expr: cst.BaseExpression, scope: Scope, axes: dict[int, int] | None = None,
+          depth: int = 0) -> list[_Kept]:
+    """The versions of tensors whose axes ``expr``'s are: itself, and what it was made of by same-shape calls and
+    layers (``emb = self.embed(tokens)``: axes 0 and 1 of ``tokens``), through one assignment at a time."""
+    while isinstance(expr, cst.Call) and (inner := same_shape_inner(expr, facts.qualify(expr.func))) is not None:
+        expr = inner
+    shapes = facts.shapes
+    lead = shapes.leading_source(expr, scope)
+    if lead is not expr:
+        axes = {k: axes[k] if axes is not None else k for k in _LEADING if axes is None or k in axes}
+    key = key_of(lead)
+    if key is None or "." in key or shapes.home(key, scope) is not scope:
+        return []
+    reaching = facts.reaching(lead, key, scope)
+    if reaching is None:
+        return []
+    found = [_Kept(shapes.qualified_key(key, scope), reaching, axes)]
+    values = [value for value, node in shapes.assigned(key, scope) if id(node) in reaching]
+    if depth < 4 and len(values) == len(reaching) == 1 and values[0] is not None:
+        found += _kept(facts, values[0], scope, axes, depth + 1)
+    return found
+
+
+def _output_source(facts: FileFacts, output: Output, text: str, own: _Kept) -> _Source:
     """A recurrent module's output: axes 0 and 1 are its input's (time and batch, in the module's order)."""
     use = output.use
-    tensors: dict[str, tuple[frozenset[int], dict[int, int] | None]] = {own: (reaching, None)}
     call = use.call.site
     args = positional_args(call.node)
-    given = facts.shapes.leading_source(args[0], call.scope) if args else None
-    input_key = key_of(given) if given is not None else None
-    if use.input_key is not None and input_key is not None and call.scope is not None:
-        before = facts.reaching(given, input_key, call.scope)
-        if before is not None:
-            tensors[use.input_key] = (before, {0: 0, 1: 1})
+    fed = _kept(facts, args[0], call.scope, dict(_LEADING)) if args and call.scope is not None else []
     dims = use.input.dims if use.input is not None and use.input.dims is not None else None
     leading = tuple(dims[:2]) if dims is not None and len(dims) == 3 else (None, None)
     batch = use.batch_axis
     roles = {batch: "batch", 1 - batch: "time"} if batch is not None else {}
-    return _Source(text, (*leading, use.module.output_size), tensors, roles)
+    return _Source(text, (*leading, use.module.output_size), [own, *fed], roles)
 
 
 def _target(call: cst.Call) -> list[cst.BaseExpression] | None:
@@ -206,15 +231,17 @@ def _axis(facts: FileFacts, source: _Source, dim: Dim | None, scope: Scope) -> i
     if dim is None or dim.value in (1, -1):
         return None
     sym = dim.sym
-    if sym is not None and sym.tensor in source.tensors and sym.axis is not None and sym.read is not None:
-        reaching, axes = source.tensors[sym.tensor]
+    if sym is not None and sym.axis is not None and sym.read is not None:
         node, where = sym.read
-        if where is not scope or facts.reaching(node, key_of(node) or "", where) != reaching:
-            return None  # the size of another version of the tensor
+        reaching = facts.reaching(node, key_of(node) or "", where) if where is scope else None
+        # the size of this version of a tensor whose axes the source has (not of one transposed since)
+        kept = next((k for k in source.tensors if k.key == sym.tensor and k.reaching == reaching), None)
+        if kept is None:
+            return None
         axis = sym.axis
-        if axis < 0:
-            axis = axis + len(source.dims) if source.dims is not None else -1
-        return (axis if axes is None else axes.get(axis)) if axis >= 0 else None
+        if axis < 0:  # counted from the end: only of the source itself, whose rank is known
+            axis = axis + len(source.dims) if source.dims is not None and kept.axes is None else -1
+        return (axis if kept.axes is None else kept.axes.get(axis)) if axis >= 0 else None
     if source.dims is not None:
         same = [k for k, known in enumerate(source.dims) if known == dim]
         return same[0] if len(same) == 1 else None

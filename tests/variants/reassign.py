@@ -76,13 +76,14 @@ def _merge(analysed: Analysed, filename: str, scope, t: str, s: str, stmt: cst.A
 
 
 def _copy_back(analysed: Analysed, block, line, s: str, t: str):
-    """``S = f(T)`` after ``line`` in the same block, if any."""
+    """``S = f(T)`` after ``line`` in the same block, if any; not ``S = g(S, T)``, whose S would read T's value."""
     if block is None:
         return None
     body = list(block.body)
     for stmt in body[body.index(line) + 1:]:
         if m.matches(stmt, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name(s))])])):
-            return stmt if t in {n.value for n in m.findall(stmt.body[0].value, m.Name())} else None
+            read = {n.value for n in m.findall(stmt.body[0].value, m.Name())}
+            return stmt if t in read and s not in read else None
     return None
 
 
