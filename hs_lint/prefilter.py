@@ -160,19 +160,14 @@ class Evidence:
 
     @functools.cached_property
     def from_elsewhere(self) -> bool:
-        """An imported name or module that the project index says holds recurrent code, read in this file (a
-        package's ``__init__`` that only re-exports a model has nothing a rule could judge)."""
+        """An imported name or module that the project index says holds recurrent code, in a file that calls
+        something: every rule judges calls, and a package's ``__init__`` that only re-exports a model has none.
+        (The import counts even unread: it says what the file's ``net(x, h)`` calls are about.)"""
         if self._elsewhere is None:
             return False
         known = self._elsewhere if callable(self._elsewhere) else self._elsewhere.__contains__
-        return any(any(known(name) for name in spellings(origin)) and (
-            local in self._read_names if local is not None else bool(self._read_names))  # a star: any read
-            for origin, local in self._statements.origins)
-
-    @functools.cached_property
-    def _read_names(self) -> set[str]:
-        """Every name the code reads (the base of ``pkg.model.Net`` included)."""
-        return {node.id for node in ast.walk(self.tree) if type(node) is ast.Name and type(node.ctx) is ast.Load}
+        return any(known(name) for origin in self._statements.origins for name in spellings(origin)) and any(
+            type(node) is ast.Call for node in ast.walk(self.tree))
 
     @functools.cached_property
     def loop_calls(self) -> bool:

@@ -169,8 +169,7 @@ class Statements:
 
     def __init__(self, tree: ast.AST) -> None:
         self.imports: dict[str, set[str]] = {}  # local name -> every origin it is imported from
-        # every imported name (relative ones with their leading dots) with the local name it binds (None: a star)
-        self.origins: list[tuple[str, str | None]] = []
+        self.origins: list[str] = []  # every imported name, relative ones with their leading dots
         self.functions: list[str] = []
         self.module_functions: set[str] = set()  # ``facts.functions``: defined outside every function and class
         self.dropped: set[str] = set()  # methods called as a statement
@@ -219,15 +218,14 @@ class Statements:
 
     def _import(self, node: ast.Import) -> None:
         for alias in node.names:
-            self.origins.append((alias.name, alias.asname or alias.name.split(".")[0]))
+            self.origins.append(alias.name)
             local, origin = (alias.asname, alias.name) if alias.asname else ((top := alias.name.split(".")[0]), top)
             self.imports.setdefault(local, set()).add(origin)
 
     def _import_from(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
         for alias in node.names:
-            origin = f"{module}.{alias.name}" if node.module else f"{module}{alias.name}"
-            self.origins.append((origin, None if alias.name == "*" else alias.asname or alias.name))
+            self.origins.append(f"{module}.{alias.name}" if node.module else f"{module}{alias.name}")
             if node.level == 0 and node.module is not None and alias.name != "*":
                 self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
 

@@ -296,6 +296,8 @@ class ShapeFacts:
     def __init__(self, facts: FileFacts) -> None:
         self.facts = facts
         self._assigned: dict[tuple[int, str], list[tuple[cst.BaseExpression, cst.CSTNode]]] = {}
+        # ``b, t = x.shape``: (scope, name, statement) -> the size it unpacks, ``x.shape[0]`` (``assigned`` has None)
+        self._sizes: dict[tuple[int, str, int], cst.Subscript] = {}
         self._loop_targets: dict[int, set[str]] = {}
         self._active: set[tuple[int, int]] = set()
         self._tracing: set[tuple[int, str]] = set()
@@ -332,8 +334,9 @@ class ShapeFacts:
         recurrent_results = {id(c.site.node) for c in self.facts.recurrent_calls}
         for site in self.facts.assignments:
             for target in site.targets:
-                for key, value in _sizes_unpacked(target, site.value) or assigned_pairs(target, site.value,
-                                                                                        site.augmented):
+                for key, size in _sizes_unpacked(target, site.value):
+                    self._sizes[(id(site.scope), key, id(site.node))] = size
+                for key, value in assigned_pairs(target, site.value, site.augmented):
                     if value is not None and id(value) in recurrent_results:
                         value = None  # the module's own result: shaped by torch, not by the code
                     self._assigned.setdefault((id(site.scope), key), []).append((value, site.node))
@@ -634,7 +637,8 @@ class ShapeFacts:
             return self._imported_constant(self.facts.imports.get(name)) or self._sym(name, scope)
         assigned, incoming = self._reaching_assignments(name, home, read, scope)
         if assigned and not incoming:
-            return self._agreed([(value, home) for value, _ in assigned], name, home)
+            return self._agreed([(value if value is not None else self._sizes.get((id(home), name, id(node))), home)
+                                 for value, node in assigned], name, home)
         if assigned:
             return self._sym(name, home)
         if name in home.params:

@@ -116,9 +116,8 @@ from .models import Encoder
 import pkg.layers as layers
 
 model = Encoder()
-head = layers.Head()
 for x in loader:
-    out = head(model(x))
+    out = model(x)
     out.sum().backward()
 """
 
@@ -134,23 +133,21 @@ def test_the_project_index_lets_a_file_that_imports_recurrent_code_through():
     assert may_have_findings(IMPORTS_A_SIBLING, ["HS201"], elsewhere=lambda name: name == "pkg.layers")
     assert may_have_findings(IMPORTS_A_SIBLING, ["HS209"], elsewhere=lambda name: name == "pkg.layers")
     assert not may_have_findings(IMPORTS_A_SIBLING, ["HS209"], elsewhere=lambda name: False)
+    asked: list[str] = []
+    may_have_findings(IMPORTS_A_SIBLING, ["HS101"], elsewhere=lambda name: asked.append(name) or False)
+    assert ".models.Encoder" in asked and "pkg.layers" in asked
 
 
 @pytest.mark.parametrize("source", [
     "from .rnn import LSTM, GRU\n__all__ = ['LSTM', 'GRU']\n",  # a package that re-exports its models
-    "import pkg.rnn as rnn\nfrom .rnn import LSTM as L\n\ndef rnn_size():\n    return 3\n",  # imported, never read
+    "from .rnn import *\n__all__ = ['LSTM']\n",
+    "import pkg.rnn as rnn\nfrom .rnn import LSTM as L\n\nSIZES = {'hidden': 3}\n",
 ])
-def test_a_recurrent_import_the_file_never_reads_lets_nothing_through(source):
-    known = {".rnn.LSTM", ".rnn.GRU", "pkg.rnn"}.__contains__
+def test_a_file_that_calls_nothing_has_nothing_to_judge_whatever_it_imports(source):
+    known = {".rnn.LSTM", ".rnn.GRU", ".rnn.*", ".rnn", "pkg.rnn"}.__contains__
     assert not may_have_findings(source, ALL_CODES, elsewhere=known)
-    used = source + "model = LSTM(3)\n" if "__all__" in source else source + "model = rnn.Net(L)\n"
-    assert may_have_findings(used, ALL_CODES, elsewhere=known)
-    # a star import binds names the file cannot see: any read may be one of them
-    assert may_have_findings("from .rnn import *\nmodel = Net(3)\n", ALL_CODES, elsewhere={".rnn.*", ".rnn"})
-    assert not may_have_findings("from .rnn import *\n__all__ = ['LSTM']\n", ALL_CODES, elsewhere={".rnn.*", ".rnn"})
-    asked: list[str] = []
-    may_have_findings(IMPORTS_A_SIBLING, ["HS101"], elsewhere=lambda name: asked.append(name) or False)
-    assert ".models.Encoder" in asked and "pkg.layers" in asked
+    # one call is enough, even of something else: the import says what the file's calls are about
+    assert may_have_findings(source + "model = build(3)\n", ALL_CODES, elsewhere=known)
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

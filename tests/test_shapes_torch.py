@@ -172,6 +172,25 @@ _, final = encoder(torch.randn(10, 4, 8))
 features = final.view(4, 3, 24)
 assert torch.equal(features[0, 1], final[0, 1])  # item 0's "layer 1" is layer 0 of item 1
 """, None),
+    ("shape_view_axes.py", "HS212", "frames.view(steps, batch_size, -1)", """
+frames = torch.arange(2 * 3).float().view(2, 3, 1)  # 2 samples of 3 steps, batch-first
+viewed = frames.view(3, 2, -1)
+assert viewed[0, :, 0].tolist() == [0.0, 1.0]  # "step 0" holds steps 0 and 1 of sample 0
+assert frames.transpose(0, 1)[0, :, 0].tolist() == [0.0, 3.0]  # step 0 of samples 0 and 1
+""", None),
+    ("shape_view_axes.py", "HS212", "out.reshape(batch, seq_len, -1)", """
+gru = nn.GRU(4, 6)
+out, _ = gru(torch.randn(5, 3, 4))  # time-major: (seq_len 5, batch 3, 6)
+per_sample = out.reshape(3, 5, -1)
+assert torch.equal(per_sample[0, 1], out[0, 1])  # "sample 0, step 1" is step 0 of sample 1
+assert not torch.equal(per_sample[0, 1], out[1, 0])  # not step 1 of sample 0
+""", None),
+    ("shape_view_axes.py", "HS212", "series.contiguous().view((t, b, 1))", """
+series = torch.arange(2 * 4).float().view(2, 4)  # (batch 2, steps 4)
+windows = series.contiguous().view((4, 2, 1))
+assert windows[0, :, 0].tolist() == [0.0, 1.0]  # "step 0" of both samples is steps 0 and 1 of sample 0
+assert series.t()[0].tolist() == [0.0, 4.0]
+""", None),
     ("shape_reused_names.py", "HS207", "self.fc(x[-1])", """
 lstm = nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True)
 x = torch.randn(3, 5, 4)
