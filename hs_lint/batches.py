@@ -31,6 +31,7 @@ from hs_lint.shapes import same_shape_inner
 
 _DEPTH = 6
 _COLLATE_POSITION = 6  # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn)
+_DROP_LAST_POSITION = 8  # ..., collate_fn, pin_memory, drop_last
 T = TypeVar("T")
 
 
@@ -59,6 +60,11 @@ class Batches:
 
     def loader(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         return self._trace(expr, scope, 0, _Origin(self._iterated, self._next, self._fed_elsewhere))
+
+    def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+        """The DataLoader built in sight (default collate, no ``drop_last``; shuffling or not) whose batch ``expr``
+        holds: its samples are on axis 0, and its last batch may be smaller."""
+        return self._trace(expr, scope, 0, _Origin(self._iterated_collated, self._next_collated, _nothing))
 
     def padding(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The ``pad_sequence(...)`` call (end-padded) whose batch ``expr`` holds, followed as batches are."""
@@ -174,7 +180,7 @@ class Batches:
         return tuple(sorted(found))
 
     def _param_loader(self, loop: Loop, key: str, params: set[str]) -> str | None:
-        target, source = _target_and_source(loop)
+        target, source = target_and_source(loop)
         if target is None or not _binds(target, key):
             return None
         if self._loader_of(source, loop.scope) is not None:
@@ -206,14 +212,25 @@ class Batches:
 
     def _iterated(self, loop: Loop, key: str) -> str | None:
         """``key`` is bound by ``loop`` to a field of a default-collated batch of a loader built in sight."""
-        target, source = _target_and_source(loop)
+        target, source = target_and_source(loop)
         return self._loader_of(source, loop.scope) if target is not None and _binds(target, key) else None
+
+    def _iterated_collated(self, loop: Loop, key: str) -> cst.Call | None:
+        target, source = target_and_source(loop)
+        if target is None or not _binds(target, key):
+            return None
+        return self._collated_construction(_unwrapped(source), loop.scope)
+
+    def _collated_construction(self, source: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+        construction = self.construction(source, scope)
+        return construction if construction is not None and _collated(construction) and _keeps_last(
+            construction) else None
 
     def _collate_padding(self, loop: Loop, key: str) -> cst.Call | None:
         """``key`` is bound by ``loop`` to the field of a batch that the loader's ``collate_fn`` (a function of
         this file) makes with ``pad_sequence``: the element at its position in every tuple it returns."""
-        target, source = _target_and_source(loop)
-        construction = self._construction(source, loop.scope) if target is not None else None
+        target, source = target_and_source(loop)
+        construction = self.construction(source, loop.scope) if target is not None else None
         collate = keyword_arg(construction, "collate_fn") if construction is not None else None
         function = self.facts.functions.get(collate.value) if isinstance(collate, cst.Name) else None
         if function is None or not function.returns:
@@ -236,10 +253,8 @@ class Batches:
     def _loader_of(self, source: cst.BaseExpression, scope: Scope) -> str | None:
         """How a message names the shuffling, default-collated loader built in sight that ``source`` iterates
         (``loader``, ``iter(loader)``, ``tqdm(loader)``)."""
-        while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args and (
-                source.func.value in ITER_WRAPPERS - {"enumerate"}):
-            source = source.args[0].value
-        construction = self._construction(source, scope)
+        source = _unwrapped(source)
+        construction = self.construction(source, scope)
         if construction is None or not _collated(construction) or not self.facts.shuffles(construction):
             return None
         return f"`{key}`" if (key := key_of(source)) is not None else "a DataLoader"
@@ -252,18 +267,27 @@ class Batches:
         return call if side is None or isinstance(side, cst.SimpleString) and side.evaluated_value == "right" else None
 
     def _next(self, call: cst.Call, scope: Scope) -> str | None:
-        """``next(batches)`` of ``batches = iter(loader)``, assigned once, or ``next(iter(loader))``: a batch."""
+        found = self._nexted(call, scope)
+        return self._loader_of(*found) if found is not None else None
+
+    def _next_collated(self, call: cst.Call, scope: Scope) -> cst.Call | None:
+        found = self._nexted(call, scope)
+        return self._collated_construction(_unwrapped(found[0]), found[1]) if found is not None else None
+
+    def _nexted(self, call: cst.Call, scope: Scope) -> tuple[cst.BaseExpression, Scope] | None:
+        """``next(batches)`` of ``batches = iter(loader)``, assigned once, or ``next(iter(loader))``: a batch of
+        what the iterator is made of (``iter(loader)``), and where that is written."""
         args = positional_args(call)
         if not (isinstance(call.func, cst.Name) and call.func.value == "next") or len(args) != 1:
             return None
         key = key_of(args[0])
         if key is None:
-            return self._loader_of(args[0], scope)
+            return args[0], scope
         home = self.facts.shapes.home(key, scope)
         made = self.facts.shapes.assigned(key, home) if home is not None else []
-        return self._loader_of(made[0][0], home) if len(made) == 1 and made[0][0] is not None else None
+        return (made[0][0], home) if len(made) == 1 and made[0][0] is not None and home is not None else None
 
-    def _construction(self, source: cst.BaseExpression, scope: Scope) -> cst.Call | None:
+    def construction(self, source: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         facts = self.facts
         if isinstance(source, cst.Call):
             return source if facts.qualify(source.func) in DATA_LOADERS else None
@@ -316,7 +340,7 @@ def _nothing(*_: object) -> None:
     return None
 
 
-def _target_and_source(loop: Loop) -> tuple[cst.BaseExpression | None, cst.BaseExpression]:
+def target_and_source(loop: Loop) -> tuple[cst.BaseExpression | None, cst.BaseExpression]:
     """A ``for`` loop's target and what it iterates, without ``enumerate`` (and its counter), ``tqdm``, ``iter``."""
     node = loop.node
     if not isinstance(node, cst.For):
@@ -341,6 +365,21 @@ def _binds(target: cst.BaseExpression, key: str) -> bool:
         return any(_binds(element.value, key) for element in target.elements
                    if not isinstance(element, cst.StarredElement))
     return False
+
+
+def _unwrapped(source: cst.BaseExpression) -> cst.BaseExpression:
+    """``iter(loader)``, ``tqdm(loader)`` -> ``loader``."""
+    while isinstance(source, cst.Call) and isinstance(source.func, cst.Name) and source.args and (
+            source.func.value in ITER_WRAPPERS - {"enumerate"}):
+        source = source.args[0].value
+    return source
+
+
+def _keeps_last(loader: cst.Call) -> bool:
+    """``drop_last`` is not set (or is ``False``): the last batch may be smaller."""
+    dropped = keyword_arg(loader, "drop_last")
+    return len(positional_args(loader)) <= _DROP_LAST_POSITION and (
+        dropped is None or isinstance(dropped, cst.Name) and dropped.value == "False")
 
 
 def _collated(loader: cst.Call) -> bool:

@@ -52,6 +52,7 @@ from hs_lint.reaching import ENTRY, ReachingDefinitions
 
 if TYPE_CHECKING:
     from hs_lint.batches import Batches
+    from hs_lint.skips import Skip
     from hs_lint.project.index import ModuleView
     from hs_lint.shapes import ShapeFacts
 
@@ -120,6 +121,11 @@ _RANDOM_PICK = frozenset({"numpy.random.choice", "random.choice", "random.randin
                           "numpy.random.randint", "torch.randint"})
 DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _RNN_UTILS = ("torch.nn.utils.rnn.", "torch.nn.utils.")
+
+
+def names_state_initialiser(name: str) -> bool:
+    """``init_hidden`` / ``initial_state`` / ``zero_state``: a function's or method's name that says it builds a state."""
+    return _STATE_INIT_NAME.search(name) is not None
 
 
 def rnn_util(qualified: str | None, name: str) -> bool:
@@ -743,6 +749,13 @@ class FileFacts:
         from hs_lint.batches import Batches
 
         return Batches(self)
+
+    @functools.cached_property
+    def skips(self) -> list[Skip]:
+        """The loops' skips of the batches a fixed-size state would not fit (HS204, HS213, HS214)."""
+        from hs_lint.skips import skips
+
+        return list(skips(self))
 
     # -- bindings --------------------------------------------------------------------------
     def _construction(self, value: cst.BaseExpression | None) -> Binding | None:
@@ -1674,7 +1687,7 @@ class FileFacts:
     @staticmethod
     def is_state_initialiser(function: Scope) -> bool:
         """Named like ``init_hidden`` / ``initial_state`` / ``zero_state``."""
-        return _STATE_INIT_NAME.search(function.name) is not None
+        return names_state_initialiser(function.name)
 
     def returns_state_pair(self, function: Scope) -> bool:
         """An ``init_hidden``-style function whose every return is a 2-tuple: an LSTM's ``(h0, c0)``."""

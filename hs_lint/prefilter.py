@@ -272,6 +272,8 @@ _SCREENS: dict[str, _Screen] = {
     **{f"HS2{n:02}": (lambda e: e.torch_module or e.from_elsewhere) for n in (*range(1, 9), 10, 11)},
     "HS209": lambda e: e.torch_module or e.from_elsewhere,  # or through a helper of another module
     "HS212": lambda e: e.has("view", "reshape") and (e.torch_module or e.from_elsewhere),
+    # a skip in a loop over a DataLoader built here, of batches a state is sized against
+    **{code: (lambda e: e.has("DataLoader") and e.has("continue", "break") and e.loops) for code in ("HS213", "HS214")},
     **{code: _training_carry for code in ("HS301", "HS302", "HS304")},
     # or a model whose forward is here, trained by a module that imports it
     "HS303": lambda e: _training_carry(e) or e.has("forward") and e.torch_module,

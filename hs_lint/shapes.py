@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, DATA_LOADERS, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
-                           FileFacts, Holder, RecurrentCall, Scope)
+                           FileFacts, Holder, Loop, RecurrentCall, Scope)
 from hs_lint.names import assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded, Mappings
@@ -1220,19 +1220,20 @@ class ShapeFacts:
         return any(v is not None and _has_layout_call(v) for v, _ in self.assigned(key, scope))
 
     # -- data loaders ----------------------------------------------------------------------
-    def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope]]:
-        """``DataLoader(...)`` constructions whose loop feeds this call (directly or through ``model(x)``)."""
+    def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope, Loop]]:
+        """``DataLoader(...)`` constructions whose loop feeds this call (directly or through ``model(x)``), with
+        that loop."""
         facts = self.facts
         site = use.call.site
         sites = [site]
         if site.scope.cls is not None and site.scope.name == "forward":
             sites += facts.instance_calls(site.scope.cls)
-        found: list[tuple[cst.Call, Scope]] = []
+        found: list[tuple[cst.Call, Scope, Loop]] = []
         for caller in sites:
             loop = caller.loop
             while loop is not None:
                 if isinstance(loop.node, cst.For):
-                    found += self._loader(loop.node.iter, loop.scope)
+                    found += [(*built, loop) for built in self._loader(loop.node.iter, loop.scope)]
                 loop = loop.parent
         return found
 

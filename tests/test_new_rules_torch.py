@@ -202,3 +202,32 @@ def test_confirm_hs212_labels_each_value_with_its_axis(moved, status):
             "axes": [[0, moved[0]], [1, moved[1]]]}
     verdict = confirm("HS212", data)
     assert verdict.status == status, verdict.detail
+
+
+def samples_seen(code: str, which: str) -> tuple[int, int]:
+    """(samples the example's recurrent module ran on, samples in its dataset), counted by a forward hook."""
+    seen = []
+
+    def count(module, args, output):
+        if isinstance(module, torch.nn.RNNBase):
+            seen.append(args[0].size(0))
+
+    handle = torch.nn.modules.module.register_module_forward_hook(count)
+    try:
+        namespace = run(code, which, print=lambda *args: None)
+    finally:
+        handle.remove()
+    dataset = namespace.get("test_set") or namespace["train_set"]
+    return sum(seen), len(dataset)
+
+
+@pytest.mark.parametrize("code", ["HS213", "HS214"])
+def test_hs213_hs214_the_skip_leaves_samples_out_and_the_fixed_state_is_why(code):
+    assert samples_seen(code, "bad") == (96, 100)  # batches of 32: the last 4 samples are never run
+    assert samples_seen(code, "good") == (100, 100)
+    source = RULES[code].bad[0]
+    skip = "        if x.size(0) != BATCH:\n            continue\n" if code == "HS213" else (
+        "    if len(x) < BATCH:\n        break\n")
+    assert skip in source
+    with pytest.raises(RuntimeError, match="Expected hidden"):  # without the skip, the last batch fails
+        exec(compile(source.replace(skip, ""), code, "exec"), {"print": lambda *args: None})  # noqa: S102

@@ -362,10 +362,13 @@ class Encoder(nn.Module):
                 fixed = sym.text.replace(f"({sym.axis})", f"({axis})").replace(f"[{sym.axis}]", f"[{axis}]")
                 return (f"is axis {sym.axis} of `{name}`, but{layout} the batch is axis {axis}",
                         f"Size it by the batch: `{fixed}`")
-        for loader, where in shapes.loaders(use):
+        # a loop that skips the batches of another size never gives the call one (HS213/HS214 report the skip)
+        guarded = {id(s.loop.node) for s in shapes.facts.skips if shapes.value(s.fixed, s.loop.scope) == batch}
+        for loader, where, loop in shapes.loaders(use):
             size = shapes.value(_loader_batch(loader), where)
             drop_last = shapes.value(keyword_arg(loader, "drop_last"), where)
-            if size == batch and drop_last is not True and not any(a.star for a in loader.args):
+            if size == batch and drop_last is not True and not any(a.star for a in loader.args) and (
+                    id(loop.node) not in guarded):
                 return (f"is fixed, but the DataLoader (batch_size={size}) has no drop_last=True",
                         f"Size it by `{_input_text(shapes, use)}.size({axis})` or pass drop_last=True.")
         given = use.input

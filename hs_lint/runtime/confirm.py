@@ -73,7 +73,8 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
     """torch's verdict on one finding of rule ``code`` described by ``data``."""
     check = CHECKS.get(code)
     if check is None:
-        return Confirmation(UNCONFIRMABLE, _WHY_UNCONFIRMABLE.get(code[:3], "torch has no verdict on this finding"))
+        why = _WHY_UNCONFIRMABLE.get(code) or _WHY_UNCONFIRMABLE.get(code[:3], "torch has no verdict on this finding")
+        return Confirmation(UNCONFIRMABLE, why)
     started = time.perf_counter()
     torch = load_torch()
     try:
@@ -109,6 +110,8 @@ _WHY_UNCONFIRMABLE = {
     "HS3": "a state's lifetime across batches and epochs is a property of the whole training run; no single call "
            "of torch shows it (the runtime guard `hs_lint.runtime.watch` watches the real run)",
     "HS5": "gradient clipping is judged over a whole training step of the real model, which --confirm never runs",
+    **dict.fromkeys(("HS213", "HS214"), "which batches a loop skips is decided by the data loader and the loop, "
+                    "which --confirm never runs"),
 }
 
 
