@@ -61,6 +61,11 @@ class Batches:
     def loader(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         return self._trace(expr, scope, 0, _Origin(self._iterated, self._next, self._fed_elsewhere))
 
+    def unsorted(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """The shuffling loader (as a message names it) of whose batches ``expr`` holds a field, in an order that no
+        step sorts by length: default-collated, or collated by a function of this file that sorts nothing."""
+        return self._trace(expr, scope, 0, _Origin(self._iterated_unsorted, self._next, self._fed_elsewhere))
+
     def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The DataLoader built in sight (default collate, no ``drop_last``; shuffling or not) whose batch ``expr``
         holds: its samples are on axis 0, and its last batch may be smaller."""
@@ -225,6 +230,32 @@ class Batches:
         construction = self.construction(source, scope)
         return construction if construction is not None and _collated(construction) and _keeps_last(
             construction) else None
+
+    def _iterated_unsorted(self, loop: Loop, key: str) -> str | None:
+        found = self._iterated(loop, key)
+        if found is not None:
+            return found
+        target, source = target_and_source(loop)
+        construction = self.construction(_unwrapped(source), loop.scope) if target is not None else None
+        if construction is None or not _binds(target, key) or not self.facts.shuffles(construction):
+            return None
+        collate = keyword_arg(construction, "collate_fn")
+        function = self.facts.functions.get(collate.value) if isinstance(collate, cst.Name) else None
+        if function is None or self._sorts(function):
+            return None
+        return f"`{name}`" if (name := key_of(_unwrapped(source))) is not None else "a DataLoader"
+
+    def _sorts(self, function: Scope) -> bool:
+        """The function (or one nested in it) calls something named like a sort: ``sorted``, ``list.sort``,
+        ``torch.sort``, ``argsort``, ``sort_batch_by_length``."""
+        for site in self.facts.calls:
+            inner: Scope | None = site.scope
+            while inner is not None and inner is not function:
+                inner = inner.parent
+            name = (method_name(site.node) or key_of(site.node.func) or "").rsplit(".", 1)[-1]
+            if inner is function and "sort" in name.lower():
+                return True
+        return False
 
     def _collate_padding(self, loop: Loop, key: str) -> cst.Call | None:
         """``key`` is bound by ``loop`` to the field of a batch that the loader's ``collate_fn`` (a function of

@@ -1,5 +1,4 @@
-"""What one module says about where models and their initial states live (HS402's evidence), and whether it
-sorts batches by length (HS601's).
+"""What one module says about where models and their initial states live (HS402's evidence).
 
 A model that puts its initial state on CUDA "whenever one is available" is only wrong if the
 code that builds the model never moves it there. Those two facts usually sit in different files,
@@ -304,13 +303,3 @@ def _scopes_of(facts: FileFacts, key: str, scope: Scope) -> set[int]:
 
 def _function_name(scope: Scope) -> str | None:
     return scope.name if scope.parent is not None and not scope.is_method else None
-
-
-def sorts_by_length(facts: FileFacts) -> bool:
-    """This module sorts something (``sort``, ``sorted``, ``argsort``, ``sort_batch_by_length``): perhaps the
-    batches by length, longest first, as ``enforce_sorted=True`` needs. Plain data for a project index."""
-    for site in facts.calls:
-        name = (method_name(site.node) or key_of(site.node.func) or "").rsplit(".", 1)[-1]
-        if "sort" in name.lower():
-            return True
-    return False

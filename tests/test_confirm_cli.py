@@ -113,7 +113,8 @@ def test_graph_and_device_findings_are_reproduced_on_a_stand_in_and_lifetime_one
     for finding in findings:
         if finding["confirmation"]["status"] == "reproduced":
             assert "hidden_size=4" in finding["confirmation"]["assumed"]["stand-in"], finding
-    assert {c[:3] for c in by_status["unconfirmable"]} <= {"HS3", "HS5"}
+    # lifetimes, clipping and which batches a loop skips: decided by the whole run
+    assert {c[:3] for c in by_status["unconfirmable"] - {"HS213", "HS214"}} <= {"HS3", "HS5"}
     assert all(f["confirmation"]["detail"] for f in findings)
 
 

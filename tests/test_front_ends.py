@@ -19,7 +19,7 @@ from hs_lint import cli
 DEFAULTS = '[project]\nname = "fixtures"\n'
 CONFIGURED = """\
 [tool.hs-lint]
-extend-select = ["HS502", "HS601"]
+extend-select = ["HS502", "HS214"]
 ignore = ["HS102"]
 per-file-ignores = { "fixtures/bad/shape_*.py" = ["HS2"] }
 exclude = ["fixtures/bad/clip_order.py"]
@@ -94,11 +94,11 @@ def test_the_cli_each_file_stdin_and_flake8_agree(tree, monkeypatch, capsys):
     assert {code for *_, code in expected} >= {"HS101", "HS201", "HS401"}  # in the sample too
     if (tree / "pyproject.toml").read_text() == CONFIGURED:
         codes = {code for *_, code in expected}
-        assert {"HS502", "HS601"} <= codes and "HS102" not in codes
+        assert {"HS502", "HS214"} <= codes and "HS102" not in codes
         assert not any(p == EXCLUDED or (p.startswith("fixtures/bad/shape_") and c.startswith("HS2"))
                        for p, _, _, c in expected)
     else:
-        assert not {code for *_, code in expected} & {"HS502", "HS601"}
+        assert not {code for *_, code in expected} & {"HS502", "HS214"}
     named = hs_lint("check", "--no-cache", "--format", "json", *files(tree), cwd=tree)
     assert from_json(named.stdout) == expected, "each file named"
     assert stdin_in_process(tree, monkeypatch, capsys) == expected, "standard input"
@@ -125,7 +125,7 @@ def test_stdin_and_flake8_on_each_file_in_its_own_process_agree(tree):
 def test_flake8_own_options_name_hs_codes_and_win(tmp_path):
     """``--select``/``--extend-ignore`` as the CLI's flags; ``--ignore E501`` leaves [tool.hs-lint] alone."""
     tree = project(tmp_path, CONFIGURED)
-    for flake8_args, cli_args in [(["--select", "HS1,HS5,HS6"], ["--select", "HS1,HS5,HS6"]),
+    for flake8_args, cli_args in [(["--select", "HS1,HS21,HS5,HS6"], ["--select", "HS1,HS21,HS5,HS6"]),
                                   (["--extend-ignore", "HS3"], ["--ignore", "HS102,HS3"]),
                                   (["--ignore", "E501"], [])]:
         result = run(sys.executable, "-m", "flake8", *flake8_args, "--format=%(path)s|%(row)d|%(col)d|%(code)s",

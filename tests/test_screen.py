@@ -268,8 +268,8 @@ PRECISE = {
         import torch.nn as nn
         from torch.nn.utils.rnn import pack_padded_sequence as pack
 
-        lstm = nn.LSTM(8, 16)
-        out, h = lstm(pack(x, lengths))
+        lstm = nn.LSTM(8, 16, batch_first=True)
+        out, h = lstm(pack(x, lengths, enforce_sorted=False))
         ''',
     ),
     "lengths moved in another function": (

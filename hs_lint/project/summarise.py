@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from hs_lint import values
-from hs_lint.device_facts import accelerator_evidence, device_facts, sorts_by_length
+from hs_lint.device_facts import accelerator_evidence, device_facts
 from hs_lint.facts import AssignSite, Binding, ClassInfo, FileFacts, Scope
 from hs_lint.inline import module_names, template_of
 from hs_lint.names import key_of, mentions, method_name
@@ -33,7 +33,6 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         constants=_constants(facts),
         constructions=_constructions(facts, name),
         device=device_facts(facts).as_dict(),
-        sorts=sorts_by_length(facts),
         torch_era=era(facts),
         accelerator=accelerator_evidence(facts),
         trains=any(loop.has_backward and not loop.no_grad for loop in facts.loops),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "11"
+SUMMARY_FORMAT = "12"
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,6 @@ class ModuleSummary:
     # a constant}}, whether the default run reaches it).
     constructions: tuple[tuple[str, dict[str, dict], bool], ...] = ()
     device: dict[str, list] = field(default_factory=dict)  # hs_lint.device_facts.DeviceFacts.as_dict()
-    sorts: bool = False  # it sorts something (batches by length, perhaps)
     torch_era: str | None = None  # "old" / "new": the torch its idioms are written for (hs_lint.torch_era)
     accelerator: str | None = None  # how it puts something on an accelerator (``model.cuda()``), as written
     # How it drives the models it imports, for the modules that define them: a loop runs backward() (outside
@@ -132,7 +131,6 @@ class ModuleSummary:
             constants={name: _scalar(v) for name, v in dict(data["constants"]).items()},
             constructions=tuple((str(c[0]), dict(c[1]), bool(c[2])) for c in data["constructions"]),
             device=dict(data["device"]),
-            sorts=bool(data["sorts"]),
             torch_era=_era(data["torch_era"]),
             accelerator=_text(data["accelerator"]),
             trains=bool(data["trains"]),

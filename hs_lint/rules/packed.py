@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from hs_lint.device_facts import sorts_by_length
 from hs_lint.facts import FileFacts, Scope, rnn_util
 from hs_lint.fix import Fix, replace
 from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
@@ -45,13 +44,6 @@ def as_bool(expr: cst.BaseExpression | None, default: bool) -> bool | None:
     return None
 
 
-def visible_sorting(facts: FileFacts) -> list[bool]:
-    """Whether each module this check can see sorts something: the file itself and, with a project index, the
-    modules it imports and those that import it (a collate function elsewhere that sorts by length)."""
-    others = [*facts.project.imported(facts.imports), *facts.project.importers()] if facts.project is not None else []
-    return [sorts_by_length(facts), *(summary.sorts for summary in others)]
-
-
 def _assigned_value(facts: FileFacts, key: str, scope: Scope, before: int) -> cst.BaseExpression | None:
     values = [s.value for s in facts.assignments
               if s.scope is scope and s.index < before and len(s.targets) == 1 and key_of(s.targets[0]) == key]
@@ -80,24 +72,28 @@ def _on_gpu(facts: FileFacts, expr: cst.BaseExpression | None, scope: Scope, bef
 class PackUnsortedLengths(Rule):
     code = "HS601"
     name = "pack-unsorted-lengths"
-    summary = "pack_padded_sequence with enforce_sorted left True while nothing in the file sorts the batch by length"
+    summary = "pack_padded_sequence with enforce_sorted left True on the lengths of a shuffled batch nothing sorts"
     message = (
-        "`{call}` leaves enforce_sorted=True, so it raises unless `{lengths}` is sorted longest first, and "
-        "nothing in this file sorts the batch: pass `enforce_sorted=False`"
+        "`{call}` leaves enforce_sorted=True, but `{lengths}` comes from {loader}'s shuffled batches, which "
+        "nothing sorts longest first: it raises on the first batch; pass `enforce_sorted=False`"
     )
     rationale = (
         "With the default `enforce_sorted=True`, `pack_padded_sequence` requires the batch sorted by decreasing "
-        "length and raises otherwise. Since torch 1.1, `enforce_sorted=False` sorts internally and restores the "
-        "original order in the outputs and `h_n`, so batches straight from a DataLoader can be packed as they are. "
-        "Advisory: the sort often lives in a collate function in another file."
+        "length and raises otherwise. A shuffling DataLoader's batches come in random order, unless its "
+        "`collate_fn` sorts them. Since torch 1.1, `enforce_sorted=False` sorts internally and restores the "
+        "original order in the outputs and `h_n`, so batches can be packed as they come. hs-lint reports the "
+        "lengths it can follow from a shuffling loader (default-collated, or collated by a function of the file "
+        "that sorts nothing) to the call, in this module or from the modules that call the model; lengths whose "
+        "origin it cannot see stay unjudged."
     )
     torch_error = "RuntimeError: `lengths` array must be sorted in decreasing order when `enforce_sorted` is True."
-    default_enabled = False
     fix_summary = "Adds `enforce_sorted=False` to the call"
     bad = (
         """\
+import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
+from torch.utils.data import DataLoader, TensorDataset
 
 
 class Encoder(nn.Module):
@@ -109,12 +105,21 @@ class Encoder(nn.Module):
         packed = pack_padded_sequence(x, lengths, batch_first=True)
         out, h = self.gru(packed)
         return h[-1]
+
+
+data = TensorDataset(torch.randn(40, 6, 8), torch.randint(1, 7, (40,)))
+model = Encoder()
+with torch.no_grad():
+    for x, lengths in DataLoader(data, batch_size=8, shuffle=True):
+        print(model(x, lengths).shape)
 """,
     )
     good = (
         """\
+import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
+from torch.utils.data import DataLoader, TensorDataset
 
 
 class Encoder(nn.Module):
@@ -126,17 +131,28 @@ class Encoder(nn.Module):
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, h = self.gru(packed)
         return h[-1]
+
+
+data = TensorDataset(torch.randn(40, 6, 8), torch.randint(1, 7, (40,)))
+model = Encoder()
+with torch.no_grad():
+    for x, lengths in DataLoader(data, batch_size=8, shuffle=True):
+        print(model(x, lengths).shape)
 """,
     )
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
-        if any(visible_sorting(facts)):
-            return
         for pack in packs(facts):
-            if keyword_arg(pack.node, "enforce_sorted") is None and pack.lengths is not None:
-                if isinstance(pack.lengths, (cst.List, cst.Tuple)):
-                    continue  # literal lengths: whether they are sorted is plain to see
-                yield self.violation(pack.node, call=call_head(facts, pack.node), lengths=facts.source(pack.lengths))
+            enforced = keyword_arg(pack.node, "enforce_sorted")
+            if pack.lengths is None or not (enforced is None or as_bool(enforced, True)):
+                continue
+            lengths = pack.lengths
+            if isinstance(lengths, cst.Call) and method_name(lengths) == "tolist":
+                lengths = receiver(lengths)  # the same lengths, in the same order
+            loader = facts.batches.unsorted(lengths, pack.scope) if lengths is not None else None
+            if loader is not None:
+                yield self.violation(pack.node, call=call_head(facts, pack.node),
+                                     lengths=facts.source(pack.lengths), loader=loader)
 
     def fix(self, facts: FileFacts, violation: Violation) -> Fix | None:
         call = violation.node
