@@ -1297,8 +1297,17 @@ class FileFacts:
         forward = cls.methods.get("forward")
         return frozenset(
             key[5:] for call in self.recurrent_calls if call.site.scope is forward
-            for key in call.carried_keys if key.startswith("self.") and key.count(".") == 1
+            for key in call.state_keys if key.startswith("self.") and key.count(".") == 1
+            and (key in call.result_keys or self._stored_back(forward, key, call))
         )
+
+    def _stored_back(self, forward: Scope, key: str, call: RecurrentCall) -> bool:
+        """``out, h = self.rnn(x, self.h)`` then ``self.h = h.detach()``: the returned state, through a local, is
+        what ``self.h`` holds for the next call."""
+        return bool(call.result_keys) and any(
+            site.scope is forward and key in site.target_keys and site.value is not None
+            and self.flow(site.value, call.result_keys, forward) in (Flow.CARRIED, Flow.DETACHED)
+            for site in self.assignments)
 
     def _find_held_calls(self) -> list[RecurrentCall]:
         found = []

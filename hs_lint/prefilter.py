@@ -285,6 +285,8 @@ _SCREENS: dict[str, _Screen] = {
     **{code: (lambda e: e.loops and (e.torch_module or e.from_elsewhere) and e.loop_calls)
        for code in ("HS306", "HS307")},
     "HS308": lambda e: e.loops and e.recurrent and e.loop_calls,
+    # a model of this file or another keeps its state on self, and is called here
+    "HS309": lambda e: e.has("forward") and e.torch_module or e.from_elsewhere,
     "HS402": lambda e: e.has("cuda") and (e.torch_module or e.from_elsewhere),  # a recurrent class: state on CUDA
     "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),

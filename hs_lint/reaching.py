@@ -33,7 +33,10 @@ class _OverBudget(Exception):
 class ReachingDefinitions:
     """The definitions reaching each read in one function body (or a module's top level)."""
 
-    def __init__(self, body: Iterable[cst.CSTNode]) -> None:
+    def __init__(self, body: Iterable[cst.CSTNode], extra: Mapping[int, frozenset[str]] | None = None) -> None:
+        """``extra``: id(small statement) -> keys it also defines, beyond what it assigns (a call that writes
+        a model's state, say: a rule's own question asked of the same control flow)."""
+        self._extra = extra or {}
         self._at: dict[int, State] = {}  # id(read node) -> the state before its statement
         self._breaks: list[list[State]] = []
         self._continues: list[list[State]] = []
@@ -106,6 +109,13 @@ class ReachingDefinitions:
         return self._block(orelse.body.body, dict(state))
 
     def _small(self, node: cst.BaseSmallStatement, state: dict[str, frozenset[int]]):
+        after = self._assigned(node, state)
+        if after is not None and id(node) in self._extra:
+            after = dict(after)
+            self._define(after, self._extra[id(node)], node)
+        return after
+
+    def _assigned(self, node: cst.BaseSmallStatement, state: dict[str, frozenset[int]]):
         if isinstance(node, cst.Assign):
             state = self._reads(node.value, state)
             for target in node.targets:

@@ -233,3 +233,17 @@ def test_hs213_hs214_the_skip_leaves_samples_out_and_the_fixed_state_is_why(code
     assert skip in source
     with pytest.raises(RuntimeError, match="Expected hidden"):  # without the skip, the last batch fails
         exec(compile(source.replace(skip, ""), code, "exec"), {"print": lambda *args: None})  # noqa: S102
+
+
+@pytest.mark.parametrize(("reset", "same"), [(False, False), (True, True)])
+def test_hs309_a_second_run_continues_from_the_state_the_first_left(reset, same):
+    """The bad example's Tagger run twice on one chunk: the second output is computed from a state that has
+    read the chunk already, unless the state is reset between."""
+    model = run("HS309", "bad")["Tagger"]().eval()
+    x = torch.randn(5, 2, 8)
+    with torch.no_grad():
+        first = model(x)
+        if reset:
+            model.hidden = None
+        second = model(x)
+    assert torch.allclose(first, second) == same
