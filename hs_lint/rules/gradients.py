@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
+
+import libcst as cst
 
 from hs_lint.facts import CallSite, FileFacts, GradEvent, Loop, Scope
 from hs_lint.fix import Fix, move_statement
+from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.rule import Rule, Violation, snippet
+from hs_lint.values import options
 
 _BACKWARD = ("backward", "scaled-backward")
 
@@ -177,13 +182,15 @@ class NoClipping(Rule):
     summary = "A recurrent training loop with backward() and step() never clips gradients (advisory)"
     message = (
         "this recurrent training step (`{step}`) never clips gradients: add "
-        "`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` between backward() and `{step}`"
+        "`torch.nn.utils.clip_grad_norm_({params}, max_norm={clip})` between backward() and `{step}`"
     )
     rationale = (
         "Back-propagation through time multiplies the recurrent Jacobian once per time step, so gradient norms "
         "can grow exponentially with the sequence length. Clipping the global norm is the standard guard "
-        "(pytorch/examples word_language_model clips at 0.25). Advisory: some models (GRUs with layer norm, "
-        "short sequences) train fine without it."
+        "(pytorch/examples word_language_model clips at 0.25). The message names the parameters the optimizer "
+        "updates and a clip value the file defines (`clip = 0.25`, `--clip`), if any. Advisory: some models "
+        "(GRUs with layer norm, short sequences) train fine without it. Silent under Horovod's "
+        "`DistributedOptimizer`, whose gradients are clipped after `optimizer.synchronize()`."
     )
     default_enabled = False
     bad = (
@@ -229,4 +236,49 @@ for x, y in loader:
             step = next((e for e in events or () if e.kind == "step"), None)
             if step is not None and id(step.site.node) not in reported:
                 reported.add(id(step.site.node))
-                yield self.violation(step.site.node, step=facts.source(step.site.node))
+                optimizer = _optimizer(facts, step.site)
+                built = (facts.qualify(optimizer.func) or key_of(optimizer.func) or "") if optimizer else ""
+                if built.endswith("DistributedOptimizer"):
+                    continue  # Horovod: clipping needs optimizer.synchronize() first, a different recipe
+                yield self.violation(step.site.node, step=facts.source(step.site.node),
+                                     params=_clipped(facts, step.site, optimizer), clip=_clip_value(facts))
+
+
+_CLIP_NAME = re.compile(r"(grad(ient)?_?)?clip(_?(norm|value|grad|max))?|max_?grad_?norm", re.IGNORECASE)
+
+
+def _optimizer(facts: FileFacts, step: CallSite) -> cst.Call | None:
+    """The call that built the optimizer whose ``step()`` this is, when one assignment in sight builds it."""
+    key = key_of(receiver(step.node))
+    binding = facts.lookup(key, step.scope) if key is not None else None
+    if binding is not None:
+        return binding.construction
+    values = [site.value for site in facts.assignments if key is not None and key in site.target_keys]
+    return values[0] if len(values) == 1 and isinstance(values[0], cst.Call) else None
+
+
+def _clipped(facts: FileFacts, step: CallSite, optimizer: cst.Call | None) -> str:
+    """What to clip: what the optimizer was built on, if that can be written again (``rnn.parameters()``, a
+    name); the optimizer's own parameters for param groups; else ``model.parameters()``."""
+    given = (keyword_arg(optimizer, "params") or next(iter(positional_args(optimizer)), None)) if optimizer else None
+    text = facts.source(given) if given is not None else ""
+    if isinstance(given, (cst.Name, cst.Attribute, cst.Call, cst.BinaryOperation)) and "\n" not in text and (
+            len(text) <= 60):
+        return text
+    name = key_of(receiver(step.node))
+    if isinstance(given, (cst.List, cst.Tuple)) and name is not None:
+        return f'(p for group in {name}.param_groups for p in group["params"])'
+    return "model.parameters()"
+
+
+def _clip_value(facts: FileFacts) -> str:
+    """A clip value the file defines: a module constant (``CLIP = 0.25``) or an argparse option (``--clip``)
+    read through the namespace ``parse_args()`` returns; else 1.0."""
+    for site in facts.assignments:
+        if site.scope.parent is None and len(site.targets) == 1 and isinstance(site.targets[0], cst.Name) and (
+                _CLIP_NAME.fullmatch(site.targets[0].value)):
+            return site.targets[0].value
+    namespace = next((key_of(site.targets[0]) for site in facts.assignments if len(site.targets) == 1
+                      and isinstance(site.value, cst.Call) and method_name(site.value) == "parse_args"), None)
+    dest = next((name for name in options(facts) if _CLIP_NAME.fullmatch(name)), None)
+    return f"{namespace}.{dest}" if namespace is not None and dest is not None else "1.0"
