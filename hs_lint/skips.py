@@ -18,7 +18,7 @@ import libcst as cst
 
 from hs_lint.batches import target_and_source
 from hs_lint.facts import TENSOR_FACTORIES, FileFacts, Loop, Scope, names_state_initialiser
-from hs_lint.names import key_of, keyword_arg, method_name, positional_args
+from hs_lint.names import descendants, key_of, keyword_arg, method_name, positional_args
 from hs_lint.shapes import Dim
 
 _SKIPPING = (cst.NotEqual, cst.LessThan, cst.GreaterThan)
@@ -148,12 +148,8 @@ def full_count(facts: FileFacts, skip: Skip) -> cst.Call | None:
 
 
 def _divisions(root: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
-            yield node
-        stack.extend(node.children)
+    return (node for node in descendants(root)
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide))
 
 
 def _lengths(facts: FileFacts, expr: cst.BaseExpression, scope: Scope) -> list[cst.Call]:

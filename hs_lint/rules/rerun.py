@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import FileFacts, RecurrentCall, Scope
-from hs_lint.names import key_of, method_name, positional_args, receiver
+from hs_lint.names import descendants, key_of, method_name, positional_args, receiver
 from hs_lint.reaching import ReachingDefinitions
 from hs_lint.rule import Rule, Violation
 
@@ -152,7 +152,7 @@ def _runs_flow(facts: FileFacts, scope: Scope, owner: str, runs: frozenset[int],
     statements: dict[int, int] = {}  # id(small statement) -> id(the run call in it)
     marks = frozenset({owner + _RUN})
     for small in _small_statements(node.body):
-        for inner in _descendants(small):
+        for inner in descendants(small):
             if isinstance(inner, cst.Call) and id(inner) in runs:
                 if id(small) in statements:
                     return None  # two runs in one statement: the order between them is not modelled
@@ -192,11 +192,3 @@ def _small_statements(node: cst.CSTNode) -> Iterator[cst.BaseSmallStatement]:
         elif isinstance(child, (cst.BaseSuite, cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.Finally)) \
                 and not isinstance(child, (cst.FunctionDef, cst.ClassDef)):
             yield from _small_statements(child)
-
-
-def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
