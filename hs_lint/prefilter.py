@@ -161,13 +161,15 @@ class Evidence:
     @functools.cached_property
     def from_elsewhere(self) -> bool:
         """An imported name or module that the project index says holds recurrent code, in a file that calls
-        something: every rule judges calls, and a package's ``__init__`` that only re-exports a model has none.
+        something other than a builtin: every rule judges such calls, and a package's ``__init__`` that re-exports
+        a model (and checks its ``__all__`` with ``sorted``) has none.
         (The import counts even unread: it says what the file's ``net(x, h)`` calls are about.)"""
         if self._elsewhere is None:
             return False
         known = self._elsewhere if callable(self._elsewhere) else self._elsewhere.__contains__
         return any(known(name) for origin in self._statements.origins for name in spellings(origin)) and any(
-            type(node) is ast.Call for node in ast.walk(self.tree))
+            type(node) is ast.Call and not (type(node.func) is ast.Name and node.func.id in BUILTINS)
+            for node in ast.walk(self.tree))
 
     @functools.cached_property
     def loop_calls(self) -> bool:
@@ -273,7 +275,7 @@ _SCREENS: dict[str, _Screen] = {
     "HS209": lambda e: e.torch_module or e.from_elsewhere,  # or through a helper of another module
     "HS212": lambda e: e.has("view", "reshape") and (e.torch_module or e.from_elsewhere),
     # a skip in a loop over a DataLoader built here, of batches a state is sized against
-    **{code: (lambda e: e.has("DataLoader") and e.has("continue", "break") and e.loops) for code in ("HS213", "HS214")},
+    **{code: (lambda e: e.has("continue", "break") and e.calls("DataLoader") and e.loops) for code in ("HS213", "HS214")},
     **{code: _training_carry for code in ("HS301", "HS302", "HS304")},
     # or a model whose forward is here, trained by a module that imports it
     "HS303": lambda e: _training_carry(e) or e.has("forward") and e.torch_module,
