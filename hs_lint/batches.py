@@ -220,30 +220,27 @@ class Batches:
         target, source = target_and_source(loop)
         return self._loader_of(source, loop.scope) if target is not None and _binds(target, key) else None
 
-    def _iterated_collated(self, loop: Loop, key: str) -> cst.Call | None:
+    def _bound(self, loop: Loop, key: str) -> cst.Call | None:
+        """The DataLoader built in sight a field of whose batches ``loop`` binds to ``key``."""
         target, source = target_and_source(loop)
-        if target is None or not _binds(target, key):
-            return None
-        return self._collated_construction(_unwrapped(source), loop.scope)
+        return self.construction(_unwrapped(source), loop.scope) if target is not None and _binds(target, key) else None
 
-    def _collated_construction(self, source: cst.BaseExpression, scope: Scope) -> cst.Call | None:
-        construction = self.construction(source, scope)
-        return construction if construction is not None and _collated(construction) and _keeps_last(
-            construction) else None
+    def _iterated_collated(self, loop: Loop, key: str) -> cst.Call | None:
+        return _short_last(self._bound(loop, key))
 
     def _iterated_unsorted(self, loop: Loop, key: str) -> str | None:
         found = self._iterated(loop, key)
         if found is not None:
             return found
-        target, source = target_and_source(loop)
-        construction = self.construction(_unwrapped(source), loop.scope) if target is not None else None
-        if construction is None or not _binds(target, key) or not self.facts.shuffles(construction):
+        construction = self._bound(loop, key)
+        if construction is None or not self.facts.shuffles(construction):
             return None
         collate = keyword_arg(construction, "collate_fn")
         function = self.facts.functions.get(collate.value) if isinstance(collate, cst.Name) else None
         if function is None or self._sorts(function):
             return None
-        return f"`{name}`" if (name := key_of(_unwrapped(source))) is not None else "a DataLoader"
+        name = key_of(_unwrapped(target_and_source(loop)[1]))
+        return f"`{name}`" if name is not None else "a DataLoader"
 
     def _sorts(self, function: Scope) -> bool:
         """The function (or one nested in it) calls something named like a sort: ``sorted``, ``list.sort``,
@@ -303,7 +300,7 @@ class Batches:
 
     def _next_collated(self, call: cst.Call, scope: Scope) -> cst.Call | None:
         found = self._nexted(call, scope)
-        return self._collated_construction(_unwrapped(found[0]), found[1]) if found is not None else None
+        return _short_last(self.construction(_unwrapped(found[0]), found[1])) if found is not None else None
 
     def _nexted(self, call: cst.Call, scope: Scope) -> tuple[cst.BaseExpression, Scope] | None:
         """``next(batches)`` of ``batches = iter(loader)``, assigned once, or ``next(iter(loader))``: a batch of
@@ -406,11 +403,13 @@ def _unwrapped(source: cst.BaseExpression) -> cst.BaseExpression:
     return source
 
 
-def _keeps_last(loader: cst.Call) -> bool:
-    """``drop_last`` is not set (or is ``False``): the last batch may be smaller."""
+def _short_last(loader: cst.Call | None) -> cst.Call | None:
+    """The loader, when it is default-collated and ``drop_last`` is not set (or is ``False``): its samples are on
+    axis 0 and its last batch may be smaller."""
+    if loader is None or not _collated(loader) or len(positional_args(loader)) > _DROP_LAST_POSITION:
+        return None
     dropped = keyword_arg(loader, "drop_last")
-    return len(positional_args(loader)) <= _DROP_LAST_POSITION and (
-        dropped is None or isinstance(dropped, cst.Name) and dropped.value == "False")
+    return loader if dropped is None or isinstance(dropped, cst.Name) and dropped.value == "False" else None
 
 
 def _collated(loader: cst.Call) -> bool:
