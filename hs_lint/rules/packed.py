@@ -143,13 +143,12 @@ with torch.no_grad():
 
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         for pack in packs(facts):
-            enforced = keyword_arg(pack.node, "enforce_sorted")
-            if pack.lengths is None or not (enforced is None or as_bool(enforced, True)):
-                continue
+            if pack.lengths is None or not as_bool(keyword_arg(pack.node, "enforce_sorted"), True):
+                continue  # enforce_sorted=False, or a value that is not a literal
             lengths = pack.lengths
             if isinstance(lengths, cst.Call) and method_name(lengths) == "tolist":
-                lengths = receiver(lengths)  # the same lengths, in the same order
-            loader = facts.batches.unsorted(lengths, pack.scope) if lengths is not None else None
+                lengths = receiver(lengths) or lengths  # the same lengths, in the same order
+            loader = facts.batches.unsorted(lengths, pack.scope)
             if loader is not None:
                 yield self.violation(pack.node, call=call_head(facts, pack.node),
                                      lengths=facts.source(pack.lengths), loader=loader)
