@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 CELL_KINDS = frozenset({"RNNCell", "LSTMCell", "GRUCell"})
+_GROWS = frozenset({"append", "extend", "insert"})  # list methods that add items: what a list built empty holds
 TUPLE_STATE_KINDS = frozenset({"LSTM", "LSTMCell"})
 
 _TORCH_RECURRENT = {
@@ -1174,13 +1175,29 @@ class FileFacts:
             else arg
 
     def temporary_value(self, read: cst.Name, scope: Scope) -> cst.BaseExpression | None:
-        """The value ``read`` sees when its name is assigned once in ``scope``, as a plain name (not augmented,
-        not unpacked), and that assignment alone reaches the read."""
+        """The value ``read`` sees when one plain assignment of its name (not augmented, not unpacked) is all that
+        reaches it: ``arr = h.numpy()`` then ``arr = arr[-1]`` gives each read of ``arr`` its own value."""
         defs = [a for a in self._assignments_by_scope.get(id(scope), ()) if read.value in a.target_keys]
+        reaching = self.reaching(read, read.value, scope)
+        if reaching is not None:
+            defs = [a for a in defs if reaching == {id(a.node)}]
         if len(defs) != 1 or len(defs[0].targets) != 1 or not isinstance(defs[0].targets[0], cst.Name) \
                 or defs[0].augmented or defs[0].value is None:
             return None
         return defs[0].value if self.holds(read, read.value, scope, defs[0].node) else None
+
+    def element_sources(self, read: cst.Name, scope: Scope) -> list[cst.BaseExpression]:
+        """What the items ``read`` holds come from, when only a loop or a list built empty reaches it: ``for row in
+        rows`` -> ``rows``; ``vals = []`` then ``vals.append(row[-1])`` -> ``row[-1]`` (each append in ``scope``)."""
+        reaching = self.reaching(read, read.value, scope) or frozenset()
+        loops = [loop.node for loop in self.loops if id(loop.node) in reaching and isinstance(loop.node, cst.For)]
+        if loops and len(loops) == len(reaching):
+            return [loop.iter for loop in loops if read.value in flat_keys(loop.target)]
+        value = self.temporary_value(read, scope)
+        if not (isinstance(value, (cst.List, cst.Tuple)) and not value.elements):
+            return []
+        return [arg.value for site in self.calls if site.scope is scope and method_name(site.node) in _GROWS
+                and key_of(receiver(site.node)) == read.value for arg in site.node.args]
 
     def _indexed_results(self, site: CallSite) -> dict[int, list[cst.BaseExpression]]:
         """``result = lstm(x, h)`` then ``out = result[0]`` and ``h = result[1]``: index -> the targets bound

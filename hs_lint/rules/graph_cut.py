@@ -9,6 +9,7 @@ import libcst as cst
 from hs_lint.facts import FileFacts, RecurrentCall, Scope
 from hs_lint.names import descendants, flat_keys, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
+from hs_lint.tree_edit import name_reads, paths_to, replaced
 
 # Constructors that copy their data into a new leaf tensor (no autograd history).
 _REWRAPS = frozenset(
@@ -30,12 +31,14 @@ def _round_trip_source(expr: cst.BaseExpression, keys: frozenset[str]) -> cst.Ba
 
 def _values(facts: FileFacts, expr: cst.BaseExpression, scope: Scope, depth: int = 3) -> Iterator[cst.BaseExpression]:
     """``expr``, then the values of the temporaries it reads, and theirs: a round trip may be spelled over several
-    statements (``arr = h.detach().numpy()`` then ``torch.tensor(arr[-1])``)."""
+    statements (``arr = h.detach().numpy()`` then ``torch.tensor(arr[-1])``, or items appended in a loop over
+    ``out.tolist()``)."""
     yield expr
     for node in descendants(expr) if depth else ():
-        value = facts.temporary_value(node, scope) if isinstance(node, cst.Name) else None
-        if value is not None:
-            yield from _values(facts, value, scope, depth - 1)
+        if isinstance(node, cst.Name):
+            value = facts.temporary_value(node, scope)
+            for held in ([value] if value is not None else []) + facts.element_sources(node, scope):
+                yield from _values(facts, held, scope, depth - 1)
 
 
 def _without_round_trip(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -164,7 +167,7 @@ def predict(model, x, h):
                 if not self._reaches_return(facts, scope, site.node):
                     continue
                 reported.add(id(site.node))
-                yield self._report(facts, call, site.node, *found)
+                yield self._report(facts, call, site.node, args[0], found[1])
 
     @staticmethod
     def _reaches_return(facts: FileFacts, scope: Scope, rewrap: cst.Call) -> bool:
@@ -192,14 +195,25 @@ def predict(model, x, h):
             source=facts.source(source),
             where=f"{cls.name}.forward" if cls else "forward",
             module=module,
-            fix=_fix_text(facts, arg, source),
+            fix=_fix_text(facts, call.site.scope, arg, source),
         )
 
 
-def _fix_text(facts: FileFacts, arg: cst.BaseExpression, source: cst.BaseExpression) -> str:
-    """The argument without its round trip, or (when numpy still wraps it) the tensor it started from."""
-    whole = facts.source(_without_round_trip(arg))
-    if _round_trip_source(cst.parse_expression(whole), frozenset(referenced_keys(source))) is None \
+def _fix_text(facts: FileFacts, scope: Scope, arg: cst.BaseExpression, source: cst.BaseExpression) -> str:
+    """The argument without its round trip, or (when numpy still wraps it, or it is not an expression of that
+    tensor) the tensor it started from."""
+    kept = _without_round_trip(_inlined(facts, arg, scope))
+    whole, keys = facts.source(kept), frozenset(referenced_keys(source))
+    if keys.intersection(referenced_keys(kept)) and _round_trip_source(cst.parse_expression(whole), keys) is None \
             and "np." not in whole and "numpy" not in whole:
         return whole
     return facts.source(_without_round_trip(source))
+
+
+def _inlined(facts: FileFacts, expr: cst.BaseExpression, scope: Scope, depth: int = 3) -> cst.BaseExpression:
+    """``expr`` with each temporary it reads replaced by its value when that value is an atom (a name, call,
+    attribute or subscript): ``arr`` after ``arr = h.numpy()[-1]`` reads as ``h.numpy()[-1]``."""
+    atoms = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
+    replacements = {id(read): _inlined(facts, value, scope, depth - 1) for read in name_reads(expr) if depth
+                    and isinstance(value := facts.temporary_value(read, scope), atoms)}
+    return replaced(expr, replacements, paths_to(expr, replacements), {}) if replacements else expr
