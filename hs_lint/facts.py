@@ -49,6 +49,7 @@ from hs_lint.names import (
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ObjectSummary
 from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
+from hs_lint.signature import Signature, signature
 
 if TYPE_CHECKING:
     from hs_lint.batches import Batches
@@ -1250,6 +1251,15 @@ class FileFacts:
             return None
         state_arg = self.passed_value(self._argument_for_state(site, callee), site)
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), result_keys, heuristic)
+
+    def signature(self, function: Scope) -> Signature | None:
+        """What ``function`` accepts and which parameters it never reads (hs_lint.signature); from the summary for a
+        function of another module."""
+        if function.summary is not None:
+            return function.summary.signature
+        if not isinstance(function.node, cst.FunctionDef):
+            return None
+        return signature(function.node, lambda read: ENTRY in (self.reaching(read, read.value, function) or {ENTRY}))
 
     def state_params(self, function: Scope) -> frozenset[str]:
         """Parameters that ``function`` passes as the state of a torch recurrent module."""

@@ -289,6 +289,7 @@ _SCREENS: dict[str, _Screen] = {
     "HS308": lambda e: e.loops and e.recurrent and e.loop_calls,
     # a model of this file or another keeps its state on self, and is called here
     "HS309": lambda e: e.has("forward") and e.torch_module or e.from_elsewhere,
+    "HS310": lambda e: e.torch_module or e.from_elsewhere,  # a model of this file or another is called here
     "HS402": lambda e: e.has("cuda") and (e.torch_module or e.from_elsewhere),  # a recurrent class: state on CUDA
     "HS401": _device_of_state,
     "HS501": lambda e: e.has("clip_grad") and e.has("step") and e.has("backward", "autograd"),

@@ -247,3 +247,18 @@ def test_hs309_a_second_run_continues_from_the_state_the_first_left(reset, same)
             model.hidden = None
         second = model(x)
     assert torch.allclose(first, second) == same
+
+
+def test_hs310_the_state_passed_makes_no_difference_where_forward_ignores_it():
+    """The bad example's model gives the same output whatever state it is handed (a zero state's); the good
+    one's output depends on it. A forward with no parameter for the state raises."""
+    tokens = torch.randint(0, 100, (2, 7))
+    state = (torch.randn(1, 2, 64), torch.randn(1, 2, 64))
+    ignoring, reading = run("HS310", "bad")["CharModel"](), run("HS310", "good")["CharModel"]()
+    reading.load_state_dict(ignoring.state_dict())
+    with torch.no_grad():
+        assert torch.equal(ignoring(tokens, state)[0], ignoring(tokens, None)[0])
+        assert torch.equal(ignoring(tokens, state)[0], reading(tokens, None)[0])
+        assert not torch.allclose(reading(tokens, state)[0], reading(tokens, None)[0])
+    with pytest.raises(TypeError, match="positional argument"):
+        run("HS310", "bad", 1)["Tagger"]()(torch.randn(3, 2, 8), torch.zeros(1, 2, 16))

@@ -11,7 +11,28 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "12"
+SUMMARY_FORMAT = "13"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a function accepts, and which parameters its body never reads (made by ``hs_lint.signature``)."""
+
+    positional: tuple[str, ...]  # in order, ``self`` included for a method
+    keywords: tuple[str, ...] = ()  # keyword-only
+    varargs: str | None = None
+    varkw: str | None = None
+    unread: tuple[str, ...] = ()  # parameters (``*args``/``**kw`` too) whose incoming value the body never reads
+
+    def receiver(self, position: int | None, keyword: str | None, skip: int = 0) -> str | None:
+        """The parameter an argument binds to: the ``position``-th positional one after the first ``skip``
+        (``self``), or the one named ``keyword``; the star parameter that collects it; None: the call raises
+        TypeError."""
+        if keyword is not None:
+            named = keyword in self.keywords or keyword in self.positional[skip:]
+            return keyword if named else self.varkw
+        index = skip + (position or 0)
+        return self.positional[index] if index < len(self.positional) else self.varargs
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,7 @@ class FunctionSummary:
     # (parameter, position, loader): a loop calls the parameter with a DataLoader's batch at that position, of a
     # loader built there ("") or held by the parameter named (``hs_lint.batches``)
     batch_params: tuple[tuple[str, int, str], ...] = ()
+    signature: Signature | None = None  # a ``forward``'s: where a caller's arguments land, what it never reads
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
@@ -166,13 +188,20 @@ def _function(data: dict) -> FunctionSummary:
     returns = data["returns"]
     pair_when = data["pair_when"]
     template = data["template"]
+    signature = data["signature"]
     return FunctionSummary(**{**data, "params": tuple(data["params"]), "state_params": tuple(data["state_params"]),
                               "returns": tuple(returns) if returns is not None else None,
                               "pair_when": tuple(pair_when) if pair_when is not None else None,
                               "template": (str(template[0]), dict(template[1]), dict(template[2]))
                               if template is not None else None,
                               "defaults": {name: _scalar(v) for name, v in dict(data["defaults"]).items()},
-                              "batch_params": tuple((str(p), int(i), str(held)) for p, i, held in data["batch_params"])})
+                              "batch_params": tuple((str(p), int(i), str(held)) for p, i, held in data["batch_params"]),
+                              "signature": _signature(signature) if signature is not None else None})
+
+
+def _signature(data: dict) -> Signature:
+    return Signature(positional=tuple(map(str, data["positional"])), keywords=tuple(map(str, data["keywords"])),
+                     varargs=_text(data["varargs"]), varkw=_text(data["varkw"]), unread=tuple(map(str, data["unread"])))
 
 
 def _class(data: dict) -> ClassSummary:
