@@ -111,6 +111,7 @@ VARIABLE_CLASSES = frozenset({"torch.autograd.Variable", "torch.autograd.variabl
 # Tensor methods people call on an LSTM's (h, c) tuple; a tuple has none of them.
 TUPLE_MISUSED_METHODS = frozenset({"detach", "detach_", "cuda", "cpu", "to", "contiguous", "size"})
 STATE_MOVES = frozenset({"to", "cuda", "float", "double"})  # a state moved or cast is the state it was
+_HANDED_BACK = STATE_MOVES | {"detach", "clone", "contiguous", "cpu"}  # what a forward may do to the state it returns
 _STATE_INIT_NAME = re.compile(r"(init|initial|zero|begin|reset|new|default)_?(hidden|state)", re.IGNORECASE)
 _ACCELERATOR_LITERAL = re.compile(r"""(['"])(cuda|mps|xpu)(:\d+)?\1""")
 _INPLACE_RESETS = frozenset({"zero_", "fill_", "mul_", "masked_fill_", "copy_", "index_fill_"})
@@ -1821,6 +1822,25 @@ class FileFacts:
             a.value is not None and id(a.value) in self._pair_initialisers and key_of(a.targets[0]) == key
             for a in reaching)
 
+    def state_position(self, function: Scope) -> int | None:
+        """Where ``function``'s returns put the state its recurrent layer hands back: ``return out, hidden`` -> 1,
+        ``return out, context, hidden, attn`` -> 2, ``return self.gru(x)`` -> 1; None unless every return agrees."""
+        if function.summary is not None:
+            return function.summary.state_position
+        inner = [c for c in self.recurrent_calls if c.site.scope is function]
+        states = frozenset(k for c in inner for k in c.result_keys)
+        positions = set()
+        for value in function.returns:
+            if isinstance(value, cst.Tuple):
+                elements = [e.value for e in value.elements]
+                found = [i for i, e in enumerate(elements) if _is_state_value(e, states)] or [
+                    i for i, e in enumerate(elements) if states.intersection(referenced_keys(e))]
+                positions.add(found[0] if len(found) == 1 else None)
+            else:
+                whole = any(c.site.node is value and c.callee.recurrent_kind not in CELL_KINDS for c in inner)
+                positions.add(1 if whole else None)
+        return positions.pop() if len(positions) == 1 else None
+
     def returns_tuple_state(self, function: Scope) -> bool:
         """``return out, (h, c)`` where ``(h, c)`` is an LSTM's state: callers receive the tuple."""
         if function.summary is not None:
@@ -2149,6 +2169,19 @@ class FileFacts:
 
     def source(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def _is_state_value(value: cst.BaseExpression, states: frozenset[str]) -> bool:
+    """``hidden``, ``(h, c)``, ``hidden.detach()``, ``tuple(s.detach() for s in state)``: a state as it is handed
+    back, not a value computed from one (``self.head(hidden[-1])``)."""
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return bool(value.elements) and all(_is_state_value(e.value, states) for e in value.elements)
+    if isinstance(value, cst.Call) and method_name(value) in _HANDED_BACK:
+        return _is_state_value(receiver(value), states)
+    if isinstance(value, cst.Call) and key_of(value.func) in {"tuple", "list"} and len(value.args) == 1 \
+            and isinstance(value.args[0].value, cst.GeneratorExp):
+        return _is_state_value(value.args[0].value.for_in.iter, states)
+    return key_of(value) in states
 
 
 def _state_argument(call: cst.Call) -> cst.BaseExpression | None:

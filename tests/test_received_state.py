@@ -230,3 +230,36 @@ def test_the_model_may_come_from_another_module(tmp_path, forward, expected):
              "    logits, hidden = model(tokens, hidden)\n"
     found = codes_in(tmp_path, {"model.py": _MODEL_MODULE.format(forward=text), "train.py": driver}, "train.py")
     assert [(line, code) for line, code in found if code == "HS310"] == expected
+
+
+_ATTENTION = """\
+import torch
+import torch.nn as nn
+
+
+class AttnDecoder(nn.Module):
+    def __init__(self, width=32, vocab=40):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.gru = nn.GRU(width, width)
+        self.out = nn.Linear(2 * width, vocab)
+
+    def forward(self, token, last_context, last_hidden, encoder_outputs):
+        rnn_output, hidden = self.gru(self.embed(token).unsqueeze(0), {state})
+        weights = torch.softmax(encoder_outputs @ rnn_output[-1].unsqueeze(-1), dim=0)
+        context = (weights * encoder_outputs).sum(0)
+        return self.out(torch.cat([rnn_output[-1], context], -1)), context, hidden, weights
+
+
+decoder = AttnDecoder()
+context, hidden, outputs = torch.zeros(2, 32), torch.zeros(1, 2, 32), torch.zeros(7, 2, 32)
+for token in torch.zeros(5, 2, dtype=torch.long):
+    logits, context, hidden, weights = decoder(token, context, hidden, outputs)
+"""
+
+
+@pytest.mark.parametrize("state, expected", [("last_hidden", []), ("None", ["HS310"])])
+def test_a_value_carried_beside_the_state_is_not_the_state(state, expected):
+    """The attention context comes back beside the state; forward ignoring the context is not a dropped state,
+    forward ignoring the state is."""
+    assert [f.code for f in lint(_ATTENTION.format(state=state), ["HS310"])] == expected

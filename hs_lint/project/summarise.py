@@ -92,6 +92,7 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         defaults={p.name.value: value for p in _params(scope) if (value := _default(facts, p, scope)) is not None},
         batch_params=facts.batches.param_batches(scope) if scope.node is not None else (),
         signature=facts.signature(scope) if scope.name == "forward" and scope.cls is not None else None,
+        state_position=facts.state_position(scope) if scope.name == "forward" and scope.cls is not None else None,
     )
 
 

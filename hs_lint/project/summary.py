@@ -58,6 +58,7 @@ class FunctionSummary:
     # loader built there ("") or held by the parameter named (``hs_lint.batches``)
     batch_params: tuple[tuple[str, int, str], ...] = ()
     signature: Signature | None = None  # a ``forward``'s: where a caller's arguments land, what it never reads
+    state_position: int | None = None  # a ``forward``'s: where its returns put its recurrent layer's state
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":

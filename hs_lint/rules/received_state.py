@@ -144,7 +144,7 @@ run(Tagger(), [], None)
             signature = facts.signature(forward) if forward is not None else None
             if forward is None or signature is None:
                 continue
-            for position, keyword, arg in _state_arguments(facts, call):
+            for position, keyword, arg in _state_arguments(facts, call, forward):
                 param = signature.receiver(position, keyword, skip=1)
                 if param is None or param in signature.unread:
                     yield self._report(facts, call, forward, signature, arg, keyword, param)
@@ -170,12 +170,14 @@ run(Tagger(), [], None)
                               effect=effect, fix=fix)
 
 
-def _state_arguments(facts: FileFacts, call: RecurrentCall) -> Iterator[tuple[int | None, str | None,
-                                                                             cst.BaseExpression]]:
-    """The arguments after the input that hold a state: the names the call's result rebinds (``out, h =
-    model(x, h)``) or a state made anew (``model.init_hidden(b)``, ``torch.zeros(...)``), with their position
-    among the call's positional arguments, or their keyword."""
+def _state_arguments(facts: FileFacts, call: RecurrentCall, forward: Scope) -> Iterator[
+        tuple[int | None, str | None, cst.BaseExpression]]:
+    """The arguments after the input that hold a state: a state made anew (``model.init_hidden(b)``,
+    ``torch.zeros(...)``), or the names the call rebinds where forward returns its recurrent layer's state
+    (``out, h = model(x, h)``; not an attention context carried beside it), with their position among the call's
+    positional arguments, or their keyword."""
     site = call.site
+    returned = _returned_state_keys(facts, call, facts.state_position(forward))
     position = -1
     for arg in site.node.args:
         if arg.keyword is None:
@@ -184,9 +186,20 @@ def _state_arguments(facts: FileFacts, call: RecurrentCall) -> Iterator[tuple[in
                 continue
         value = facts.passed_value(arg.value, site)
         held = facts.temporary_value(arg.value, site.scope) if isinstance(arg.value, cst.Name) else None
-        if set(flat_keys(value)) & call.result_keys or facts.fresh_state(held or value, site.scope):
+        if returned.intersection(flat_keys(value)) or facts.fresh_state(held or value, site.scope):
             yield (position if arg.keyword is None else None,
                    arg.keyword.value if arg.keyword is not None else None, arg.value)
+
+
+def _returned_state_keys(facts: FileFacts, call: RecurrentCall, position: int | None) -> frozenset[str]:
+    """The keys the call binds at ``position`` of its result: ``out, h = model(x, h)`` -> ``h``."""
+    target = call.site.target
+    if position is None:
+        return frozenset()
+    if isinstance(target, cst.Tuple):
+        return frozenset(flat_keys(target.elements[position].value)) if position < len(target.elements) \
+            else frozenset()
+    return frozenset(k for assign in facts.result_reads(call.site).get(position, ()) for k in assign.target_keys)
 
 
 def _inner_calls(facts: FileFacts, forward: Scope) -> list[RecurrentCall]:
