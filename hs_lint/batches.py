@@ -23,15 +23,14 @@ from typing import Generic, TypeVar
 
 import libcst as cst
 
-from hs_lint.facts import DATA_LOADERS, ITER_WRAPPERS, CallSite, FileFacts, Loop, Scope, rnn_util
-from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.facts import ITER_WRAPPERS, CallSite, FileFacts, Loop, Scope, rnn_util
+from hs_lint.names import argument, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.project.summary import FunctionSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
+from hs_lint.torch_api import DATA_LOADER, DATA_LOADERS
 
 _DEPTH = 6
-_COLLATE_POSITION = 6  # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn)
-_DROP_LAST_POSITION = 8  # ..., collate_fn, pin_memory, drop_last
 T = TypeVar("T")
 
 
@@ -178,8 +177,8 @@ class Batches:
             called = site.node.func
             if not isinstance(called, cst.Name) or called.value not in params:
                 continue
-            for position, argument in enumerate(positional_args(site.node)):
-                loader = self._trace(argument, function, 0, origin)
+            for position, given in enumerate(positional_args(site.node)):
+                loader = self._trace(given, function, 0, origin)
                 if loader is not None:
                     found.add((called.value, position, loader))
         return tuple(sorted(found))
@@ -235,7 +234,7 @@ class Batches:
         construction = self._bound(loop, key)
         if construction is None or not self.facts.shuffles(construction):
             return None
-        collate = keyword_arg(construction, "collate_fn")
+        collate = argument(construction, DATA_LOADER.collate_fn)
         function = self.facts.functions.get(collate.value) if isinstance(collate, cst.Name) else None
         if function is None or self._sorts(function):
             return None
@@ -259,7 +258,7 @@ class Batches:
         this file) makes with ``pad_sequence``: the element at its position in every tuple it returns."""
         target, source = target_and_source(loop)
         construction = self.construction(source, loop.scope) if target is not None else None
-        collate = keyword_arg(construction, "collate_fn") if construction is not None else None
+        collate = argument(construction, DATA_LOADER.collate_fn) if construction is not None else None
         function = self.facts.functions.get(collate.value) if isinstance(collate, cst.Name) else None
         if function is None or not function.returns:
             return None
@@ -406,16 +405,15 @@ def _unwrapped(source: cst.BaseExpression) -> cst.BaseExpression:
 def _short_last(loader: cst.Call | None) -> cst.Call | None:
     """The loader, when it is default-collated and ``drop_last`` is not set (or is ``False``): its samples are on
     axis 0 and its last batch may be smaller."""
-    if loader is None or not _collated(loader) or len(positional_args(loader)) > _DROP_LAST_POSITION:
+    if loader is None or not _collated(loader):
         return None
-    dropped = keyword_arg(loader, "drop_last")
+    dropped = argument(loader, DATA_LOADER.drop_last)
     return loader if dropped is None or isinstance(dropped, cst.Name) and dropped.value == "False" else None
 
 
 def _collated(loader: cst.Call) -> bool:
     """Batched by the default collate: no ``collate_fn``, a batch size that is not ``None``."""
-    positional = positional_args(loader)
-    if keyword_arg(loader, "collate_fn") is not None or len(positional) > _COLLATE_POSITION:
+    if argument(loader, DATA_LOADER.collate_fn) is not None:
         return False
-    size = keyword_arg(loader, "batch_size") or (positional[1] if len(positional) > 1 else None)
+    size = argument(loader, DATA_LOADER.batch_size)
     return not (isinstance(size, cst.Name) and size.value == "None")

@@ -50,6 +50,7 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Objec
 from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
 from hs_lint.signature import Signature, signature
+from hs_lint.torch_api import DATA_LOADERS
 
 if TYPE_CHECKING:
     from hs_lint.batches import Batches
@@ -122,7 +123,6 @@ _RANDOM_ORDER = frozenset({"torch.randperm", "numpy.random.permutation", "numpy.
 # A random index drawn afresh for each batch (drawn once, it is only a random starting point of a stream).
 _RANDOM_PICK = frozenset({"numpy.random.choice", "random.choice", "random.randint", "random.randrange",
                           "numpy.random.randint", "torch.randint"})
-DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 _RNN_UTILS = ("torch.nn.utils.rnn.", "torch.nn.utils.")
 
 

@@ -91,6 +91,16 @@ def keyword_arg(call: cst.Call, name: str) -> cst.BaseExpression | None:
     return None
 
 
+def argument(call: cst.Call, where: tuple[str, int | None] | None) -> cst.BaseExpression | None:
+    """The argument given for a parameter, by its (keyword, position: None when keyword-only); None for a
+    parameter the callee lacks."""
+    if where is None:
+        return None
+    keyword, position = where
+    args = positional_args(call)
+    return keyword_arg(call, keyword) or (args[position] if position is not None and len(args) > position else None)
+
+
 def method_name(call: cst.Call) -> str | None:
     """``x.detach()`` -> "detach"."""
     func = call.func

@@ -61,10 +61,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, DATA_LOADERS, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
+from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
                            FileFacts, Holder, Loop, RecurrentCall, Scope)
 from hs_lint.names import assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
+from hs_lint.torch_api import BATCH_ITERATORS
 from hs_lint.mappings import Loaded, Mappings
 from hs_lint.project.summary import Constant
 
@@ -336,7 +337,8 @@ class ShapeFacts:
             for target in site.targets:
                 for key, size in _sizes_unpacked(target, site.value):
                     self._sizes[(id(site.scope), key, id(site.node))] = size
-                for key, value in assigned_pairs(target, site.value, site.augmented):
+                for key, value in self._splits(target, site.value) or assigned_pairs(target, site.value,
+                                                                                    site.augmented):
                     if value is not None and id(value) in recurrent_results:
                         value = None  # the module's own result: shaped by torch, not by the code
                     self._assigned.setdefault((id(site.scope), key), []).append((value, site.node))
@@ -344,6 +346,16 @@ class ShapeFacts:
             if isinstance(loop.node, cst.For):
                 for key in _target_keys(loop.node.target):
                     self._loop_targets.setdefault(id(loop.scope), set()).add(key)
+
+    def _splits(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> list[
+            tuple[str, cst.BaseExpression | None]]:
+        """``train_it, test_it = BucketIterator.splits(...)``: each name holds one of the iterators the call builds
+        (the call stands for each: its keywords are theirs)."""
+        if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, cst.Call) \
+                or not (self.facts.qualify(value.func) or "").endswith(".splits") \
+                or self.facts.qualify(value.func) not in BATCH_ITERATORS:
+            return []
+        return [(key, value) for key in _target_keys(target)]
 
     def assigned(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression | None, cst.CSTNode]]:
         """The values ``key`` is assigned in ``scope`` (None where an unpacking hides it), with their statements."""
@@ -1221,7 +1233,7 @@ class ShapeFacts:
 
     # -- data loaders ----------------------------------------------------------------------
     def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope, Loop]]:
-        """``DataLoader(...)`` constructions whose loop feeds this call (directly or through ``model(x)``), with
+        """Batch iterator constructions (``DataLoader(...)``, hs_lint.torch_api) whose loop feeds this call (directly or through ``model(x)``), with
         that loop."""
         facts = self.facts
         site = use.call.site
@@ -1244,7 +1256,7 @@ class ShapeFacts:
                 return []
             expr = args[0]
         if isinstance(expr, cst.Call):
-            return [(expr, scope)] if self.facts.qualify(expr.func) in DATA_LOADERS else []
+            return [(expr, scope)] if self.facts.qualify(expr.func) in BATCH_ITERATORS else []
         key = key_of(expr)
         if key is None:
             return []

@@ -75,6 +75,11 @@ cell = nn.GRUCell(32, 64)
 frame = torch.randn(3, 32)
 cell(frame, frame.new_zeros(frame.shape[1], 64))
 """, "Input batch size 3 doesn't match hidden0 batch size 32"),
+    ("shape_text_iterator.py", "HS204", "torch.zeros(self.layers, BATCH_SIZE, self.hidden", """
+gru = nn.GRU(100, 256, num_layers=2)
+embedded = torch.randn(12, 100 - 64, 100)  # a BucketIterator's last batch: 100 examples in batches of 64
+gru(embedded, torch.zeros(2, 64, 256))
+""", "Expected hidden size (2, 36, 256), got [2, 64, 256]"),
     ("shape_batch.py", "HS204", "torch.zeros(1, self.batch_size, 32)", """
 from torch.utils.data import DataLoader, TensorDataset
 lstm = nn.LSTM(8, 32, batch_first=True)

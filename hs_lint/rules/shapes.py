@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
-from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import argument, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
+from hs_lint.torch_api import BATCH_ITERATORS
 from hs_lint.shapes import (
     Dim,
     ModuleConfig,
@@ -311,7 +312,7 @@ class HiddenBatchMismatch(_StateRule):
         "batch, which is dim 0 of the input only when the module is batch_first=True and dim 1 otherwise. "
         "Sizing h0 by the wrong axis of the input works only while the sequence length happens to equal the "
         "batch size. A fixed batch size fails on the last, smaller batch of a DataLoader without "
-        "drop_last=True."
+        "drop_last=True, and of a torchtext BucketIterator or Iterator, which always yield it."
     )
     torch_error = "RuntimeError: Expected hidden size (1, 3, 20), got [1, 5, 20]"
     bad = (
@@ -365,12 +366,17 @@ class Encoder(nn.Module):
         # a loop that skips the batches of another size never gives the call one (HS213/HS214 report the skip)
         guarded = {id(s.loop.node) for s in shapes.facts.skips if shapes.value(s.fixed, s.loop.scope) == batch}
         for loader, where, loop in shapes.loaders(use):
-            size = shapes.value(_loader_batch(loader), where)
-            drop_last = shapes.value(keyword_arg(loader, "drop_last"), where)
+            model = BATCH_ITERATORS[shapes.facts.qualify(loader.func) or ""]
+            size = shapes.value(argument(loader, model.batch_size), where)
+            drop_last = shapes.value(argument(loader, model.drop_last), where)
             if size == batch and drop_last is not True and not any(a.star for a in loader.args) and (
                     id(loop.node) not in guarded):
-                return (f"is fixed, but the DataLoader (batch_size={size}) has no drop_last=True",
-                        f"Size it by `{_input_text(shapes, use)}.size({axis})` or pass drop_last=True.")
+                size_by = f"Size it by `{_input_text(shapes, use)}.size({axis})`"
+                if model.drop_last is None:
+                    return (f"is fixed, but the {model.name} (batch_size={size}) yields a smaller last batch",
+                            f"{size_by}.")
+                return (f"is fixed, but the {model.name} (batch_size={size}) has no drop_last=True",
+                        f"{size_by} or pass drop_last=True.")
         given = use.input
         if given is not None and given.dims is not None and len(given.dims) == rank:
             other = given.dims[1 - axis] if rank == 3 else None
@@ -891,11 +897,6 @@ def _input_text(shapes: ShapeFacts, use: StateUse) -> str:
     args = positional_args(use.call.site.node)
     text = shapes.facts.source(args[0]) if args else "input"
     return text if key_of(args[0]) is not None else f"({text})"
-
-
-def _loader_batch(loader: cst.Call) -> cst.BaseExpression | None:
-    args = positional_args(loader)
-    return keyword_arg(loader, "batch_size") or (args[1] if len(args) > 1 else None)
 
 
 def _rebuilt(shape: TensorShape, texts: tuple[str, ...]) -> str:
