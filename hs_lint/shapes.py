@@ -63,9 +63,10 @@ import libcst as cst
 
 from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
                            FileFacts, Holder, Loop, RecurrentCall, Scope)
-from hs_lint.names import assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import argument, assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
-from hs_lint.torch_api import BATCH_ITERATORS
+from hs_lint.torch_api import BATCH_ITERATORS, BatchIterator
+from hs_lint.tree_edit import name_reads, paths_to, replaced
 from hs_lint.mappings import Loaded, Mappings
 from hs_lint.project.summary import Constant
 
@@ -246,6 +247,17 @@ class StateForm:
         return [p.as_data() if p is not None else None for p in self.parts]
 
 
+@dataclass(frozen=True)
+class LoaderUse:
+    """A batch iterator a loop runs over, as its construction gives it (None: not known; ``drop_last`` is False
+    when it is not given)."""
+
+    model: BatchIterator
+    batch_size: Value
+    drop_last: Value
+    loop: Loop
+
+
 @dataclass(eq=False)
 class StateUse:
     call: RecurrentCall
@@ -337,8 +349,8 @@ class ShapeFacts:
             for target in site.targets:
                 for key, size in _sizes_unpacked(target, site.value):
                     self._sizes[(id(site.scope), key, id(site.node))] = size
-                for key, value in self._splits(target, site.value) or assigned_pairs(target, site.value,
-                                                                                    site.augmented):
+                for key, value in self._splits(target, site.value, site.scope) or assigned_pairs(
+                        target, site.value, site.augmented):
                     if value is not None and id(value) in recurrent_results:
                         value = None  # the module's own result: shaped by torch, not by the code
                     self._assigned.setdefault((id(site.scope), key), []).append((value, site.node))
@@ -347,15 +359,23 @@ class ShapeFacts:
                 for key in _target_keys(loop.node.target):
                     self._loop_targets.setdefault(id(loop.scope), set()).add(key)
 
-    def _splits(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> list[
+    def _splits(self, target: cst.BaseExpression, value: cst.BaseExpression | None, scope: Scope) -> list[
             tuple[str, cst.BaseExpression | None]]:
-        """``train_it, test_it = BucketIterator.splits(...)``: each name holds one of the iterators the call builds
-        (the call stands for each: its keywords are theirs)."""
-        if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, cst.Call) \
-                or not (self.facts.qualify(value.func) or "").endswith(".splits") \
-                or self.facts.qualify(value.func) not in BATCH_ITERATORS:
+        """An unpacking whose names hold batch iterators the call builds: each of ``train_it, test_it =
+        BucketIterator.splits(...)`` (the call stands for each: its keywords are theirs), the ``loader`` of
+        ``dataset, loader = make_loader(opts)`` (the call stands for it: ``returned_loader``)."""
+        if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, cst.Call):
             return []
-        return [(key, value) for key in _target_keys(target)]
+        qualified = self.facts.qualify(value.func) or ""
+        if qualified.endswith(".splits") and qualified in BATCH_ITERATORS:
+            return [(key, value) for key in _target_keys(target)]
+        function = self.facts.callee_function(value, scope)
+        position = self._loader_position(function) if function is not None else None
+        if position is None or not 0 <= position < len(target.elements) or any(
+                isinstance(e, cst.StarredElement) for e in target.elements):
+            return []
+        return [(key, value if index == position else None) for index, element in enumerate(target.elements)
+                for key in _target_keys(element.value)]
 
     def assigned(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression | None, cst.CSTNode]]:
         """The values ``key`` is assigned in ``scope`` (None where an unpacking hides it), with their statements."""
@@ -422,6 +442,20 @@ class ShapeFacts:
 
     def _sym(self, key: str, scope: Scope, text: str | None = None) -> Dim:
         return Dim(1, (Sym(self.qualified_key(key, scope), text or key),))
+
+    def as_called_from(self, value: Value, text: str, scope: Scope) -> list[tuple[Value, CallSite | None]]:
+        """``value``, written ``text``, as the calls made in ``scope`` see it: when ``text`` is a parameter of a
+        function that holds ``value`` there (``batch`` of ``init_hidden``), each call of that function in
+        ``scope`` with the argument it passes, read there (``model.init_hidden(opts.batch_size)`` ->
+        ``opts.batch_size``); else ``value`` itself."""
+        found: list[tuple[Value, CallSite | None]] = []
+        for site in self.facts.calls if text.isidentifier() else ():
+            function = self._called_function(site.node, site.scope) if site.scope is scope else None
+            if function is None or text not in function.params or self._parameter(function, text) != value:
+                continue
+            given = self.facts.bound_arguments(site, function).get(text)
+            found.append((self.value(given, scope) if given is not None else None, site))
+        return found or [(value, None)]
 
     def callers(self, function: Scope) -> list:
         """Same-file call sites of a function, a method (``self.m``/``obj.m``) or a class (``__init__``)."""
@@ -698,9 +732,7 @@ class ShapeFacts:
         return self.value(default, function)
 
     def _built_by_default(self, node: cst.Call) -> bool:
-        if self._sites is None:
-            self._sites = {id(site.node): site for site in self.facts.calls}
-        site = self._sites.get(id(node))
+        site = self._site(node)
         return site is None or self.reached(site)
 
     def _built_elsewhere(self, cls: ClassInfo, init: Scope, name: str, default: cst.BaseExpression | object) -> Value:
@@ -1232,36 +1264,133 @@ class ShapeFacts:
         return any(v is not None and _has_layout_call(v) for v, _ in self.assigned(key, scope))
 
     # -- data loaders ----------------------------------------------------------------------
-    def loaders(self, use: StateUse) -> list[tuple[cst.Call, Scope, Loop]]:
-        """Batch iterator constructions (``DataLoader(...)``, hs_lint.torch_api) whose loop feeds this call (directly or through ``model(x)``), with
-        that loop."""
+    def returned_loader(self, function: Scope) -> tuple[int, str, dict[str, str]] | None:
+        """The batch iterator ``function`` builds and returns (``return dataset, loader`` -> position 1; the whole
+        return: -1), its qualified class, and its ``batch_size``/``drop_last`` as code in the function's parameters
+        or a literal ("?": given, but as something a caller cannot read)."""
+        if function.summary is not None:
+            return function.summary.loader
+        built = self._returned_construction(function)
+        if built is None:
+            return None
+        position, call = built
+        qualified = self.facts.qualify(call.func) or ""
+        model = BATCH_ITERATORS[qualified]
+        given = {name: argument(call, where) for name, where in (("batch_size", model.batch_size),
+                                                                ("drop_last", model.drop_last))}
+        return position, qualified, {name: self._portable(expr, function) for name, expr in given.items()
+                                     if expr is not None}
+
+    def _loader_position(self, function: Scope) -> int | None:
+        """Where ``function``'s returns put the batch iterator it builds (read from syntax alone: the indexes
+        are being built when this is asked)."""
+        if function.summary is not None:
+            return function.summary.loader[0] if function.summary.loader is not None else None
+        built = self._returned_construction(function)
+        return built[0] if built is not None else None
+
+    def _returned_construction(self, function: Scope) -> tuple[int, cst.Call] | None:
+        built = set()
+        for value in function.returns:
+            elements = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+            hits = [(i if isinstance(value, cst.Tuple) else -1, call) for i, e in enumerate(elements)
+                    if (call := self._loader_built(e, function)) is not None]
+            if len(hits) != 1:
+                return None
+            built.add(hits[0])
+        return built.pop() if len(built) == 1 else None
+
+    def _loader_built(self, value: cst.BaseExpression, function: Scope) -> cst.Call | None:
+        """``DataLoader(...)`` (or a name holding one) with no unpacked arguments."""
+        held = self.facts.temporary_value(value, function) if isinstance(value, cst.Name) else value
+        if isinstance(held, cst.Call) and self.facts.qualify(held.func) in BATCH_ITERATORS \
+                and not any(a.star for a in held.args):
+            return held
+        return None
+
+    def _portable(self, expr: cst.BaseExpression, function: Scope) -> str:
+        """``expr`` as code a caller can read with its own arguments: an expression of the function's parameters
+        only (the caller's arguments stand in for them), else its constant value; else "?"."""
+        roots = {name.value for name in name_reads(expr)} - {"True", "False", "None"}
+        if roots and roots <= set(function.params):
+            return self.facts.source(expr)
+        value = self.value(expr, function)
+        if isinstance(value, bool) or (isinstance(value, Dim) and value.value is not None):
+            return str(value.value if isinstance(value, Dim) else value)
+        return "?"
+
+    def loaders(self, use: StateUse) -> list[LoaderUse]:
+        """The batch iterators (hs_lint.torch_api) whose loop feeds this call, directly or through ``model(x)``:
+        built in sight, or by a function (of this module or another) that returns one."""
         facts = self.facts
         site = use.call.site
         sites = [site]
         if site.scope.cls is not None and site.scope.name == "forward":
             sites += facts.instance_calls(site.scope.cls)
-        found: list[tuple[cst.Call, Scope, Loop]] = []
+        found: list[LoaderUse] = []
         for caller in sites:
             loop = caller.loop
             while loop is not None:
                 if isinstance(loop.node, cst.For):
-                    found += [(*built, loop) for built in self._loader(loop.node.iter, loop.scope)]
+                    found += [LoaderUse(*built, loop) for built in self._loader(loop.node.iter, loop.scope)]
                 loop = loop.parent
         return found
 
-    def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[cst.Call, Scope]]:
+    def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[BatchIterator, Value, Value]]:
         while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ITER_WRAPPERS:
             args = positional_args(expr)
             if not args:
                 return []
             expr = args[0]
         if isinstance(expr, cst.Call):
-            return [(expr, scope)] if self.facts.qualify(expr.func) in BATCH_ITERATORS else []
+            built = self._built_loader(expr, scope)
+            return [built] if built is not None else []
         key = key_of(expr)
         if key is None:
             return []
         return [found for value, where in self._traced_sources(key, scope, expr)
                 for found in self._loader(value, where)]
+
+    def _built_loader(self, call: cst.Call, scope: Scope) -> tuple[BatchIterator, Value, Value] | None:
+        """A batch iterator's construction read here, or the one a called function returns, its arguments read
+        with this call's (``make_loader(opts)`` building ``DataLoader(ds, batch_size=opts.batch_size)``)."""
+        model = BATCH_ITERATORS.get(self.facts.qualify(call.func) or "")
+        if model is not None:
+            if any(a.star for a in call.args):
+                return None
+            drop_last = argument(call, model.drop_last)
+            return (model, self.value(argument(call, model.batch_size), scope),
+                    self.value(drop_last, scope) if drop_last is not None else False)
+        function = self.facts.callee_function(call, scope)
+        returned = self.returned_loader(function) if function is not None else None
+        site = self._site(call)
+        if returned is None or site is None:
+            return None
+        _, qualified, given = returned
+        bound = {**_literal_defaults(function),
+                 **{param: self.facts.source(arg) for param, arg in self.facts.bound_arguments(site, function).items()}}
+        return (BATCH_ITERATORS[qualified], self._passed_value(given.get("batch_size"), bound, scope),
+                self._passed_value(given.get("drop_last", "False"), bound, scope))
+
+    def _passed_value(self, code: str | None, bound: dict[str, str], scope: Scope) -> Value:
+        """A summary's code for an argument, its parameters replaced by what the call passes (or their literal
+        defaults), read here."""
+        if code is None or code == "?":
+            return None
+        try:
+            expr = cst.parse_expression(code)
+        except cst.ParserSyntaxError:
+            return None
+        reads = [read for read in name_reads(expr) if read.value not in ("True", "False", "None")]
+        if any(read.value not in bound for read in reads):
+            return None  # a parameter the call leaves to its default
+        replacements = {id(read): cst.parse_expression(bound[read.value]) for read in reads}
+        return self.value(replaced(expr, replacements, paths_to(expr, replacements), {}), scope)
+
+    def _site(self, node: cst.Call) -> CallSite | None:
+        if self._sites is None:
+            self._sites = {id(site.node): site for site in self.facts.calls}
+        return self._sites.get(id(node))
 
     # -- outputs ---------------------------------------------------------------------------
     def _output(self, use: StateUse) -> Output | None:
@@ -1338,6 +1467,19 @@ def _has_layout_call(expr: cst.CSTNode) -> bool:
             return True
         stack.extend(node.children)
     return False
+
+
+def _literal_defaults(function: Scope) -> dict[str, str]:
+    """A function's parameters whose defaults are literals, as code: what a call that leaves them out passes."""
+    if function.summary is not None:
+        return {name: repr(value) for name, value in function.summary.defaults.items()}
+    node = function.node
+    if not isinstance(node, cst.FunctionDef):
+        return {}
+    return {p.name.value: cst.Module([]).code_for_node(p.default) for p in (*node.params.params,
+                                                                           *node.params.kwonly_params)
+            if isinstance(p.default, (cst.Integer, cst.Float, cst.SimpleString))
+            or isinstance(p.default, cst.Name) and p.default.value in ("True", "False", "None")}
 
 
 def _target_keys(target: cst.BaseExpression) -> Iterator[str]:

@@ -93,6 +93,7 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         batch_params=facts.batches.param_batches(scope) if scope.node is not None else (),
         signature=facts.signature(scope) if scope.name == "forward" and scope.cls is not None else None,
         state_position=facts.state_position(scope) if scope.name == "forward" and scope.cls is not None else None,
+        loader=facts.shapes.returned_loader(scope) if scope.node is not None else None,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "13"
+SUMMARY_FORMAT = "14"
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class FunctionSummary:
     batch_params: tuple[tuple[str, int, str], ...] = ()
     signature: Signature | None = None  # a ``forward``'s: where a caller's arguments land, what it never reads
     state_position: int | None = None  # a ``forward``'s: where its returns put its recurrent layer's state
+    # the batch iterator it builds and returns: (position in its returned tuple, -1 for the whole return; the
+    # iterator's qualified class; {"batch_size"/"drop_last": code in its parameters, a literal, or "?"})
+    loader: tuple[int, str, dict[str, str]] | None = None
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
@@ -189,7 +192,7 @@ def _function(data: dict) -> FunctionSummary:
     returns = data["returns"]
     pair_when = data["pair_when"]
     template = data["template"]
-    signature = data["signature"]
+    signature, loader = data["signature"], data["loader"]
     return FunctionSummary(**{**data, "params": tuple(data["params"]), "state_params": tuple(data["state_params"]),
                               "returns": tuple(returns) if returns is not None else None,
                               "pair_when": tuple(pair_when) if pair_when is not None else None,
@@ -197,7 +200,10 @@ def _function(data: dict) -> FunctionSummary:
                               if template is not None else None,
                               "defaults": {name: _scalar(v) for name, v in dict(data["defaults"]).items()},
                               "batch_params": tuple((str(p), int(i), str(held)) for p, i, held in data["batch_params"]),
-                              "signature": _signature(signature) if signature is not None else None})
+                              "signature": _signature(signature) if signature is not None else None,
+                              "loader": (int(loader[0]), str(loader[1]), {str(k): str(v) for k, v in
+                                                                          dict(loader[2]).items()})
+                              if loader is not None else None})
 
 
 def _signature(data: dict) -> Signature:

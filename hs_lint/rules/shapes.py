@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
-from hs_lint.names import argument, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
-from hs_lint.torch_api import BATCH_ITERATORS
 from hs_lint.shapes import (
     Dim,
     ModuleConfig,
@@ -365,18 +364,20 @@ class Encoder(nn.Module):
                         f"Size it by the batch: `{fixed}`")
         # a loop that skips the batches of another size never gives the call one (HS213/HS214 report the skip)
         guarded = {id(s.loop.node) for s in shapes.facts.skips if shapes.value(s.fixed, s.loop.scope) == batch}
-        for loader, where, loop in shapes.loaders(use):
-            model = BATCH_ITERATORS[shapes.facts.qualify(loader.func) or ""]
-            size = shapes.value(argument(loader, model.batch_size), where)
-            drop_last = shapes.value(argument(loader, model.drop_last), where)
-            if size == batch and drop_last is not True and not any(a.star for a in loader.args) and (
-                    id(loop.node) not in guarded):
-                size_by = f"Size it by `{_input_text(shapes, use)}.size({axis})`"
-                if model.drop_last is None:
-                    return (f"is fixed, but the {model.name} (batch_size={size}) yields a smaller last batch",
-                            f"{size_by}.")
-                return (f"is fixed, but the {model.name} (batch_size={size}) has no drop_last=True",
-                        f"{size_by} or pass drop_last=True.")
+        for loader in shapes.loaders(use):
+            text = shape.texts[0 if use.module.is_cell else 1]
+            call = next((site for size, site in shapes.as_called_from(batch, text, loader.loop.scope)
+                         if size == loader.batch_size), False)
+            if call is False or loader.drop_last is not False or id(loader.loop.node) in guarded:
+                continue
+            name, size = loader.model.name, loader.batch_size
+            short = "yields a smaller last batch" if loader.model.drop_last is None else "has no drop_last=True"
+            drop = "" if loader.model.drop_last is None else " or pass drop_last=True"
+            if call is not None:  # the size is what a call in the loop's function passes for a parameter
+                return (f"is `{shapes.facts.source(call.node)}` in `{call.scope.name}`, but the {name} "
+                        f"(batch_size={size}) {short}", f"Pass the batch's own size there{drop}.")
+            return (f"is fixed, but the {name} (batch_size={size}) {short}",
+                    f"Size it by `{_input_text(shapes, use)}.size({axis})`{drop}.")
         given = use.input
         if given is not None and given.dims is not None and len(given.dims) == rank:
             other = given.dims[1 - axis] if rank == 3 else None

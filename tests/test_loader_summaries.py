@@ -1,0 +1,112 @@
+"""HS204 follows a DataLoader built by a function (of this module or another) that returns it: the function's
+summary gives where its returns put the loader and its ``batch_size``/``drop_last`` in its parameters, which the
+caller reads with its own arguments; and a state sized by an initialiser's parameter is sized by what the call in
+the loop's function passes. Silent where the loader drops its last batch, or a size cannot be followed."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import codes_in
+
+_MODEL = """\
+import torch
+import torch.nn as nn
+
+
+class CharLSTM(nn.Module):
+    def __init__(self, vocab=50, width=64, layers=2):
+        super().__init__()
+        self.layers, self.width = layers, width
+        self.embed = nn.Embedding(vocab, 16)
+        self.lstm = nn.LSTM(16, width, layers, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+
+    def init_hidden(self, batch):
+        return (torch.zeros(self.layers, batch, self.width), torch.zeros(self.layers, batch, self.width))
+
+    def forward(self, x, hidden):
+        out, hidden = self.lstm(self.embed(x), hidden)
+        return self.head(out), hidden
+"""
+
+_TRAIN = (_MODEL + """
+
+def train(opts):
+    model = CharLSTM()
+    optimizer = torch.optim.Adam(model.parameters())
+    {get}
+    for (chunk,) in loader:
+        hidden = model.init_hidden({size})
+        out, hidden = model(chunk[:, :-1], hidden)
+        loss = nn.functional.cross_entropy(out.flatten(0, 1), chunk[:, 1:].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+""").replace("import torch.nn as nn\n", "import torch.nn as nn\n\nfrom data import *\n", 1)
+
+_DATA = """\
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+BATCH = 32
+
+
+def {name}({params}):
+    dataset = TensorDataset(torch.randint(0, 50, (1000, 21)))
+{body}
+"""
+
+_LOADERS = {
+    "a tuple, built in a name": ("make_loader", "opts", "    loader = DataLoader(dataset, batch_size=opts.batch_size, "
+                                 "shuffle=True)\n    return dataset, loader", "dataset, loader = make_loader(opts)",
+                                 "opts.batch_size"),
+    "the whole return": ("get_loader", "batch_size, shuffle=True", "    return DataLoader(dataset, batch_size, shuffle)",
+                         "loader = get_loader(opts.batch_size)", "opts.batch_size"),
+    "first of a tuple": ("loaders", "bs", "    return DataLoader(dataset, batch_size=bs, shuffle=True), dataset",
+                         "loader, _ = loaders(bs=opts.batch_size)", "opts.batch_size"),
+    "a constant of its module": ("make_loader", "", "    return DataLoader(dataset, batch_size=BATCH, shuffle=True)",
+                                 "loader = make_loader()", "32"),
+    "drop_last given False": ("make_loader", "opts, drop=False", "    return DataLoader(dataset, batch_size=opts.batch_size, "
+                              "drop_last=drop)", "loader = make_loader(opts)", "opts.batch_size"),
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(_LOADERS))
+@pytest.mark.parametrize("where", ["from data import name", "from data import *", "import data", "this module"])
+def test_a_fixed_state_meets_the_short_last_batch_of_a_loader_a_function_returns(tmp_path, spelling, where):
+    name, params, body, get, size = _LOADERS[spelling]
+    data = _DATA.format(name=name, params=params, body=body)
+    train = _TRAIN.format(get=get, size=size)
+    if where == "from data import name":
+        train = train.replace("from data import *", f"from data import {name}")
+    elif where == "import data":
+        train = train.replace("from data import *", "import data").replace(f"= {name}(", f"= data.{name}(")
+    if where == "this module":
+        files = {"train.py": data + train.replace("from data import *\n", "")}
+    else:
+        files = {"data.py": data, "train.py": train}
+    found = [code for _, code in codes_in(tmp_path, files, "train.py")]
+    assert found.count("HS204") == 2  # h0 and c0
+
+
+@pytest.mark.parametrize("body, get, size", [
+    ("    return DataLoader(dataset, batch_size=opts.batch_size, shuffle=True, drop_last=True)",
+     "loader = make_loader(opts)", "opts.batch_size"),
+    ("    return DataLoader(dataset, batch_size=opts.batch_size, drop_last=drop)",  # the caller drops it
+     "loader = make_loader(opts, drop=True)", "opts.batch_size"),
+    ("    return DataLoader(dataset, batch_size=opts.batch_size, drop_last=drop)",  # the default drops it
+     "loader = make_loader(opts)", "opts.batch_size"),
+    ("    return DataLoader(dataset, batch_size=opts.batch_size)",  # sized by the batch
+     "loader = make_loader(opts)", "chunk.size(0)"),
+    ("    return DataLoader(dataset, batch_size=opts.eval_batch_size)",  # another size than the state's
+     "loader = make_loader(opts)", "opts.batch_size"),
+    ("    return DataLoader(dataset, **opts.loader_args)",  # unpacked: not followed
+     "loader = make_loader(opts)", "opts.batch_size"),
+])
+def test_lookalikes_are_silent(tmp_path, body, get, size):
+    params = "opts, drop=True" if "make_loader(opts)" in get and "drop_last=drop" in body else "opts, drop=False"
+    data = _DATA.format(name="make_loader", params=params, body=body)
+    found = codes_in(tmp_path, {"data.py": data, "train.py": _TRAIN.format(get=get, size=size)}, "train.py")
+    assert "HS204" not in [code for _, code in found]
