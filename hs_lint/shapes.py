@@ -1331,10 +1331,17 @@ class ShapeFacts:
         for caller in sites:
             loop = caller.loop
             while loop is not None:
-                if isinstance(loop.node, cst.For):
-                    found += [LoaderUse(*built, loop) for built in self._loader(loop.node.iter, loop.scope)]
+                for source in self._iterated(loop):
+                    found += [LoaderUse(*built, loop) for built in self._loader(source, loop.scope)]
                 loop = loop.parent
         return found
+
+    def _iterated(self, loop: Loop) -> list[cst.BaseExpression]:
+        """What a loop takes its items from: a ``for``'s iterable, or what a ``while`` calls ``next`` on."""
+        if isinstance(loop.node, cst.For):
+            return [loop.node.iter]
+        return [args[0] for site in self.facts.calls if site.loop is loop and isinstance(site.node.func, cst.Name)
+                and site.node.func.value == "next" and len(args := positional_args(site.node)) in (1, 2)]
 
     def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[BatchIterator, Value, Value]]:
         while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ITER_WRAPPERS:
@@ -1345,11 +1352,33 @@ class ShapeFacts:
         if isinstance(expr, cst.Call):
             built = self._built_loader(expr, scope)
             return [built] if built is not None else []
+        if isinstance(expr, cst.Subscript):  # ``result[1]`` of ``result = make_loader(opts)``
+            return self._indexed_loader(expr, scope)
         key = key_of(expr)
         if key is None:
             return []
         return [found for value, where in self._traced_sources(key, scope, expr)
                 for found in self._loader(value, where)]
+
+    def _indexed_loader(self, expr: cst.Subscript, scope: Scope) -> list[tuple[BatchIterator, Value, Value]]:
+        """An element of what a call returns that holds a batch iterator: one of ``splits(...)``'s, or the one a
+        function's returns put at that index."""
+        index = int_literal(expr.slice[0].slice.value) if len(expr.slice) == 1 and isinstance(
+            expr.slice[0].slice, cst.Index) else None
+        key = key_of(expr.value)
+        bases = [(expr.value, scope)] if isinstance(expr.value, cst.Call) else (
+            self._traced_sources(key, scope, expr.value) if key is not None and index is not None else [])
+        found = []
+        for base, where in bases:
+            if not isinstance(base, cst.Call):
+                continue
+            qualified = self.facts.qualify(base.func) or ""
+            function = self.facts.callee_function(base, where)
+            at = -2 if qualified.endswith(".splits") and qualified in BATCH_ITERATORS else (
+                self._loader_position(function) if function is not None else None)
+            if at in (-2, index) and (built := self._built_loader(base, where)) is not None:
+                found.append(built)
+        return found
 
     def _built_loader(self, call: cst.Call, scope: Scope) -> tuple[BatchIterator, Value, Value] | None:
         """A batch iterator's construction read here, or the one a called function returns, its arguments read

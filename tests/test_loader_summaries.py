@@ -68,6 +68,9 @@ _LOADERS = {
                          "loader, _ = loaders(bs=opts.batch_size)", "opts.batch_size"),
     "a constant of its module": ("make_loader", "", "    return DataLoader(dataset, batch_size=BATCH, shuffle=True)",
                                  "loader = make_loader()", "32"),
+    "indexed from the result": ("make_loader", "opts", "    loader = DataLoader(dataset, batch_size=opts.batch_size, "
+                                "shuffle=True)\n    return dataset, loader", "made = make_loader(opts)\n    loader = made[1]",
+                                "opts.batch_size"),
     "drop_last given False": ("make_loader", "opts, drop=False", "    return DataLoader(dataset, batch_size=opts.batch_size, "
                               "drop_last=drop)", "loader = make_loader(opts)", "opts.batch_size"),
 }
@@ -110,3 +113,14 @@ def test_lookalikes_are_silent(tmp_path, body, get, size):
     data = _DATA.format(name="make_loader", params=params, body=body)
     found = codes_in(tmp_path, {"data.py": data, "train.py": _TRAIN.format(get=get, size=size)}, "train.py")
     assert "HS204" not in [code for _, code in found]
+
+
+def test_a_while_loop_that_calls_next_on_the_loader_is_followed(tmp_path):
+    name, params, body, get, size = _LOADERS["a tuple, built in a name"]
+    train = _TRAIN.format(get=get, size=size).replace("from data import *", f"from data import {name}").replace(
+        "    for (chunk,) in loader:\n",
+        "    batches = iter(loader)\n    while True:\n        try:\n            (chunk,) = next(batches)\n"
+        "        except StopIteration:\n            break\n")
+    data = _DATA.format(name=name, params=params, body=body)
+    assert [code for _, code in codes_in(tmp_path, {"data.py": data, "train.py": train}, "train.py")].count(
+        "HS204") == 2

@@ -51,6 +51,9 @@ _BUILDS = {
     "splits": ("from torchtext.legacy.data import BucketIterator",
                "train_iterator, test_iterator = BucketIterator.splits(\n"
                "    (train_data, test_data), batch_size=BATCH_SIZE, sort_within_batch=True)"),
+    "indexed from splits": ("from torchtext.legacy.data import BucketIterator",
+                            "iterators = BucketIterator.splits((train_data, test_data), batch_size=BATCH_SIZE)\n"
+                            "train_iterator = iterators[0]"),
     "module path": ("import torchtext",
                     "train_iterator = torchtext.data.iterator.BucketIterator(train_data, batch_size=BATCH_SIZE)"),
 }

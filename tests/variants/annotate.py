@@ -18,8 +18,20 @@ class _Strip(cst.CSTTransformer):
 
 
 class _Annotate(cst.CSTTransformer):
+    def __init__(self) -> None:
+        super().__init__()
+        self._lambdas = 0  # a lambda's parameters cannot be annotated
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self._lambdas += 1
+        return True
+
+    def leave_Lambda(self, original: cst.Lambda, updated: cst.Lambda) -> cst.Lambda:
+        self._lambdas -= 1
+        return updated
+
     def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
-        if updated.annotation is not None or updated.name.value in ("self", "cls"):
+        if updated.annotation is not None or updated.name.value in ("self", "cls") or self._lambdas:
             return updated
         return updated.with_changes(annotation=cst.Annotation(cst.Name("Any")))
 
