@@ -17,6 +17,7 @@ from hs_lint.walk import code_nodes
 
 # Calls that read every local by name: a parameter may be used without being spelled.
 _READS_ALL = frozenset({"locals", "vars", "eval", "exec"})
+_LOOKS = frozenset({"isinstance", "type", "callable", "id"})  # calls that look at a value without using it
 
 
 def signature(node: cst.FunctionDef, reaches_entry: Callable[[cst.Name], bool]) -> Signature | None:
@@ -34,9 +35,9 @@ def signature(node: cst.FunctionDef, reaches_entry: Callable[[cst.Name], bool]) 
     if any(isinstance(c, cst.Call) and isinstance(c.func, cst.Name) and c.func.value in _READS_ALL
            for c in code_nodes(node.body)):
         return None
-    bound = {id(name) for name in _bound_names(node.body)}
+    ignored = {id(name) for name in _bound_names(node.body)} | {id(name) for name in _tested_names(node.body)}
     read = {name.value for name in name_reads(node.body)
-            if name.value in names and id(name) not in bound and reaches_entry(name)}
+            if name.value in names and id(name) not in ignored and reaches_entry(name)}
     unread = tuple(sorted(names - read))
     return Signature(positional, keywords, star, varkw, unread)
 
@@ -70,6 +71,19 @@ def _bound_names(body: cst.CSTNode) -> Iterator[cst.Name]:
         else:
             continue
         yield from _target_names(targets)
+
+
+def _tested_names(body: cst.CSTNode) -> Iterator[cst.Name]:
+    """Names only looked at, not used: ``isinstance(h, tuple)``, ``h is None``. A parameter read only so is
+    still never handed on (``if isinstance(hidden, tuple): ...`` before ``self.lstm(x)``)."""
+    for current in code_nodes(body):
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) \
+                and current.func.value in _LOOKS and current.args and isinstance(current.args[0].value, cst.Name):
+            yield current.args[0].value
+        elif isinstance(current, cst.Comparison) and all(isinstance(c.operator, (cst.Is, cst.IsNot))
+                                                         for c in current.comparisons):
+            yield from (e for e in (current.left, *(c.comparator for c in current.comparisons))
+                        if isinstance(e, cst.Name))
 
 
 def _target_names(targets: list[cst.BaseExpression]) -> Iterator[cst.Name]:

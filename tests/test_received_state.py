@@ -69,6 +69,12 @@ _DROPPING = {
     def forward(self, tokens, *args):
         out, state = self.lstm(self.embed(tokens))
         return self.head(out), state""",
+    "only tested": """\
+    def forward(self, tokens, hidden=None):
+        if isinstance(hidden, tuple) or hidden is None:
+            pass
+        out, state = self.lstm(self.embed(tokens))
+        return self.head(out), state""",
     "no parameter": """\
     def forward(self, tokens):
         out, state = self.lstm(self.embed(tokens))
@@ -206,7 +212,7 @@ def test_a_model_whose_forward_is_not_known_is_left_alone():
 def test_the_message_names_the_parameter_and_the_call_to_write():
     [finding] = lint(_SCRIPT.format(forward=_DROPPING["never read"], loop=_CARRY), ["HS310"])
     assert finding.message == (
-        "`model(tokens, hidden)` passes the state `hidden` as `hidden` of `CharModel.forward`, which never reads it: "
+        "`model(tokens, hidden)` passes the state `hidden` as `hidden` of `CharModel.forward`, which never uses it: "
         "every call starts from a zero state; pass it on: `self.lstm(self.embed(tokens), hidden)`")
 
 

@@ -22,7 +22,8 @@ class Signature:
     keywords: tuple[str, ...] = ()  # keyword-only
     varargs: str | None = None
     varkw: str | None = None
-    unread: tuple[str, ...] = ()  # parameters (``*args``/``**kw`` too) whose incoming value the body never reads
+    # parameters (``*args``/``**kw`` too) whose incoming value the body never uses (``h is None`` only tests it)
+    unread: tuple[str, ...] = ()
 
     def receiver(self, position: int | None, keyword: str | None, skip: int = 0) -> str | None:
         """The parameter an argument binds to: the ``position``-th positional one after the first ``skip``

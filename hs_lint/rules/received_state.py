@@ -1,4 +1,4 @@
-"""HS310: a state handed to a model whose ``forward`` has no parameter for it, or never reads the one it binds.
+"""HS310: a state handed to a model whose ``forward`` has no parameter for it, or never uses the one it binds.
 
 The training loop carries ``h`` from batch to batch (``out, h = model(x, h)``), detaches it, resets it each
 epoch; and ``forward(self, x, hidden)`` runs ``self.lstm(x)``: the state the caller so carefully carries never
@@ -23,13 +23,13 @@ from hs_lint.rule import Rule, Violation
 class StateNotReceived(Rule):
     code = "HS310"
     name = "state-not-received"
-    summary = "A state is passed to a model whose forward has no parameter for it, or never reads it"
+    summary = "A state is passed to a model whose forward has no parameter for it, or never uses it"
     message = "`{call}` passes the state `{state}`{landing}: {effect}; {fix}"
     rationale = (
         "A caller that passes a hidden state to a model expects the model to continue from it: the loop carries "
         "it, detaches it, resets it between epochs. When `forward` has no parameter for it the call raises "
-        "TypeError; when the parameter it binds is never read (forward runs `self.lstm(x)`, or overwrites the "
-        "parameter with a fresh state before reading it) the state is dropped without a word, and every call "
+        "TypeError; when the parameter it binds is never used (forward runs `self.lstm(x)`, overwrites the "
+        "parameter with a fresh state before reading it, or only tests it: `hidden is None`) the state is dropped without a word, and every call "
         "starts from a zero state: a stateful model trained and evaluated as a stateless one. Read the parameter "
         "and hand it to the recurrent layer, or stop passing it."
     )
@@ -160,7 +160,7 @@ run(Tagger(), [], None)
             effect, fix = "the call raises TypeError", "add one to forward and hand it to its recurrent layer"
         else:
             inner = _inner_calls(facts, forward)
-            landing = f" as `{param}` of `{owner}`, which never reads it"
+            landing = f" as `{param}` of `{owner}`, which never uses it"
             effect = "every call starts from a zero state" if inner and all(c.state_arg is None for c in inner) \
                 else "the state you carry is ignored"
             fix = f"pass it on: `{_passing(facts, inner[0], param)}`" if len(inner) == 1 \
