@@ -50,7 +50,7 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Objec
 from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
 from hs_lint.signature import Signature, signature
-from hs_lint.torch_api import DATA_LOADERS
+from hs_lint.torch_api import BATCH_ITERATORS, DATA_LOADERS
 
 if TYPE_CHECKING:
     from hs_lint.batches import Batches
@@ -1252,6 +1252,12 @@ class FileFacts:
             return None
         state_arg = self.passed_value(self._argument_for_state(site, callee), site)
         return RecurrentCall(site, callee, state_arg, frozenset(flat_keys(state_arg)), result_keys, heuristic)
+
+    @functools.cached_property
+    def builds_loaders(self) -> bool:
+        """The file constructs a batch iterator somewhere (else none of its functions returns one: their shape facts,
+        which cost, need not be asked)."""
+        return any(self.qualify(site.node.func) in BATCH_ITERATORS for site in self.calls)
 
     def signature(self, function: Scope) -> Signature | None:
         """What ``function`` accepts and which parameters it never reads (hs_lint.signature); from the summary for a

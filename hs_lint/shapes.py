@@ -1290,6 +1290,8 @@ class ShapeFacts:
         return built[0] if built is not None else None
 
     def _returned_construction(self, function: Scope) -> tuple[int, cst.Call] | None:
+        if not self.facts.builds_loaders:
+            return None
         built = set()
         for value in function.returns:
             elements = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]

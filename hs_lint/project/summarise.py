@@ -13,7 +13,6 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Modul
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
 from hs_lint.shapes import LEADING_AXES_KEPT, PARAMETERS, Dim, layer_width, typed
-from hs_lint.torch_api import BATCH_ITERATORS
 from hs_lint.torch_era import era
 
 
@@ -94,7 +93,7 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         batch_params=facts.batches.param_batches(scope) if scope.node is not None else (),
         signature=facts.signature(scope) if scope.name == "forward" and scope.cls is not None else None,
         state_position=facts.state_position(scope) if scope.name == "forward" and scope.cls is not None else None,
-        loader=facts.shapes.returned_loader(scope) if scope.node is not None and _builds_loaders(facts) else None,
+        loader=facts.shapes.returned_loader(scope) if scope.node is not None and facts.builds_loaders else None,
     )
 
 
@@ -217,12 +216,6 @@ def _params(scope: Scope) -> list[cst.Param]:
     if not isinstance(node, cst.FunctionDef):
         return []
     return [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
-
-
-def _builds_loaders(facts: FileFacts) -> bool:
-    """The module constructs a batch iterator somewhere (else no function of it returns one: its shape facts,
-    which cost, are not asked for)."""
-    return any(facts.qualify(site.node.func) in BATCH_ITERATORS for site in facts.calls)
 
 
 def _default(facts: FileFacts, param: cst.Param, scope: Scope) -> object:
