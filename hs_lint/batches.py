@@ -131,8 +131,8 @@ class Batches:
         """A parameter one of whose callers passes such a value: in this file, or (``forward``) an importer."""
         if param not in function.params or not isinstance(function.node, cst.FunctionDef):
             return None
-        for argument, caller in self.facts.shapes.arguments(function, param):
-            found = self._trace(argument, caller, depth + 1, origin)
+        for given, caller in self.facts.shapes.arguments(function, param):
+            found = self._trace(given, caller, depth + 1, origin)
             if found is not None:
                 return found
         return origin.elsewhere(function, param)
@@ -328,8 +328,8 @@ class Batches:
         found = set()
         for site in self.facts.calls:
             cls = self._instance_class(site.node.func, site.scope) if site.loop is not None else None
-            for position, argument in enumerate(positional_args(site.node) if cls is not None else ()):
-                if self.loader(argument, site.scope) is not None:
+            for position, given in enumerate(positional_args(site.node) if cls is not None else ()):
+                if self.loader(given, site.scope) is not None:
                     found.add((qualified(cls), position))
         return tuple(sorted(found))
 

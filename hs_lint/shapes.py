@@ -366,8 +366,7 @@ class ShapeFacts:
         ``dataset, loader = make_loader(opts)`` (the call stands for it: ``returned_loader``)."""
         if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, cst.Call):
             return []
-        qualified = self.facts.qualify(value.func) or ""
-        if qualified.endswith(".splits") and qualified in BATCH_ITERATORS:
+        if self._splits_call(value):
             return [(key, value) for key in _target_keys(target)]
         function = self.facts.callee_function(value, scope)
         position = self._loader_position(function) if function is not None else None
@@ -376,6 +375,11 @@ class ShapeFacts:
             return []
         return [(key, value if index == position else None) for index, element in enumerate(target.elements)
                 for key in _target_keys(element.value)]
+
+    def _splits_call(self, call: cst.Call) -> bool:
+        """``BucketIterator.splits(...)``: several iterators, one per dataset, each built with the call's keywords."""
+        qualified = self.facts.qualify(call.func) or ""
+        return qualified.endswith(".splits") and qualified in BATCH_ITERATORS
 
     def assigned(self, key: str, scope: Scope) -> list[tuple[cst.BaseExpression | None, cst.CSTNode]]:
         """The values ``key`` is assigned in ``scope`` (None where an unpacking hides it), with their statements."""
@@ -1374,11 +1378,9 @@ class ShapeFacts:
         for base, where in bases:
             if not isinstance(base, cst.Call):
                 continue
-            qualified = self.facts.qualify(base.func) or ""
             function = self.facts.callee_function(base, where)
-            at = -2 if qualified.endswith(".splits") and qualified in BATCH_ITERATORS else (
-                self._loader_position(function) if function is not None else None)
-            if at in (-2, index) and (built := self._built_loader(base, where)) is not None:
+            holds = self._splits_call(base) or (function is not None and self._loader_position(function) == index)
+            if holds and (built := self._built_loader(base, where)) is not None:
                 found.append(built)
         return found
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
-from hs_lint.names import int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import int_literal, key_of, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
