@@ -643,6 +643,7 @@ class FileFacts:
         self.tuple_conditions: dict[tuple[str, str | None], str] = {}
         self._pair_initialisers: set[int] = set()  # ``h = model.init_hidden(b)`` calls that return (h0, c0)
         self._state_params_by_function: dict[int, frozenset[str]] = {}
+        self._signatures: dict[int, Signature | None] = {}  # by id(function): asked at every call of a model
         self._flows: dict[int, ReachingDefinitions] = {}
         self._fed_states: set[tuple[str, str | None]] = set()  # (owner, key) fed to an LSTM as its state
         self._function_events: dict[int, list[GradEvent]] = {}
@@ -1260,13 +1261,16 @@ class FileFacts:
         return any(self.qualify(site.node.func) in BATCH_ITERATORS for site in self.calls)
 
     def signature(self, function: Scope) -> Signature | None:
-        """What ``function`` accepts and which parameters it never reads (hs_lint.signature); from the summary for a
+        """What ``function`` accepts and which parameters it never uses (hs_lint.signature); from the summary for a
         function of another module."""
         if function.summary is not None:
             return function.summary.signature
         if not isinstance(function.node, cst.FunctionDef):
             return None
-        return signature(function.node, lambda read: ENTRY in (self.reaching(read, read.value, function) or {ENTRY}))
+        if id(function) not in self._signatures:
+            self._signatures[id(function)] = signature(
+                function.node, lambda read: ENTRY in (self.reaching(read, read.value, function) or {ENTRY}))
+        return self._signatures[id(function)]
 
     def state_params(self, function: Scope) -> frozenset[str]:
         """Parameters that ``function`` passes as the state of a torch recurrent module."""

@@ -44,8 +44,9 @@ def signature(node: cst.FunctionDef, reaches_entry: Callable[[cst.Name], bool]) 
 
 def _is_stub(body: cst.BaseSuite) -> bool:
     """``pass``, ``...``, a docstring or ``raise NotImplementedError``: an interface, not an implementation."""
-    statements = body.body if isinstance(body, cst.IndentedBlock) else ()
-    for statement in statements:
+    if isinstance(body, cst.SimpleStatementSuite):  # ``def forward(self, x): return self.gru(x)``
+        return all(_is_stub_statement(s) for s in body.body)
+    for statement in body.body:
         small = statement.body if isinstance(statement, cst.SimpleStatementLine) else None
         if small is None or not all(_is_stub_statement(s) for s in small):
             return False

@@ -75,6 +75,8 @@ _DROPPING = {
             pass
         out, state = self.lstm(self.embed(tokens))
         return self.head(out), state""",
+    "one line, no parameter": """\
+    def forward(self, tokens): return self.lstm(self.embed(tokens))""",
     "no parameter": """\
     def forward(self, tokens):
         out, state = self.lstm(self.embed(tokens))

@@ -3,8 +3,8 @@
 The training loop carries ``h`` from batch to batch (``out, h = model(x, h)``), detaches it, resets it each
 epoch; and ``forward(self, x, hidden)`` runs ``self.lstm(x)``: the state the caller so carefully carries never
 reaches the layer, and every batch starts from zeros. Where the argument lands is read from ``forward``'s
-signature (this file's class, or another module's through its summary); whether ``forward`` reads it, from
-reaching definitions (a parameter overwritten before any read is never read).
+signature (this file's class, or another module's through its summary); whether ``forward`` uses it, from
+reaching definitions (a parameter overwritten before any read, or only tested, is never used).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ class StateNotReceived(Rule):
         "A caller that passes a hidden state to a model expects the model to continue from it: the loop carries "
         "it, detaches it, resets it between epochs. When `forward` has no parameter for it the call raises "
         "TypeError; when the parameter it binds is never used (forward runs `self.lstm(x)`, overwrites the "
-        "parameter with a fresh state before reading it, or only tests it: `hidden is None`) the state is dropped without a word, and every call "
-        "starts from a zero state: a stateful model trained and evaluated as a stateless one. Read the parameter "
-        "and hand it to the recurrent layer, or stop passing it."
+        "parameter with a fresh state before reading it, or only tests it: `hidden is None`) the state is dropped "
+        "without a word, and every call starts from a zero state: a stateful model trained and evaluated as a "
+        "stateless one. Read the parameter and hand it to the recurrent layer, or stop passing it."
     )
     torch_error = ("TypeError: forward() takes 2 positional arguments but 3 were given; or, when forward has "
                    "the parameter and ignores it, nothing: the output is the one a zero state gives.")
