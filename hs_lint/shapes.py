@@ -447,31 +447,17 @@ class ShapeFacts:
     def _sym(self, key: str, scope: Scope, text: str | None = None) -> Dim:
         return Dim(1, (Sym(self.qualified_key(key, scope), text or key),))
 
-    def as_called_from(self, value: Value, text: str, scope: Scope) -> list[tuple[Value, CallSite | None]]:
-        """``value``, written ``text``, as the calls made in ``scope`` see it: when ``text`` is a parameter of a
-        function that holds ``value`` there (``batch`` of ``init_hidden``), each call of that function in
-        ``scope`` with the argument it passes, read there (``model.init_hidden(opts.batch_size)`` ->
-        ``opts.batch_size``); else ``value`` itself."""
-        found: list[tuple[Value, CallSite | None]] = []
-        for site in self.facts.calls if text.isidentifier() else ():
-            function = self._called_function(site.node, site.scope) if site.scope is scope else None
-            if function is None or text not in function.params or self._parameter(function, text) != value:
-                continue
-            given = self.facts.bound_arguments(site, function).get(text)
-            found.append((self.value(given, scope) if given is not None else None, site))
-        return found or [(value, None)]
-
     def callers(self, function: Scope) -> list:
         """Same-file call sites of a function, a method (``self.m``/``obj.m``) or a class (``__init__``)."""
         if self._callers is None:
             self._callers = {}
             for site in self.facts.calls:
-                target = self._called_function(site.node, site.scope)
+                target = self.called_function(site.node, site.scope)
                 if target is not None:
                     self._callers.setdefault(id(target), []).append(site)
         return self._callers.get(id(function), [])
 
-    def _called_function(self, call: cst.Call, scope: Scope) -> Scope | None:
+    def called_function(self, call: cst.Call, scope: Scope) -> Scope | None:
         facts = self.facts
         function = facts.callee_function(call, scope)
         if function is not None:
@@ -1022,7 +1008,7 @@ class ShapeFacts:
             inner = same_shape_inner(expr, self.facts.qualify(expr.func))
             if inner is not None:
                 return self.states(inner, scope, depth + 1)
-            function = self._called_function(expr, scope)
+            function = self.called_function(expr, scope)
             if function is not None and method_name(expr) != "forward":
                 return [f for r in function.returns for f in self.states(r, function, depth + 1)]
             shape = self.tensor(expr, scope, depth + 1)
@@ -1267,6 +1253,29 @@ class ShapeFacts:
         key = qualified.split(":", 1)[-1]
         return any(v is not None and _has_layout_call(v) for v, _ in self.assigned(key, scope))
 
+    def state_batch(self, function: Scope) -> str | None:
+        """The parameter that sizes the batch axis of the state ``function`` returns, as the recurrent module
+        given that state reads it (dim 1 of a full module's h0, dim 0 of a cell's): ``batch`` of
+        ``init_hidden(self, batch)``. None unless every such state this file feeds a module agrees."""
+        if function.summary is not None:
+            return function.summary.state_batch
+        if not self.uses or not function.returns:
+            return None
+        built = {id(part.node) for value in function.returns for form in self.states(value, function)
+                 for part in form.parts if part is not None}
+        found = set()
+        for use in self.uses:
+            for form in use.forms:
+                for part in form.parts:
+                    if part is None or id(part.node) not in built:
+                        continue
+                    axis, rank = (0, 2) if use.module.is_cell else (1, 3)
+                    found.add(part.texts[axis] if part.dims is not None and len(part.dims) == rank
+                              and len(part.texts) == rank else None)
+        name = found.pop() if len(found) == 1 else None
+        skip = 1 if function.is_method else 0
+        return name if name in function.params[skip:] else None
+
     # -- data loaders ----------------------------------------------------------------------
     def returned_loader(self, function: Scope) -> tuple[int, str, dict[str, str]] | None:
         """The batch iterator ``function`` builds and returns (``return dataset, loader`` -> position 1; the whole
@@ -1337,10 +1346,14 @@ class ShapeFacts:
         for caller in sites:
             loop = caller.loop
             while loop is not None:
-                for source in self._iterated(loop):
-                    found += [LoaderUse(*built, loop) for built in self._loader(source, loop.scope)]
+                found += self.loop_loaders(loop)
                 loop = loop.parent
         return found
+
+    def loop_loaders(self, loop: Loop) -> list[LoaderUse]:
+        """The batch iterators ``loop`` itself runs over."""
+        return [LoaderUse(*built, loop)
+                for source in self._iterated(loop) for built in self._loader(source, loop.scope)]
 
     def _iterated(self, loop: Loop) -> list[cst.BaseExpression]:
         """What a loop takes its items from: a ``for``'s iterable, or what a ``while`` calls ``next`` on."""

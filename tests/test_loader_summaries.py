@@ -90,8 +90,8 @@ def test_a_fixed_state_meets_the_short_last_batch_of_a_loader_a_function_returns
         files = {"train.py": data + train.replace("from data import *\n", "")}
     else:
         files = {"data.py": data, "train.py": train}
-    found = [code for _, code in codes_in(tmp_path, files, "train.py")]
-    assert found.count("HS204") == 2  # h0 and c0
+    found = codes_in(tmp_path, files, "train.py")
+    assert [line for line, code in found if code == "HS204"] == [_line_of(files["train.py"], "model.init_hidden(")]
 
 
 @pytest.mark.parametrize("body, get, size", [
@@ -123,4 +123,96 @@ def test_a_while_loop_that_calls_next_on_the_loader_is_followed(tmp_path):
         "        except StopIteration:\n            break\n")
     data = _DATA.format(name=name, params=params, body=body)
     assert [code for _, code in codes_in(tmp_path, {"data.py": data, "train.py": train}, "train.py")].count(
-        "HS204") == 2
+        "HS204") == 1
+
+
+def _line_of(text: str, needle: str) -> int:
+    return text[:text.index(needle)].count("\n") + 1
+
+
+# -- the model's class in another module: its summary says which parameter of init_hidden sizes the state's batch
+
+_LOOP = """\
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+{imports}
+
+
+def train(opts):
+    loader = DataLoader(TensorDataset(torch.randint(0, 50, (1000, 21))), batch_size=opts.batch_size, shuffle=True{drop})
+    model = {build}
+    optimizer = torch.optim.Adam(model.parameters())
+{before}    for (chunk,) in loader:
+{state}        out, hidden = model(chunk[:, :-1], hidden)
+        hidden = tuple(h.detach() for h in hidden)
+        loss = nn.functional.cross_entropy(out.flatten(0, 1), chunk[:, 1:].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+_IMPORTS = {
+    "from nets import CharLSTM": ("from nets import CharLSTM", "CharLSTM()", {"nets.py": _MODEL}),
+    "import nets": ("import nets", "nets.CharLSTM()", {"nets.py": _MODEL}),
+    "from nets import *": ("from nets import *", "CharLSTM()", {"nets.py": _MODEL}),
+    "a package": ("from lm.nets import CharLSTM", "CharLSTM().to('cpu')",
+                  {"lm/__init__.py": "", "lm/nets.py": _MODEL}),
+    "re-exported by a package": ("from lm import CharLSTM", "CharLSTM()",
+                                 {"lm/__init__.py": "from .nets import CharLSTM\n", "lm/nets.py": _MODEL}),
+    "a subclass here": ("from nets import CharLSTM\n\n\nclass Tiny(CharLSTM):\n    pass", "Tiny()",
+                        {"nets.py": _MODEL}),
+}
+
+_CALLS = {
+    "in the loop": ("", "        hidden = model.init_hidden({size})\n"),
+    "by keyword": ("", "        hidden = model.init_hidden(batch={size})\n"),
+    "before the loop": ("    hidden = model.init_hidden({size})\n", ""),
+    "through a helper of a third module": (
+        "", "        hidden = fresh_state(model, {size})\n"),
+}
+
+_HELPERS = "def fresh_state(model, rows):\n    return model.init_hidden(rows)\n"
+
+
+def _project(imports: str, call: str, size: str = "opts.batch_size", drop: str = "") -> tuple[dict[str, str], str]:
+    statement, build, others = _IMPORTS[imports]
+    before, state = (part.format(size=size) for part in _CALLS[call])
+    if "fresh_state" in state:
+        statement += "\nfrom states import fresh_state"
+    loop = _LOOP.format(imports=statement, build=build, drop=drop, before=before, state=state)
+    return {**others, "states.py": _HELPERS, "train.py": loop}, (before + state).strip()
+
+
+@pytest.mark.parametrize("call", sorted(_CALLS))
+@pytest.mark.parametrize("imports", sorted(_IMPORTS))
+def test_a_class_of_another_module_sized_by_the_loop_is_reported_at_the_call(tmp_path, imports, call):
+    files, written = _project(imports, call)
+    found = codes_in(tmp_path, files, "train.py")
+    assert [line for line, code in found if code == "HS204"] == [_line_of(files["train.py"], written)]
+    assert codes_in(tmp_path, files, "nets.py" if "nets.py" in files else "lm/nets.py") == []
+
+
+@pytest.mark.parametrize("size, drop", [
+    ("chunk.size(0)", ""),  # sized by the batch itself
+    ("opts.batch_size", ", drop_last=True"),  # the short batch is dropped
+    ("1", ""),  # another size: not the loader's (it may be a generation run)
+    ("opts.eval_batch_size", ""),
+])
+def test_a_class_of_another_module_lookalikes_are_silent(tmp_path, size, drop):
+    files, _ = _project("from nets import CharLSTM", "in the loop", size, drop)
+    assert "HS204" not in [code for _, code in codes_in(tmp_path, files, "train.py")]
+
+
+def test_a_method_whose_parameter_is_not_the_states_batch_is_silent(tmp_path):
+    """``state_batch`` comes from the state the model is given: a parameter that sizes something else (here the
+    layers) is not the batch, and a method whose result never reaches the module says nothing."""
+    model = _MODEL.replace("def init_hidden(self, batch):\n        return (torch.zeros(self.layers, batch, "
+                           "self.width), torch.zeros(self.layers, batch, self.width))",
+                           "def init_hidden(self, batch):\n        return (torch.zeros(batch, 4, self.width), "
+                           "torch.zeros(batch, 4, self.width))")
+    assert model != _MODEL
+    files, _ = _project("from nets import CharLSTM", "in the loop")
+    files["nets.py"] = model
+    assert "HS204" not in [code for _, code in codes_in(tmp_path, files, "train.py")]

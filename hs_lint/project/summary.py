@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-SUMMARY_FORMAT = "14"
+SUMMARY_FORMAT = "15"
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class FunctionSummary:
     # the batch iterator it builds and returns: (position in its returned tuple, -1 for the whole return; the
     # iterator's qualified class; {"batch_size"/"drop_last": code in its parameters, a literal, or "?"})
     loader: tuple[int, str, dict[str, str]] | None = None
+    state_batch: str | None = None  # the parameter sizing the batch axis of the state it returns (``init_hidden``)
 
 
 # A recurrent module's configuration as data: {"kind": "LSTM", "hidden_size": 64, "num_layers": {"param":
@@ -204,7 +205,8 @@ def _function(data: dict) -> FunctionSummary:
                               "signature": _signature(signature) if signature is not None else None,
                               "loader": (int(loader[0]), str(loader[1]), {str(k): str(v) for k, v in
                                                                           dict(loader[2]).items()})
-                              if loader is not None else None})
+                              if loader is not None else None,
+                              "state_batch": _text(data["state_batch"])})
 
 
 def _signature(data: dict) -> Signature:

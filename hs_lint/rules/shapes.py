@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
+from hs_lint.fixed_batch import fixed_calls, sized_by_caller
 from hs_lint.names import int_literal, key_of, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
     Dim,
+    LoaderUse,
     ModuleConfig,
     Output,
     ShapeFacts,
@@ -345,6 +347,17 @@ class Encoder(nn.Module):
 """,
     )
 
+    def check(self, facts: FileFacts) -> Iterator[Violation]:
+        yield from super().check(facts)
+        for fixed in fixed_calls(facts.shapes):
+            loader, owner = fixed.loader, fixed.initialiser.cls
+            call = facts.source(fixed.site.node)
+            yield self.violation(
+                fixed.site.node, state=f"`{call}`", found="a state",
+                module=f"`{owner.name}`" if owner is not None else "the model", batch=f"`{loader.batch_size}`",
+                problem=f"is fixed, but the {loader.model.name} (batch_size={loader.batch_size}) {_short(loader)}",
+                fix=f"Pass the batch's own size{_drop(loader)}.")
+
     def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
         return self._problem(shapes, use, shape) is not None
 
@@ -365,19 +378,11 @@ class Encoder(nn.Module):
         # a loop that skips the batches of another size never gives the call one (HS213/HS214 report the skip)
         guarded = {id(s.loop.node) for s in shapes.facts.skips if shapes.value(s.fixed, s.loop.scope) == batch}
         for loader in shapes.loaders(use):
-            text = shape.texts[0 if use.module.is_cell else 1]
-            call = next((site for size, site in shapes.as_called_from(batch, text, loader.loop.scope)
-                         if size == loader.batch_size), False)
-            if call is False or loader.drop_last is not False or id(loader.loop.node) in guarded:
+            if loader.batch_size != batch or loader.drop_last is not False or id(loader.loop.node) in guarded \
+                    or sized_by_caller(shapes, shape.node):
                 continue
-            name, size = loader.model.name, loader.batch_size
-            short = "yields a smaller last batch" if loader.model.drop_last is None else "has no drop_last=True"
-            drop = "" if loader.model.drop_last is None else " or pass drop_last=True"
-            if call is not None:  # the size is what a call in the loop's function passes for a parameter
-                return (f"is `{shapes.facts.source(call.node)}` in `{call.scope.name}`, but the {name} "
-                        f"(batch_size={size}) {short}", f"Pass the batch's own size there{drop}.")
-            return (f"is fixed, but the {name} (batch_size={size}) {short}",
-                    f"Size it by `{_input_text(shapes, use)}.size({axis})`{drop}.")
+            return (f"is fixed, but the {loader.model.name} (batch_size={loader.batch_size}) "
+                    f"{_short(loader)}", f"Size it by `{_input_text(shapes, use)}.size({axis})`{_drop(loader)}.")
         given = use.input
         if given is not None and given.dims is not None and len(given.dims) == rank:
             other = given.dims[1 - axis] if rank == 3 else None
@@ -892,6 +897,15 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
         if kept and call.args[-1] is arg:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return Fix((replace(call, call.with_changes(args=kept)),))
+
+
+def _short(loader: LoaderUse) -> str:
+    return "yields a smaller last batch" if loader.model.drop_last is None else "has no drop_last=True"
+
+
+def _drop(loader: LoaderUse) -> str:
+    """The other repair, where the iterator has one."""
+    return "" if loader.model.drop_last is None else " or pass drop_last=True"
 
 
 def _input_text(shapes: ShapeFacts, use: StateUse) -> str:
