@@ -4,7 +4,8 @@ A state initialiser (``init_hidden(self, batch)``, whose returned state's batch 
 ``ShapeFacts.state_batch``, of this file's class or, through its summary, of another module's) called in a
 function that loops over a DataLoader without ``drop_last=True``, or over a torchtext iterator, with that
 iterator's ``batch_size``: the state has ``batch_size`` rows and the last batch fewer. The mistake is the size
-the call chooses, so it is reported at the call, wherever the initialiser is defined.
+the call chooses, so it is reported at the call, wherever the initialiser is defined. A loop that may leave an
+iteration early (``if ...: continue``) may never reach the short batch: silent (HS213/HS214 judge such skips).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from hs_lint.facts import CallSite, Scope
 from hs_lint.shapes import LoaderUse, ShapeFacts
+from hs_lint.skips import leaves_early
 
 
 @dataclass(frozen=True)
@@ -26,25 +28,24 @@ class FixedCall:
 def fixed_calls(shapes: ShapeFacts) -> Iterator[FixedCall]:
     """Each initialiser call given the full batch size of a loop's short-batched iterator, once."""
     facts = shapes.facts
-    # a loop that skips the batches of another size never gives the model one (HS213/HS214 report the skip)
-    guarded = [(s.loop, s.fixed) for s in facts.skips]
+    by_scope: dict[int, list[tuple[CallSite, Scope, str]]] = {}
+    for site in facts.calls:
+        function = shapes.called_function(site.node, site.scope)
+        param = shapes.state_batch(function) if function is not None else None
+        if param is not None:
+            by_scope.setdefault(id(site.scope), []).append((site, function, param))
     seen: set[int] = set()
-    for loop in facts.loops:
-        for loader in shapes.loop_loaders(loop):
-            if loader.drop_last is not False or loader.batch_size is None:
+    for loop in facts.loops if by_scope else ():
+        calls = by_scope.get(id(loop.scope), ())
+        for loader in shapes.loop_loaders(loop) if calls else ():
+            if loader.drop_last is not False or loader.batch_size is None or leaves_early(loop):
                 continue
-            for site in facts.calls:
-                if site.scope is not loop.scope or id(site.node) in seen:
-                    continue
-                function = shapes.called_function(site.node, site.scope)
-                param = shapes.state_batch(function) if function is not None else None
-                given = facts.bound_arguments(site, function).get(param) if param is not None else None
-                size = shapes.value(given, site.scope) if given is not None else None
-                if size is None or size != loader.batch_size or any(
-                        skip is loop and shapes.value(fixed, loop.scope) == size for skip, fixed in guarded):
-                    continue
-                seen.add(id(site.node))
-                yield FixedCall(site, function, loader)
+            for site, function, param in calls:
+                given = facts.bound_arguments(site, function).get(param)
+                if id(site.node) not in seen and given is not None and \
+                        shapes.value(given, site.scope) == loader.batch_size:
+                    seen.add(id(site.node))
+                    yield FixedCall(site, function, loader)
 
 
 def sized_by_caller(shapes: ShapeFacts, node: object) -> bool:

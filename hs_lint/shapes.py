@@ -327,6 +327,7 @@ class ShapeFacts:
         # otherwise be re-traced through every path to the depth limit (exponential in the depth).
         self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
         self._shaped: dict[tuple[int, int, int], TensorShape | None] = {}
+        self._state_batches: dict[int, str | None] = {}  # id(function) -> ``state_batch``
         self._index()
         self.mappings = Mappings(facts, self._traced_sources)
         self.modules: dict[int, ModuleConfig] = {}
@@ -1261,6 +1262,11 @@ class ShapeFacts:
             return function.summary.state_batch
         if not self.uses or not function.returns:
             return None
+        if id(function) not in self._state_batches:
+            self._state_batches[id(function)] = self._state_batch(function)
+        return self._state_batches[id(function)]
+
+    def _state_batch(self, function: Scope) -> str | None:
         built = {id(part.node) for value in function.returns for form in self.states(value, function)
                  for part in form.parts if part is not None}
         found = set()
@@ -1362,7 +1368,8 @@ class ShapeFacts:
         return [args[0] for site in self.facts.calls if site.loop is loop and isinstance(site.node.func, cst.Name)
                 and site.node.func.value == "next" and len(args := positional_args(site.node)) in (1, 2)]
 
-    def _loader(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[BatchIterator, Value, Value]]:
+    def _loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> list[
+            tuple[BatchIterator, Value, Value]]:
         while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ITER_WRAPPERS:
             args = positional_args(expr)
             if not args:
@@ -1374,10 +1381,10 @@ class ShapeFacts:
         if isinstance(expr, cst.Subscript):  # ``result[1]`` of ``result = make_loader(opts)``
             return self._indexed_loader(expr, scope)
         key = key_of(expr)
-        if key is None:
+        if key is None or depth > 8:
             return []
         return [found for value, where in self._traced_sources(key, scope, expr)
-                for found in self._loader(value, where)]
+                for found in self._loader(value, where, depth + 1)]
 
     def _indexed_loader(self, expr: cst.Subscript, scope: Scope) -> list[tuple[BatchIterator, Value, Value]]:
         """An element of what a call returns that holds a batch iterator: one of ``splits(...)``'s, or the one a

@@ -72,6 +72,13 @@ def _ifs(block: cst.BaseSuite) -> Iterator[cst.If]:
             yield from _ifs(statement.body)
 
 
+def leaves_early(loop: Loop) -> bool:
+    """Some ``if`` of the loop's own body only leaves the iteration: whatever its condition (``batch_i >
+    len(loader.dataset) // batch_size``), the loop may never use the batches a fixed-size state would not fit,
+    so HS204 says nothing of it."""
+    return any(_leaves(node) is not None for node in _ifs(loop.node.body))
+
+
 def _leaves(node: cst.If) -> str | None:
     """``continue`` or ``break`` when that (after calls such as a ``print``) is the whole body, with no ``else``."""
     if node.orelse is not None:

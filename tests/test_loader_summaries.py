@@ -216,3 +216,19 @@ def test_a_method_whose_parameter_is_not_the_states_batch_is_silent(tmp_path):
     files, _ = _project("from nets import CharLSTM", "in the loop")
     files["nets.py"] = model
     assert "HS204" not in [code for _, code in codes_in(tmp_path, files, "train.py")]
+
+
+@pytest.mark.parametrize("guard", [
+    "        if step > len(loader.dataset) // opts.batch_size:\n            break\n",
+    "        full = len(loader.dataset) // opts.batch_size\n        if step > full:\n            break\n",
+    "        if chunk.size(0) < opts.batch_size:\n            continue\n",
+])
+@pytest.mark.parametrize("imports", ["from nets import CharLSTM", "a subclass here"])
+def test_a_loop_that_may_leave_before_the_short_batch_is_silent(tmp_path, guard, imports):
+    """The loop stops (or skips) before the smaller last batch, under a condition read or not: HS204 says nothing
+    (HS213/HS214 judge the skips they can read)."""
+    files, _ = _project(imports, "in the loop")
+    files["train.py"] = files["train.py"].replace(
+        "    for (chunk,) in loader:\n", "    for step, (chunk,) in enumerate(loader, 1):\n" + guard)
+    assert guard.strip().splitlines()[0].strip() in files["train.py"]
+    assert "HS204" not in [code for _, code in codes_in(tmp_path, files, "train.py")]

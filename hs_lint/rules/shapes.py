@@ -8,6 +8,7 @@ import libcst as cst
 
 from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
 from hs_lint.fixed_batch import fixed_calls, sized_by_caller
+from hs_lint.skips import leaves_early
 from hs_lint.names import int_literal, key_of, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
@@ -330,6 +331,27 @@ class Encoder(nn.Module):
         h0 = torch.zeros(1, x.size(0), 20)
         return self.gru(x, h0)
 """,
+        """\
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+class CharLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 32, batch_first=True)
+
+    def init_hidden(self, batch):
+        return torch.zeros(1, batch, 32), torch.zeros(1, batch, 32)
+
+    def forward(self, x, hidden):
+        return self.lstm(x, hidden)
+
+loader = DataLoader(TensorDataset(torch.randn(100, 5, 8)), batch_size=16, shuffle=True)
+model = CharLSTM()
+for (x,) in loader:
+    out, _ = model(x, model.init_hidden(16))
+""",
     )
     good = (
         """\
@@ -344,6 +366,27 @@ class Encoder(nn.Module):
     def forward(self, x):
         h0 = torch.zeros(1, x.size(1), 20, device=x.device)
         return self.gru(x, h0)
+""",
+        """\
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+class CharLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 32, batch_first=True)
+
+    def init_hidden(self, batch):
+        return torch.zeros(1, batch, 32), torch.zeros(1, batch, 32)
+
+    def forward(self, x, hidden):
+        return self.lstm(x, hidden)
+
+loader = DataLoader(TensorDataset(torch.randn(100, 5, 8)), batch_size=16, shuffle=True)
+model = CharLSTM()
+for (x,) in loader:
+    out, _ = model(x, model.init_hidden(x.size(0)))
 """,
     )
 
@@ -375,10 +418,8 @@ class Encoder(nn.Module):
                 fixed = sym.text.replace(f"({sym.axis})", f"({axis})").replace(f"[{sym.axis}]", f"[{axis}]")
                 return (f"is axis {sym.axis} of `{name}`, but{layout} the batch is axis {axis}",
                         f"Size it by the batch: `{fixed}`")
-        # a loop that skips the batches of another size never gives the call one (HS213/HS214 report the skip)
-        guarded = {id(s.loop.node) for s in shapes.facts.skips if shapes.value(s.fixed, s.loop.scope) == batch}
         for loader in shapes.loaders(use):
-            if loader.batch_size != batch or loader.drop_last is not False or id(loader.loop.node) in guarded \
+            if loader.batch_size != batch or loader.drop_last is not False or leaves_early(loader.loop) \
                     or sized_by_caller(shapes, shape.node):
                 continue
             return (f"is fixed, but the {loader.model.name} (batch_size={loader.batch_size}) "
