@@ -132,7 +132,7 @@ def _with_helpers(module: cst.Module, project: ModuleView | None) -> Expansion:
     replacements = {}
     tops: dict[int, cst.CSTNode] = {}  # the top-level statements holding an expanded call
     for call, top, cls, bound in survey.calls:
-        new = _expanded(call, _Context(templates, names, bound, cls, expansion, own), 0, ())
+        new = _expanded(call, _Context(templates, names, bound, cls, expansion, own, project), 0, ())
         if new is not None:
             replacements[id(call)] = new
             expansion.replaced.append(call)
@@ -145,12 +145,13 @@ def _with_helpers(module: cst.Module, project: ModuleView | None) -> Expansion:
 
 @dataclass(frozen=True)
 class _Context:
-    templates: dict[str, Template]
+    templates: dict[str, Template | None]  # None: a spelling looked up and found to be no helper
     names: dict[str, str]  # the caller's module: name -> what it stands for
     bound: frozenset[str]  # names the functions around the call bind
     cls: str | None  # the class whose method the call is in
     expansion: Expansion
     module: str  # the caller's module, absolute
+    project: ModuleView | None = None
 
 
 def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, ...]) -> cst.BaseExpression | None:
@@ -159,6 +160,8 @@ def _expanded(call: cst.Call, context: _Context, depth: int, active: tuple[str, 
     if key is None or depth >= MAX_DEPTH or key in active:
         return None
     method = key.startswith("self.") and key.count(".") == 1
+    if depth and not method and key not in context.templates:
+        context.templates[key] = _nested_template(key, context)
     template = context.templates.get(f"{context.cls}:{key}" if method else key)
     if template is None or not method and key.split(".", 1)[0] in context.bound:
         return None
@@ -512,6 +515,16 @@ class _Survey(cst.CSTVisitor):
 
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
         self._bound_here([n.name.value for n in node.names])
+
+
+def _nested_template(key: str, context: _Context) -> Template | None:
+    """A helper that an expanded helper calls, though this file never calls it: found through what its name
+    stands for here (an import, or a name the expansion imports for it), so a helper of a helper is read too."""
+    head, _, rest = key.partition(".")
+    meaning = context.names.get(head) or context.expansion.imports.get(head)
+    if context.project is None or meaning is None or "." in rest or head in context.bound:
+        return None
+    return _imported_template(context.project, f"{meaning}.{rest}" if rest else meaning)
 
 
 def _imported_template(project: ModuleView, qualified: str) -> Template | None:

@@ -189,6 +189,26 @@ def test_a_helper_of_another_module_is_spelled_with_the_callers_names(tmp_path, 
     assert expansion.imports == ({"_hs_0_nn": "torch.nn"} if expected.startswith("_hs") else {})
 
 
+@pytest.mark.parametrize("outer", [
+    "from inner import build\n\n\ndef make(n):\n    return build(n)\n",
+    "import inner\n\n\ndef make(n):\n    return inner.build(n)\n",
+    "from inner import build as construct\n\n\ndef make(n):\n    return construct(n)\n",
+])
+def test_a_helper_of_a_helper_is_expanded_though_the_file_never_calls_it(tmp_path, outer):
+    """``make`` (module ``outer``) calls ``build`` (module ``inner``); the script calls only ``make``: the expansion
+    reaches ``build``'s expression all the same, as it does for helpers of one module."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "inner.py").write_text("import torch.nn as nn\n\n\ndef build(n):\n    return nn.LSTM(n, 64)\n")
+    (tmp_path / "outer.py").write_text(outer)
+    script = tmp_path / "train.py"
+    script.write_text("from outer import make\n\nrnn = make(32)\n")
+    from hs_lint.project.index import Projects
+    expansion = expand(cst.parse_module(script.read_text()), Projects().view(script))
+    last = expansion.module.code.splitlines()[-1]
+    assert last.startswith("rnn = _hs_") and last.endswith(".LSTM(32, 64)")
+    assert expansion.imports[last[len("rnn = "):-len(".LSTM(32, 64)")]] == "torch.nn"
+
+
 def test_a_helper_module_s_own_names_are_read_as_imports_of_it(tmp_path):
     """``nn.LSTM(n, 64, batch_first=args.batch_first)`` in ``layers``: ``args`` is ``layers.args``, whose default
     run the project knows (batch_first False), so a (2, 8, 64) state for a one-layer LSTM is wrong either way."""

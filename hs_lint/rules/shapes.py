@@ -394,9 +394,8 @@ for (x,) in loader:
         yield from super().check(facts)
         for fixed in fixed_calls(facts.shapes):
             loader, owner = fixed.loader, fixed.initialiser.cls
-            call = facts.source(fixed.site.node)
-            yield self.violation(
-                fixed.site.node, state=f"`{call}`", found="a state",
+            yield self.violation(  # (the call may be a helper's expansion: quote what the user wrote)
+                fixed.site.node, state=f"The state of `{fixed.initialiser.name}(...)`", found="built here",
                 module=f"`{owner.name}`" if owner is not None else "the model", batch=f"`{loader.batch_size}`",
                 problem=f"is fixed, but the {loader.model.name} (batch_size={loader.batch_size}) {_short(loader)}",
                 fix=f"Pass the batch's own size{_drop(loader)}.")
