@@ -963,9 +963,26 @@ class FileFacts:
                 passed.append(self.lookup(key, site.scope) if key is not None else (
                     self._construction(arg) or self._returned_binding(arg, site.scope)))
             kinds = {(b.kind, b.detail) if b is not None else None for b in passed}
-            found = _NO_CALLERS if not passed else passed[0] if len(kinds) == 1 and None not in kinds else None
+            found = (self._passed_elsewhere(function, param) or _NO_CALLERS) if not passed else (
+                passed[0] if len(kinds) == 1 and None not in kinds else None)
         self._params[memo] = found
         return found
+
+    def _passed_elsewhere(self, function: Scope, param: str) -> Binding | None:
+        """The class of the instance that the calls of a module-level ``function`` in the modules importing it pass
+        for ``param``, when they agree (their summaries' ``calls_out``): ``def train(model, data)`` here, called as
+        ``train(Net(), data)`` by the driver. Not for a summary (it depends on its own source alone)."""
+        project = self.project
+        if project is None or project.local or function.cls is not None or function.parent is not self.module_scope:
+            return None
+        position = function.params.index(param)
+        classes = {given[1] if given is not None and given[0] == "instance" else None
+                   for args in project.calls_in(function.name)
+                   for given in [args.get(f"#{position}") or args.get(param)]}
+        qualified = classes.pop() if len(classes) == 1 else None
+        if qualified is None or not isinstance(self._imported(qualified, qualified), ClassInfo):
+            return None
+        return Binding("instance", qualified)
 
     def _callers(self, function: Scope) -> list[CallSite]:
         """The calls of ``function`` by its name (``train(...)``, ``self.step(...)``), without resolving callees."""
@@ -1759,9 +1776,9 @@ class FileFacts:
             if key is not None:
                 candidates.setdefault(owner(key, scope), set()).add(key)
 
-        kinds_by_key: dict[str | None, set[str]] = {}
+        kinds_by_key: dict[tuple[str, str | None], set[str]] = {}
         for module in self.recurrent_modules:  # ``self.rnn = nn.LSTM(...)`` in one branch, ``nn.GRU`` in another
-            kinds_by_key.setdefault(module.key, set()).add(module.kind)
+            kinds_by_key.setdefault(_module_key(module.key, module.scope), set()).add(module.kind)
         for call in self.recurrent_calls:
             target, scope = call.site.target, call.site.scope
             kind = call.callee.recurrent_kind
@@ -1771,7 +1788,7 @@ class FileFacts:
                 second = read_back[0].targets[0]
                 producers.add(id(read_back[0].value))
             if call.callee.kind == "module" and kind in TUPLE_STATE_KINDS:
-                if len(kinds_by_key.get(key_of(call.site.node.func), ())) > 1:
+                if len(kinds_by_key.get(_module_key(key_of(call.site.node.func), scope), ())) > 1:
                     continue
                 add(key_of(call.state_arg), scope)
                 self._fed_states.add((owner(key_of(call.state_arg) or "", scope), key_of(call.state_arg)))
@@ -2179,6 +2196,11 @@ class FileFacts:
 
     def source(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def _module_key(key: str | None, scope: Scope) -> tuple[str, str | None]:
+    """A module's name as its class's methods share it (``self.rnn`` of one class is not another's)."""
+    return (scope.cls.name if scope.cls is not None and key is not None and key.startswith("self.") else "", key)
 
 
 def _is_state_value(value: cst.BaseExpression, states: frozenset[str]) -> bool:

@@ -548,6 +548,17 @@ class ModuleView:
                 found.append((path, summary))
         return found
 
+    def calls_in(self, name: str) -> list[dict[str, tuple[str, str]]]:
+        """The arguments of each call of this module's function ``name`` made by the modules that import it, as
+        their summaries record them (``calls_out``: the instances they pass, by position or keyword)."""
+        found = []
+        for path, summary in self._importers(name):
+            there = self.index.view(path)
+            found += [args for callee, args in summary.calls_out
+                      if callee.rsplit(".", 1)[-1] == name and there._points_at(callee, self.path)]
+            self.used.update(there.used)
+        return found
+
     def builders(self, name: str) -> tuple[list[ModuleSummary], set[str]]:
         """The modules that import this module's class ``name``, or a subclass of it that one of them defines
         (two subclass steps), and the names of those subclasses: everywhere a model of the class can be built."""
