@@ -50,7 +50,7 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Objec
 from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
 from hs_lint.signature import Signature, signature
-from hs_lint.torch_api import BATCH_ITERATORS, DATA_LOADERS
+from hs_lint.torch_api import BATCH_ITERATORS, DATA_LOADERS, RECURRENT_KINDS, family, holds_tuple, is_cell
 
 if TYPE_CHECKING:
     from hs_lint.batches import Batches
@@ -58,10 +58,7 @@ if TYPE_CHECKING:
     from hs_lint.project.index import ModuleView
     from hs_lint.shapes import ShapeFacts
 
-RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
-CELL_KINDS = frozenset({"RNNCell", "LSTMCell", "GRUCell"})
 _GROWS = frozenset({"append", "extend", "insert"})  # list methods that add items: what a list built empty holds
-TUPLE_STATE_KINDS = frozenset({"LSTM", "LSTMCell"})
 
 _TORCH_RECURRENT = {
     f"{prefix}.{kind}": kind
@@ -830,7 +827,7 @@ class FileFacts:
                         kind = _TORCH_RECURRENT.get(self.qualify(small.value) or "")
                         for key in (f"self.{target.value}", f"{cls.name}.{target.value}"):
                             kinds.setdefault(key, set()).add(kind)
-        return {key: found.pop() for key, found in kinds.items() if len(found) == 1 and None not in found}
+        return {key: kind for key, found in kinds.items() if None not in found and (kind := family(found)) is not None}
 
     def shuffles(self, loader: cst.Call) -> bool:
         """``DataLoader(..., shuffle=True)`` or a random sampler: consecutive batches are unrelated."""
@@ -1178,7 +1175,7 @@ class FileFacts:
         kind = callee.recurrent_kind
         state_arg = self.passed_value(_state_argument(site.node), site)
         target = site.target
-        if kind in CELL_KINDS:
+        if is_cell(kind):
             results = flat_keys(target)
         elif isinstance(target, cst.Tuple) and len(target.elements) == 2:
             results = flat_keys(target.elements[1].value)
@@ -1449,7 +1446,7 @@ class FileFacts:
             return cls.summary.summarises_sequence
         forward = cls.methods.get("forward")
         calls = [c for c in self.recurrent_calls if forward is not None and c.site.scope is forward
-                 and c.callee.kind == "module" and c.callee.recurrent_kind not in CELL_KINDS]
+                 and c.callee.kind == "module" and not is_cell(c.callee.recurrent_kind)]
         if not calls or not isinstance(forward.node, cst.FunctionDef):
             return False
         outputs, definitions = set(), set()
@@ -1787,7 +1784,7 @@ class FileFacts:
             if second is None and len(read_back) == 1:
                 second = read_back[0].targets[0]
                 producers.add(id(read_back[0].value))
-            if call.callee.kind == "module" and kind in TUPLE_STATE_KINDS:
+            if call.callee.kind == "module" and holds_tuple(kind):
                 if len(kinds_by_key.get(_module_key(key_of(call.site.node.func), scope), ())) > 1:
                     continue
                 add(key_of(call.state_arg), scope)
@@ -1864,7 +1861,7 @@ class FileFacts:
                     i for i, e in enumerate(elements) if states.intersection(referenced_keys(e))]
                 positions.add(found[0] if len(found) == 1 else None)
             else:
-                whole = any(c.site.node is value and c.callee.recurrent_kind not in CELL_KINDS for c in inner)
+                whole = any(c.site.node is value and not is_cell(c.callee.recurrent_kind) for c in inner)
                 positions.add(1 if whole else None)
         return positions.pop() if len(positions) == 1 else None
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import libcst as cst
+
 from hs_lint.facts import CallSite, Scope
 from hs_lint.shapes import LoaderUse, ShapeFacts
 from hs_lint.skips import leaves_early
@@ -23,6 +25,7 @@ class FixedCall:
     site: CallSite
     initialiser: Scope
     loader: LoaderUse
+    size: cst.BaseExpression  # the argument that sizes the state, as written
 
 
 def fixed_calls(shapes: ShapeFacts) -> Iterator[FixedCall]:
@@ -45,7 +48,7 @@ def fixed_calls(shapes: ShapeFacts) -> Iterator[FixedCall]:
                 if id(site.node) not in seen and given is not None and \
                         shapes.value(given, site.scope) == loader.batch_size:
                     seen.add(id(site.node))
-                    yield FixedCall(site, function, loader)
+                    yield FixedCall(site, function, loader, given)
 
 
 def sized_by_caller(shapes: ShapeFacts, node: object) -> bool:

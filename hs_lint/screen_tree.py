@@ -13,8 +13,9 @@ import builtins
 import re
 from collections.abc import Iterator
 
+from hs_lint.torch_api import RECURRENT_KINDS
+
 # The torch knowledge the screen needs (tests/test_screen.py checks it against hs_lint.facts).
-RECURRENT_KINDS = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 RECURRENT_WORDS = ("RNN", "LSTM", "GRU")  # in the name of every one of them
 TORCH_RECURRENT = frozenset(f"{prefix}.{kind}" for kind in RECURRENT_KINDS
                             for prefix in ("torch.nn", "torch.nn.modules.rnn"))

@@ -17,7 +17,7 @@ The data API (stable; the runtime checker rebuilds cases from it):
     the source; ``tensor``/``axis`` are set for ``x.size(k)``, ``x.shape[k]``, ``len(x)``.
 ``ModuleConfig``
     One construction of ``nn.RNN/LSTM/GRU`` or a cell, arguments resolved in torch's order for its
-    class (``PARAMETERS``): ``input_size``, ``hidden_size``, ``num_layers``, ``proj_size`` as
+    class (``hs_lint.torch_api.parameters``): ``input_size``, ``hidden_size``, ``num_layers``, ``proj_size`` as
     ``Dim``; ``batch_first``, ``bidirectional``, ``bias`` as bool; ``dropout`` as float;
     ``nonlinearity`` as str; ``None`` wherever it is unknown (``**kwargs``, a non-literal flag).
     ``as_data()`` gives the constructor keywords (ints/bools/floats, or symbolic text).
@@ -61,30 +61,15 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from hs_lint.facts import (_TORCH_RECURRENT, CELL_KINDS, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
+from hs_lint.facts import (_TORCH_RECURRENT, ITER_WRAPPERS, Binding, CallSite, ClassInfo,
                            FileFacts, Holder, Loop, RecurrentCall, Scope)
 from hs_lint.names import argument, assigned_pairs, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.reaching import ENTRY
-from hs_lint.torch_api import BATCH_ITERATORS, BatchIterator
+from hs_lint.torch_api import BATCH_ITERATORS, DEFAULTS, BatchIterator, is_cell, known_kind, parameters, positional
 from hs_lint.tree_edit import name_reads, paths_to, replaced
 from hs_lint.mappings import Loaded, Mappings
 from hs_lint.project.summary import Constant
 
-# Constructor parameters in torch's positional order, per class (torch 2.x, torch/nn/modules/rnn.py).
-_FULL = ("input_size", "hidden_size", "num_layers")
-_FLAGS = ("bias", "batch_first", "dropout", "bidirectional")
-PARAMETERS: dict[str, tuple[str, ...]] = {
-    "RNN": (*_FULL, "nonlinearity", *_FLAGS),
-    "LSTM": (*_FULL, *_FLAGS, "proj_size"),
-    "GRU": (*_FULL, *_FLAGS),
-    "RNNCell": ("input_size", "hidden_size", "bias", "nonlinearity"),
-    "LSTMCell": ("input_size", "hidden_size", "bias"),
-    "GRUCell": ("input_size", "hidden_size", "bias"),
-}
-DEFAULTS: dict[str, object] = {
-    "num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
-    "proj_size": 0, "nonlinearity": "tanh",
-}
 _SIZE_PARAMS = frozenset({"input_size", "hidden_size", "num_layers", "proj_size"})
 
 _FACTORIES = frozenset(f"torch.{n}" for n in ("zeros", "ones", "randn", "rand", "empty", "full"))
@@ -180,7 +165,7 @@ class ModuleConfig:
 
     @property
     def is_cell(self) -> bool:
-        return self.kind in CELL_KINDS
+        return is_cell(self.kind)
 
     def dim(self, name: str) -> Dim | None:
         value = self.values.get(name)
@@ -214,7 +199,7 @@ class ModuleConfig:
 
     def as_data(self) -> dict[str, object]:
         data: dict[str, object] = {"kind": self.kind}
-        for name in PARAMETERS[self.kind]:
+        for name in parameters(self.kind):
             value = self.values.get(name)
             data[name] = value.as_data() if isinstance(value, Dim) else value
         return data
@@ -840,7 +825,7 @@ class ShapeFacts:
 
     # -- module configurations -------------------------------------------------------------
     def _config(self, kind: str, call: cst.Call, scope: Scope) -> ModuleConfig:
-        order = PARAMETERS[kind]
+        order, positions = parameters(kind), positional(kind)
         args: dict[str, cst.BaseExpression] = {}
         where: dict[str, Scope] = {}  # an entry of ``**kwargs`` is read where its mapping was built
         opaque = False
@@ -858,7 +843,9 @@ class ShapeFacts:
                 opaque = True
             elif arg.keyword is not None:
                 args[arg.keyword.value] = arg.value
-            elif not opaque and position < len(order):
+            elif position >= positions:  # a family's members disagree on what this position is
+                opaque = True
+            elif not opaque and position < positions:
                 args[order[position]] = arg.value
                 position += 1
         values: dict[str, Value] = {}
@@ -889,11 +876,11 @@ class ShapeFacts:
             return None
         if binding.construction is not None:
             return self.modules.get(id(binding.construction))
-        if binding.config is None or binding.detail not in PARAMETERS:
+        if binding.config is None or not known_kind(binding.detail):
             return None
         marker = (id(binding), id(reader))
         if marker not in self._imported:
-            names = PARAMETERS[binding.detail]
+            names = parameters(binding.detail)
             values, certain = ({name: as_parameter(name, self._imported_value(binding.config.get(name), binding.owner,
                                                                               reader, trust)) for name in names}
                                for trust in (True, False))

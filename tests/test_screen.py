@@ -38,7 +38,6 @@ def test_the_catalogue_read_from_the_rule_modules_text_is_the_imported_one():
 
 
 def test_the_screen_knows_torch_as_the_facts_do():
-    assert screen_tree.RECURRENT_KINDS == facts.RECURRENT_KINDS
     assert screen_tree.TORCH_RECURRENT == frozenset(facts._TORCH_RECURRENT)
     assert screen_tree.DROPPED_METHODS == frozenset(_DROPPED_EFFECT)
     assert screen_tree.TENSOR_FACTORIES == facts.TENSOR_FACTORIES

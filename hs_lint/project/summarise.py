@@ -12,7 +12,8 @@ from hs_lint.names import key_of, mentions, method_name
 from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, ModuleSummary, ObjectSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
-from hs_lint.shapes import LEADING_AXES_KEPT, PARAMETERS, Dim, layer_width, typed
+from hs_lint.shapes import LEADING_AXES_KEPT, Dim, layer_width, typed
+from hs_lint.torch_api import parameters
 from hs_lint.torch_era import era
 
 
@@ -193,7 +194,7 @@ def _config(facts: FileFacts, binding: Binding) -> Config | None:
     if module is None:
         return None
     data: Config = {"kind": module.kind}
-    for name in PARAMETERS[module.kind]:
+    for name in parameters(module.kind):
         param = _parameter(facts, module.args.get(name), module.scope)
         data[name] = param if param is not None else _constant(shapes.certain(module, name))
     return data

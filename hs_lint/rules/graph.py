@@ -10,7 +10,6 @@ import libcst as cst
 
 from hs_lint.facts import (
     TUPLE_MISUSED_METHODS,
-    TUPLE_STATE_KINDS,
     VARIABLE_CLASSES,
     FileFacts,
     Flow,
@@ -21,6 +20,7 @@ from hs_lint.fix import Fix, insert_before, replace, replace_statement
 from hs_lint.names import flat_keys, key_of, keyword_arg, method_name, receiver, root_key
 from hs_lint.rule import Rule, Violation
 from hs_lint.torch_era import targets_old_torch
+from hs_lint.torch_api import holds_tuple
 
 
 def carrying_loop_with_backward(facts: FileFacts, call: RecurrentCall) -> Loop | None:
@@ -67,7 +67,7 @@ class DetachFix:
 def graph_data(call: RecurrentCall) -> dict[str, object]:
     """What --confirm needs to replay the loop: the module kind (when known) and the state's arity."""
     kind = call.callee.recurrent_kind
-    return {"kind": kind, "tuple_state": kind in TUPLE_STATE_KINDS or len(call.carried_keys) > 1}
+    return {"kind": kind, "tuple_state": bool(holds_tuple(kind)) or len(call.carried_keys) > 1}
 
 
 def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
@@ -75,7 +75,7 @@ def detach_fix(facts: FileFacts, call: RecurrentCall) -> DetachFix:
     keys = [k for k in flat_keys(call.state_arg) if k in call.carried_keys]
     if len(keys) > 1:
         assignment = f"{', '.join(keys)} = {', '.join(f'{k}.detach()' for k in keys)}"
-    elif call.callee.recurrent_kind in TUPLE_STATE_KINDS:
+    elif holds_tuple(call.callee.recurrent_kind):
         assignment = f"{keys[0]} = tuple(s.detach() for s in {keys[0]})"
     else:
         assignment = f"{keys[0]} = {keys[0]}.detach()"

@@ -9,6 +9,7 @@ import libcst as cst
 from hs_lint.facts import FileFacts, RecurrentCall, Scope
 from hs_lint.names import descendants, flat_keys, method_name, positional_args, receiver, referenced_keys
 from hs_lint.rule import Rule, Violation
+from hs_lint.torch_api import kind_name
 from hs_lint.tree_edit import name_reads, paths_to, replaced
 
 # Constructors that copy their data into a new leaf tensor (no autograd history).
@@ -186,7 +187,7 @@ def predict(model, x, h):
     def _report(self, facts: FileFacts, call: RecurrentCall, rewrap: cst.Call, arg: cst.BaseExpression,
                 source: cst.BaseExpression) -> Violation:
         kind = call.callee.recurrent_kind
-        module = f"`{facts.source(call.site.node.func)}`" + (f" (nn.{kind})" if kind else "")
+        module = f"`{facts.source(call.site.node.func)}`" + (f" ({kind_name(kind)})" if kind else "")
         cls = call.site.scope.cls
         return self.violation(
             rewrap,

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import (
-    TENSOR_FACTORIES, TUPLE_STATE_KINDS, AssignSite, CallSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope,
+    TENSOR_FACTORIES, AssignSite, CallSite, ClassInfo, FileFacts, Flow, Loop, RecurrentCall, Scope,
 )
 from hs_lint.names import descendants, flat_keys, key_of, mentions, method_name, positional_args, receiver, root_key
 from hs_lint.project.summary import ModuleSummary
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.graph import detach_fix
+from hs_lint.torch_api import holds_tuple
 
 
 def batch_loop(facts: FileFacts, call: RecurrentCall) -> Loop | None:
@@ -341,7 +342,7 @@ for x in sequences:
             attr = sorted(attrs)[0]
             kinds = {detail for kind, detail in cls.summary.attrs.values() if kind == "module"}
             held = f"self.{attr}"
-            fix = f"{held} = tuple(s.detach() for s in {held})" if kinds and kinds <= TUPLE_STATE_KINDS else (
+            fix = f"{held} = tuple(s.detach() for s in {held})" if kinds and all(holds_tuple(k) for k in kinds) else (
                 f"{held} = {held}.detach()")
             yield Violation(self.code, self.name, call.site.node, self.driven_message.format(
                 cls=cls.name, state=held, fix=fix, attr=f"{key_of(call.state_arg)}.{attr}"), {"driven": True})

@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 
 import libcst as cst
 
-from hs_lint.facts import TUPLE_STATE_KINDS, FileFacts, Holder
+from hs_lint.facts import FileFacts, Holder
 from hs_lint.fixed_batch import fixed_calls, sized_by_caller
 from hs_lint.skips import leaves_early
+from hs_lint.torch_api import holds_tuple, kind_name
 from hs_lint.names import int_literal, key_of, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
@@ -28,7 +29,7 @@ _STATE_NAMES = ("h0", "c0")
 
 
 def module_name(module: ModuleConfig, key: str | None = None) -> str:
-    return f"`{key}` (nn.{module.kind})" if key else f"nn.{module.kind}"
+    return f"`{key}` ({kind_name(module.kind)})" if key else kind_name(module.kind)
 
 
 def expected_layout(module: ModuleConfig, part: int, batch: str) -> str:
@@ -393,11 +394,12 @@ for (x,) in loader:
     def check(self, facts: FileFacts) -> Iterator[Violation]:
         yield from super().check(facts)
         for fixed in fixed_calls(facts.shapes):
-            loader, owner = fixed.loader, fixed.initialiser.cls
+            loader, owner, size = fixed.loader, fixed.initialiser.cls, facts.source(fixed.size)
+            shown = loader.batch_size.value if isinstance(loader.batch_size, Dim) else None
             yield self.violation(  # (the call may be a helper's expansion: quote what the user wrote)
                 fixed.site.node, state=f"The state of `{fixed.initialiser.name}(...)`", found="built here",
-                module=f"`{owner.name}`" if owner is not None else "the model", batch=f"`{loader.batch_size}`",
-                problem=f"is fixed, but the {loader.model.name} (batch_size={loader.batch_size}) {_short(loader)}",
+                module=f"`{owner.name}`" if owner is not None else "the model", batch=f"`{size}`",
+                problem=f"is fixed, but the {loader.model.name} (batch_size={shown or size}) {_short(loader)}",
                 fix=f"Pass the batch's own size{_drop(loader)}.")
 
     def broken(self, shapes: ShapeFacts, use: StateUse, part: int, shape: TensorShape) -> bool:
@@ -487,7 +489,9 @@ out, (h, c) = lstm(x, (h0, c0))
         for use in facts.shapes.uses:
             module, call = use.module, use.call
             name = module_name(module, use.key)
-            wants_tuple = module.kind in TUPLE_STATE_KINDS
+            wants_tuple = holds_tuple(module.kind)
+            if wants_tuple is None:  # the class is chosen when the code runs: either arity may be right
+                continue
             if call.state_arg is not None and use.forms and all(f.is_tuple != wants_tuple for f in use.forms):
                 yield self.violation(call.state_arg, data=use.as_data(use.forms[0]), **self._state(module, name))
             target = call.site.target
@@ -506,7 +510,7 @@ out, (h, c) = lstm(x, (h0, c0))
 
     @staticmethod
     def _state(module: ModuleConfig, name: str) -> dict[str, str]:
-        if module.kind in TUPLE_STATE_KINDS:
+        if holds_tuple(module.kind):
             return {"module": name, "problem": "takes its state as a tuple (h0, c0), but it is given one tensor",
                     "fix": "pass `(h0, c0)` with c0 shaped like h0 (hidden_size wide)"}
         return {"module": name, "problem": "takes its state as one tensor h0, but it is given a tuple",

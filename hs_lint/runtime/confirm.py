@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hs_lint.engine import Finding
-from hs_lint.facts import CELL_KINDS
+from hs_lint.torch_api import CELL_KINDS, kind_name, members
 from hs_lint.install import TORCH_INSTALL
 from hs_lint.runtime import effects
 
@@ -75,6 +75,10 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
     if check is None:
         why = _WHY_UNCONFIRMABLE.get(code) or _WHY_UNCONFIRMABLE.get(code[:3], "torch has no verdict on this finding")
         return Confirmation(UNCONFIRMABLE, why)
+    chosen = _chosen_class(data)
+    if chosen is not None:
+        return Confirmation(UNCONFIRMABLE, f"the module's class is chosen when the code runs ({chosen}): there "
+                            "is no one module to build")
     started = time.perf_counter()
     torch = load_torch()
     try:
@@ -92,6 +96,15 @@ def confirm(code: str, data: Mapping[str, Any]) -> Confirmation:
         status = REPRODUCED
         assumed["stand-in"] = _stand_in(code, data)
     return Confirmation(status, result.detail, assumed, time.perf_counter() - started)
+
+
+def _chosen_class(data: Mapping[str, Any]) -> str | None:
+    """A family of classes (``hs_lint.torch_api``) as the finding's data names it, spelled for the user."""
+    module = data.get("module")
+    for kind in (data.get("kind"), module.get("kind") if isinstance(module, Mapping) else None):
+        if isinstance(kind, str) and len(members(kind)) > 1:
+            return kind_name(kind)
+    return None
 
 
 def _stand_in(code: str, data: Mapping[str, Any]) -> str:
