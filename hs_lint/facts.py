@@ -803,6 +803,9 @@ class FileFacts:
             module = self.qualify(func.args[0].value)
             return _TORCH_RECURRENT.get(f"{module}.{name}") if module and name else None
         key = key_of(func)
+        if key is None and isinstance(func, (cst.IfExp, cst.Subscript)):  # ``(nn.GRU if gru else nn.LSTM)(...)``
+            kinds = self._class_kinds(func)
+            return family(kinds) if None not in kinds else None  # type: ignore[arg-type]
         if key is None:
             return None
         imported = self.lookup(key, self.module_scope) if key not in self._aliases else None
@@ -814,8 +817,8 @@ class FileFacts:
         for site in self.assignments:
             for target in site.targets:
                 key = key_of(target)
-                if key is not None and site.value is not None and not isinstance(site.value, cst.Call):
-                    kinds.setdefault(key, set()).add(_TORCH_RECURRENT.get(self.qualify(site.value) or ""))
+                if key is not None and site.value is not None:
+                    kinds.setdefault(key, set()).update(self._class_kinds(site.value))
                 elif key is not None:
                     kinds.setdefault(key, set()).add(None)
         for cls in self.classes.values():  # ``rnn_class = nn.LSTM`` in a class body, called as ``self.rnn_class``
@@ -824,10 +827,32 @@ class FileFacts:
                     single = isinstance(small, cst.Assign) and len(small.targets) == 1
                     target = small.targets[0].target if single else None
                     if isinstance(target, cst.Name):
-                        kind = _TORCH_RECURRENT.get(self.qualify(small.value) or "")
                         for key in (f"self.{target.value}", f"{cls.name}.{target.value}"):
-                            kinds.setdefault(key, set()).add(kind)
+                            kinds.setdefault(key, set()).update(self._class_kinds(small.value))
         return {key: kind for key, found in kinds.items() if None not in found and (kind := family(found)) is not None}
+
+    def _class_kinds(self, value: cst.BaseExpression, depth: int = 0) -> set[str | None]:
+        """The torch recurrent classes ``value`` may be (None among them: something else): ``nn.LSTM``,
+        ``nn.GRU if gru else nn.LSTM``, ``{"lstm": nn.LSTM, "gru": nn.GRU}[name]`` (or such a mapping bound once
+        at module level), ``getattr(nn, "GRU")``."""
+        if isinstance(value, cst.IfExp) and depth < 4:
+            return self._class_kinds(value.body, depth + 1) | self._class_kinds(value.orelse, depth + 1)
+        if isinstance(value, cst.Subscript) and depth < 4:
+            mapping = value.value
+            if isinstance(mapping, cst.Name):
+                mapping = self._module_constant(mapping.value)
+            if isinstance(mapping, cst.Dict) and mapping.elements and all(
+                    isinstance(e, cst.DictElement) for e in mapping.elements):
+                return set().union(*(self._class_kinds(e.value, depth + 1) for e in mapping.elements))
+            return {None}
+        if isinstance(value, cst.Call):
+            return {self.recurrent_alias(value) if _is_builtin_call(value, "getattr") and len(value.args) == 2 else None}
+        return {_TORCH_RECURRENT.get(self.qualify(value) or "")}
+
+    def _module_constant(self, name: str) -> cst.BaseExpression | None:
+        """What a module-level name is bound to, when it is assigned once, there."""
+        sites = [site for site in self.assignments if any(key_of(t) == name for t in site.targets)]
+        return sites[0].value if len(sites) == 1 and sites[0].scope is self.module_scope else None
 
     def shuffles(self, loader: cst.Call) -> bool:
         """``DataLoader(..., shuffle=True)`` or a random sampler: consecutive batches are unrelated."""

@@ -48,14 +48,14 @@ class Expressions:
                     head = dotted(node.args[0])  # ``getattr(nn, "LSTM")`` (``facts._aliases``)
                     keys = [f"{head}.{node.args[1].value}"] if head else []
                 else:
-                    keys = [dotted(func)]
+                    keys = class_spellings(func)
                 names = self._resolve(keys, imports)
                 if keys[0:1] != [None]:
                     self.called.update(name.rpartition(".")[2] for name in (*names, *filter(None, keys)))
                 if not any(k.arg == "device" for k in node.keywords):
                     self.undevised.update(names)
             elif kind is ast.Assign:
-                self._resolve([dotted(node.value)], imports)
+                self._resolve(class_spellings(node.value), imports)
             elif kind is ast.ClassDef:
                 self._resolve([dotted(base) for base in node.bases], imports)
             elif kind is ast.Compare and not self.type_to_variable:
@@ -65,6 +65,18 @@ class Expressions:
         names = [name for key in keys if key for name in qualifications(key, imports)]
         self.named.update(names)
         return names
+
+
+def class_spellings(node: ast.AST, depth: int = 0) -> list[str | None]:
+    """What a callee or an assigned value may name: ``nn.LSTM``, both of ``nn.GRU if gru else nn.LSTM``, every
+    value of ``{"lstm": nn.LSTM, "gru": nn.GRU}`` (indexed or not) (``facts._class_kinds``)."""
+    if depth < 4 and isinstance(node, ast.IfExp):
+        return class_spellings(node.body, depth + 1) + class_spellings(node.orelse, depth + 1)
+    if depth < 4 and isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+        return class_spellings(node.value, depth + 1)
+    if depth < 4 and isinstance(node, ast.Dict):
+        return [key for value in node.values for key in class_spellings(value, depth + 1)]
+    return [dotted(node)]
 
 
 def spanning(tree: ast.AST, lines: list[int]) -> Iterator[ast.AST]:

@@ -361,8 +361,12 @@ def test_a_name_another_module_gives_a_recurrent_class_is_that_class(tmp_path, p
     assert codes_in(tmp_path, {"utils.py": utils, "probe.py": probe}, "probe.py") == [(line, "HS202")]
 
 
-def test_a_name_another_module_sets_to_two_classes_is_unknown(tmp_path):
+def test_a_name_another_module_sets_to_two_classes_is_a_family(tmp_path):
+    """``Cell`` is nn.LSTM or nn.GRU: a two-layer h0 is wrong for either one-layer module (HS202); whether the state
+    should be a tuple depends on the run (no HS205)."""
     utils = "import torch.nn as nn\n\nCell = nn.LSTM\nif FAST:\n    Cell = nn.GRU\n"
     probe = ("import torch\nfrom utils import Cell\n\nencoder = Cell(32, 64, batch_first=True)\n"
              "h0 = torch.zeros(2, 8, 64)\nout, _ = encoder(torch.randn(8, 20, 32), (h0, torch.zeros(1, 8, 64)))\n")
+    assert codes_in(tmp_path, {"utils.py": utils, "probe.py": probe}, "probe.py") == [(5, "HS202")]
+    probe = probe.replace("torch.zeros(2, 8, 64)", "torch.zeros(1, 8, 64)")
     assert codes_in(tmp_path, {"utils.py": utils, "probe.py": probe}, "probe.py") == []

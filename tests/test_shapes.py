@@ -11,7 +11,8 @@ from conftest import lint
 from hs_lint.engine import Linter
 from hs_lint.facts import FileFacts
 from hs_lint.rules import all_rules
-from hs_lint.shapes import PARAMETERS, Dim, Sym
+from hs_lint.shapes import Dim, Sym
+from hs_lint.torch_api import PARAMETERS
 
 
 def shapes(source: str):
@@ -277,8 +278,8 @@ class Net(nn.Module):
     ("self.rnn_class", "", ["HS201"]),
     ("Net.rnn_class", "", ["HS201"]),
     ("type(self).rnn_class", "", []),  # not followed: silent
-    # a subclass rebinds it to another kind: which one runs is not known here
-    ("self.rnn_class", "\n\nclass Other(Net):\n    rnn_class = nn.LSTM\n", []),
+    # a subclass rebinds it to another kind: either may run, and a batch-first h0 is wrong for both
+    ("self.rnn_class", "\n\nclass Other(Net):\n    rnn_class = nn.LSTM\n", ["HS201"]),
     # another class's attribute of the same name holds something else
     ("self.rnn_class", "\n\nclass Other(nn.Module):\n    rnn_class = make_rnn\n", []),
 ])
