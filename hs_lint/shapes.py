@@ -1247,24 +1247,24 @@ class ShapeFacts:
         ``init_hidden(self, batch)``. None unless every such state this file feeds a module agrees."""
         if function.summary is not None:
             return function.summary.state_batch
-        if not self.uses or not function.returns:
+        if not function.returns:
             return None
         if id(function) not in self._state_batches:
             self._state_batches[id(function)] = self._state_batch(function)
         return self._state_batches[id(function)]
 
     def _state_batch(self, function: Scope) -> str | None:
-        built = {id(part.node) for value in function.returns for form in self.states(value, function)
-                 for part in form.parts if part is not None}
-        found = set()
-        for use in self.uses:
-            for form in use.forms:
-                for part in form.parts:
-                    if part is None or id(part.node) not in built:
-                        continue
-                    axis, rank = (0, 2) if use.module.is_cell else (1, 3)
-                    found.add(part.texts[axis] if part.dims is not None and len(part.dims) == rank
-                              and len(part.texts) == rank else None)
+        parts = [part for value in function.returns for form in self.states(value, function)
+                 for part in form.parts if part is not None]
+        built = {id(part) for part in parts}
+        found = {_batch_text(part, use.module.is_cell) for use in self.uses for form in use.forms
+                 for part in form.parts if part is not None and id(part) in built}
+        if not found and function.cls is not None and self.facts.is_state_initialiser(function):
+            # no ``forward`` here reads it (a subclass in another module does): by the convention such a method
+            # exists for, its state is the one of the class's recurrent modules, if they are laid out alike
+            cells = {is_cell(b.detail) for b in function.cls.attrs.values() if b.kind == "module"}
+            cell = cells.pop() if len(cells) == 1 else None
+            found = {_batch_text(part, cell) for part in parts} if cell is not None else set()
         name = found.pop() if len(found) == 1 else None
         skip = 1 if function.is_method else 0
         return name if name in function.params[skip:] else None
@@ -1551,6 +1551,12 @@ def _default(name: str) -> Value:
 
 def _dim_data(dim: Dim | None) -> int | str | None:
     return dim.as_data() if dim is not None else None
+
+
+def _batch_text(part: TensorShape, cell: bool) -> str | None:
+    """How a state tensor's batch axis is written (dim 1 of a full module's h0, dim 0 of a cell's)."""
+    axis, rank = (0, 2) if cell else (1, 3)
+    return part.texts[axis] if part.dims is not None and len(part.dims) == rank and len(part.texts) == rank else None
 
 
 def _hashable(value: Value) -> object:

@@ -163,6 +163,11 @@ _IMPORTS = {
                                  {"lm/__init__.py": "from .nets import CharLSTM\n", "lm/nets.py": _MODEL}),
     "a subclass here": ("from nets import CharLSTM\n\n\nclass Tiny(CharLSTM):\n    pass", "Tiny()",
                         {"nets.py": _MODEL}),
+    # the initialiser is inherited from a base class of another module; forward is written here
+    "forward here, the rest in a base": (
+        "from nets import Base\n\n\nclass CharLSTM(Base):\n    def forward(self, x, hidden):\n"
+        "        out, hidden = self.lstm(self.embed(x), hidden)\n        return self.head(out), hidden",
+        "CharLSTM()", {"nets.py": _MODEL[:_MODEL.index("    def forward")].replace("class CharLSTM", "class Base")}),
 }
 
 _CALLS = {
