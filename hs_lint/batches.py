@@ -80,6 +80,8 @@ class Batches:
         expr = self._kept(expr, scope)
         if isinstance(expr, cst.Call):
             return origin.call(expr, scope)
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            expr = expr.value  # ``batch.text``: a field of the batch (a torchtext Batch, a collated namedtuple)
         if not isinstance(expr, cst.Name) or depth > _DEPTH:
             return None
         key = expr.value
@@ -228,7 +230,7 @@ class Batches:
         return _short_last(self._bound(loop, key))
 
     def _iterated_unsorted(self, loop: Loop, key: str) -> str | None:
-        found = self._iterated(loop, key)
+        found = self._iterated(loop, key) or self._text_unsorted(loop, key)
         if found is not None:
             return found
         construction = self._bound(loop, key)
@@ -240,6 +242,18 @@ class Batches:
             return None
         name = key_of(_unwrapped(target_and_source(loop)[1]))
         return f"`{name}`" if name is not None else "a DataLoader"
+
+    def _text_unsorted(self, loop: Loop, key: str) -> str | None:
+        """``key`` is bound by ``loop`` to a batch of a torchtext iterator whose batches are not sorted longest
+        first (a training iterator without ``sort_within_batch=True``: ``hs_lint.torch_api``)."""
+        target, source = target_and_source(loop)
+        if target is None or not _binds(target, key):
+            return None
+        found = {use.sorted_within for use in self.facts.shapes.loop_loaders(loop) if use.model.order is not None}
+        if found != {False}:
+            return None
+        name = key_of(_unwrapped(source))
+        return f"`{name}`" if name is not None else "a torchtext iterator"
 
     def _sorts(self, function: Scope) -> bool:
         """The function (or one nested in it) calls something named like a sort: ``sorted``, ``list.sort``,

@@ -240,6 +240,7 @@ class LoaderUse:
     model: BatchIterator
     batch_size: Value
     drop_last: Value
+    sorted_within: Value  # a torchtext batch comes sorted longest first (``BatchIterator.order``); else None
     loop: Loop
 
 
@@ -1283,7 +1284,9 @@ class ShapeFacts:
         qualified = self.facts.qualify(call.func) or ""
         model = BATCH_ITERATORS[qualified]
         given = {name: argument(call, where) for name, where in (("batch_size", model.batch_size),
-                                                                ("drop_last", model.drop_last))}
+                                                                ("drop_last", model.drop_last),
+                                                                *zip(("sort_within_batch", "sort", "train"),
+                                                                     model.order or ()))}
         return position, qualified, {name: self._portable(expr, function) for name, expr in given.items()
                                      if expr is not None}
 
@@ -1355,15 +1358,15 @@ class ShapeFacts:
         return [args[0] for site in self.facts.calls if site.loop is loop and isinstance(site.node.func, cst.Name)
                 and site.node.func.value == "next" and len(args := positional_args(site.node)) in (1, 2)]
 
-    def _loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> list[
-            tuple[BatchIterator, Value, Value]]:
+    def _loader(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0, index: int | None = None) -> list[
+            tuple[BatchIterator, Value, Value, Value]]:
         while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ITER_WRAPPERS:
             args = positional_args(expr)
             if not args:
                 return []
             expr = args[0]
         if isinstance(expr, cst.Call):
-            built = self._built_loader(expr, scope)
+            built = self._built_loader(expr, scope, index)
             return [built] if built is not None else []
         if isinstance(expr, cst.Subscript):  # ``result[1]`` of ``result = make_loader(opts)``
             return self._indexed_loader(expr, scope)
@@ -1371,9 +1374,18 @@ class ShapeFacts:
         if key is None or depth > 8:
             return []
         return [found for value, where in self._traced_sources(key, scope, expr)
-                for found in self._loader(value, where, depth + 1)]
+                for found in self._loader(value, where, depth + 1, self._split_index(value, key))]
 
-    def _indexed_loader(self, expr: cst.Subscript, scope: Scope) -> list[tuple[BatchIterator, Value, Value]]:
+    def _split_index(self, value: cst.BaseExpression, key: str) -> int | None:
+        """Where ``key`` stands in the unpacking of a ``splits(...)`` call: its dataset's position."""
+        if not isinstance(value, cst.Call) or not self._splits_call(value):
+            return None
+        found = {index for site in self.facts.assignments if site.value is value for target in site.targets
+                 if isinstance(target, (cst.Tuple, cst.List))
+                 for index, element in enumerate(target.elements) if key_of(element.value) == key}
+        return found.pop() if len(found) == 1 else None
+
+    def _indexed_loader(self, expr: cst.Subscript, scope: Scope) -> list[tuple[BatchIterator, Value, Value, Value]]:
         """An element of what a call returns that holds a batch iterator: one of ``splits(...)``'s, or the one a
         function's returns put at that index."""
         index = int_literal(expr.slice[0].slice.value) if len(expr.slice) == 1 and isinstance(
@@ -1387,20 +1399,25 @@ class ShapeFacts:
                 continue
             function = self.facts.callee_function(base, where)
             holds = self._splits_call(base) or (function is not None and self._loader_position(function) == index)
-            if holds and (built := self._built_loader(base, where)) is not None:
+            if holds and (built := self._built_loader(base, where, index)) is not None:
                 found.append(built)
         return found
 
-    def _built_loader(self, call: cst.Call, scope: Scope) -> tuple[BatchIterator, Value, Value] | None:
+    def _built_loader(self, call: cst.Call, scope: Scope, index: int | None = None) -> tuple[
+            BatchIterator, Value, Value, Value] | None:
         """A batch iterator's construction read here, or the one a called function returns, its arguments read
-        with this call's (``make_loader(opts)`` building ``DataLoader(ds, batch_size=opts.batch_size)``)."""
+        with this call's (``make_loader(opts)`` building ``DataLoader(ds, batch_size=opts.batch_size)``); ``index``:
+        which of a ``splits(...)`` call's iterators."""
         model = BATCH_ITERATORS.get(self.facts.qualify(call.func) or "")
         if model is not None:
             if any(a.star for a in call.args):
                 return None
             drop_last = argument(call, model.drop_last)
+            read = {name: self.value(expr, scope) if (expr := argument(call, where)) is not None else _UNSET
+                    for name, where in zip(("sort_within_batch", "sort", "train"), model.order or ())}
             return (model, self.value(argument(call, model.batch_size), scope),
-                    self.value(drop_last, scope) if drop_last is not None else False)
+                    self.value(drop_last, scope) if drop_last is not None else False,
+                    _sorted_within(model, read, index, self._splits_call(call)))
         function = self.facts.callee_function(call, scope)
         returned = self.returned_loader(function) if function is not None else None
         site = self._site(call)
@@ -1409,8 +1426,11 @@ class ShapeFacts:
         _, qualified, given = returned
         bound = {**_literal_defaults(function),
                  **{param: self.facts.source(arg) for param, arg in self.facts.bound_arguments(site, function).items()}}
-        return (BATCH_ITERATORS[qualified], self._passed_value(given.get("batch_size"), bound, scope),
-                self._passed_value(given.get("drop_last", "False"), bound, scope))
+        model = BATCH_ITERATORS[qualified]
+        read = {name: self._passed_value(given[name], bound, scope) if name in given else _UNSET
+                for name in ("sort_within_batch", "sort", "train")}
+        return (model, self._passed_value(given.get("batch_size"), bound, scope),
+                self._passed_value(given.get("drop_last", "False"), bound, scope), _sorted_within(model, read, None, False))
 
     def _passed_value(self, code: str | None, bound: dict[str, str], scope: Scope) -> Value:
         """A summary's code for an argument, its parameters replaced by what the call passes (or their literal
@@ -1551,6 +1571,25 @@ def _default(name: str) -> Value:
 
 def _dim_data(dim: Dim | None) -> int | str | None:
     return dim.as_data() if dim is not None else None
+
+
+_UNSET = object()  # an argument the construction leaves out
+
+
+def _sorted_within(model: BatchIterator, read: dict[str, object], index: int | None, splits: bool) -> Value:
+    """Whether a torchtext iterator's batches come sorted longest first: ``sort_within_batch``, defaulting to
+    ``sort``, defaulting to ``not train`` (``train`` is True, or, for ``splits``, True for the first dataset
+    only). None: not such an iterator, or a value that cannot be read."""
+    if model.order is None:
+        return None
+    for name in ("sort_within_batch", "sort"):
+        if read.get(name, _UNSET) is not _UNSET:
+            value = read[name]
+            return value if isinstance(value, bool) else None
+    train = read.get("train", _UNSET)
+    if train is _UNSET:
+        train = True if not splits else (index == 0 if index is not None else None)
+    return (not train) if isinstance(train, bool) else None
 
 
 def _batch_text(part: TensorShape, cell: bool) -> str | None:

@@ -19,6 +19,10 @@ class BatchIterator:
     batch_size: Argument
     drop_last: Argument | None  # None: a short last batch is always yielded
     collate_fn: Argument | None  # None: batches are not built by torch's collate (``hs_lint.batches``)
+    # torchtext: whether a batch comes sorted (by ``sort_key``, longest first): ``sort_within_batch``, which
+    # defaults to ``sort``, which defaults to ``not train`` (``train`` defaults to True; ``splits`` makes only
+    # the first iterator a training one). None: not such an iterator.
+    order: tuple[Argument, Argument, Argument] | None = None  # (sort_within_batch, sort, train)
 
 
 # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn, pin_memory, drop_last)
@@ -26,8 +30,12 @@ DATA_LOADER = BatchIterator("DataLoader", ("batch_size", 1), ("drop_last", 8), (
 # torchtext's legacy iterators: Iterator(dataset, batch_size, sort_key, device, batch_size_fn, train, repeat,
 # shuffle, sort, sort_within_batch); the same class is reachable under several module paths across releases.
 # ``X.splits(datasets, batch_sizes=None, **kwargs)`` builds one per dataset; a ``batch_size=`` keyword is each one's.
-_TEXT = {name: BatchIterator(name, ("batch_size", 1), None, None) for name in ("BucketIterator", "Iterator")}
-_TEXT.update({f"{name}.splits": BatchIterator(name, ("batch_size", None), None, None) for name in list(_TEXT)})
+_TEXT = {name: BatchIterator(name, ("batch_size", 1), None, None,
+                             (("sort_within_batch", 9), ("sort", 8), ("train", 5)))
+         for name in ("BucketIterator", "Iterator")}
+_TEXT.update({f"{name}.splits": BatchIterator(name, ("batch_size", None), None, None,
+                                              (("sort_within_batch", None), ("sort", None), ("train", None)))
+              for name in list(_TEXT)})
 
 BATCH_ITERATORS: dict[str, BatchIterator] = {
     "torch.utils.data.DataLoader": DATA_LOADER,

@@ -80,10 +80,11 @@ class PackUnsortedLengths(Rule):
     rationale = (
         "With the default `enforce_sorted=True`, `pack_padded_sequence` requires the batch sorted by decreasing "
         "length and raises otherwise. A shuffling DataLoader's batches come in random order, unless its "
-        "`collate_fn` sorts them. Since torch 1.1, `enforce_sorted=False` sorts internally and restores the "
+        "`collate_fn` sorts them; a torchtext training iterator's batches are not sorted unless it is built with "
+        "`sort_within_batch=True` (or `sort=True`). Since torch 1.1, `enforce_sorted=False` sorts internally and restores the "
         "original order in the outputs and `h_n`, so batches can be packed as they come. hs-lint reports the "
         "lengths it can follow from a shuffling loader (default-collated, or collated by a function of the file "
-        "that sorts nothing) to the call, in this module or from the modules that call the model; lengths whose "
+        "that sorts nothing) or from such a torchtext iterator (`text, lengths = batch.text`) to the call, in this module or from the modules that call the model; lengths whose "
         "origin it cannot see stay unjudged."
     )
     torch_error = "RuntimeError: `lengths` array must be sorted in decreasing order when `enforce_sorted` is True."
