@@ -65,6 +65,11 @@ class Batches:
         step sorts by length: default-collated, or collated by a function of this file that sorts nothing."""
         return self._trace(expr, scope, 0, _Origin(self._iterated_unsorted, self._next, self._fed_elsewhere))
 
+    def text_layout(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, bool] | None:
+        """The torchtext iterator (as a message names it) of whose batches ``expr`` holds a field, and whether
+        the file's sequential Fields lay it out batch first (they all agree, or nothing is known)."""
+        return self._trace(expr, scope, 0, _Origin(self._text_layout, _nothing, _nothing))
+
     def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The DataLoader built in sight (default collate, no ``drop_last``; shuffling or not) whose batch ``expr``
         holds: its samples are on axis 0, and its last batch may be smaller."""
@@ -254,6 +259,15 @@ class Batches:
             return None
         name = key_of(_unwrapped(source))
         return f"`{name}`" if name is not None else "a torchtext iterator"
+
+    def _text_layout(self, loop: Loop, key: str) -> tuple[str, bool] | None:
+        target, source = target_and_source(loop)
+        first = self.facts.fields_batch_first
+        if target is None or not _binds(target, key) or first is None or not any(
+                use.model.order is not None for use in self.facts.shapes.loop_loaders(loop)):
+            return None
+        name = key_of(_unwrapped(source))
+        return (f"`{name}`" if name is not None else "a torchtext iterator"), first
 
     def _sorts(self, function: Scope) -> bool:
         """The function (or one nested in it) calls something named like a sort: ``sorted``, ``list.sort``,

@@ -32,6 +32,8 @@ from hs_lint.screen_tree import is_torch_function
 from hs_lint.names import (
     alias_bindings,
     alternatives,
+    as_bool,
+    argument,
     assigned_pairs,
     descendants,
     flat_keys,
@@ -50,7 +52,8 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Objec
 from hs_lint import values
 from hs_lint.reaching import ENTRY, ReachingDefinitions
 from hs_lint.signature import Signature, signature
-from hs_lint.torch_api import BATCH_ITERATORS, DATA_LOADERS, RECURRENT_KINDS, family, holds_tuple, is_cell
+from hs_lint.torch_api import (BATCH_ITERATORS, DATA_LOADERS, FIELD_BATCH_FIRST, FIELD_SEQUENTIAL, RECURRENT_KINDS,
+                               TEXT_FIELDS, family, holds_tuple, is_cell)
 
 if TYPE_CHECKING:
     from hs_lint.batches import Batches
@@ -853,6 +856,21 @@ class FileFacts:
         """What a module-level name is bound to, when it is assigned once, there."""
         sites = [site for site in self.assignments if any(key_of(t) == name for t in site.targets)]
         return sites[0].value if len(sites) == 1 and sites[0].scope is self.module_scope else None
+
+    @functools.cached_property
+    def fields_batch_first(self) -> bool | None:
+        """Whether the torchtext Fields this file builds lay their batches out batch first: the one answer of
+        every sequential one (``batch_first`` a literal or left out), else None."""
+        found: set[object] = set()
+        for site in self.calls:
+            if site.qualified not in TEXT_FIELDS:
+                continue
+            if any(arg.star for arg in site.node.args):
+                return None
+            if as_bool(argument(site.node, FIELD_SEQUENTIAL), True) is False:
+                continue
+            found.add(as_bool(argument(site.node, FIELD_BATCH_FIRST), False))
+        return found.pop() if len(found) == 1 and found <= {True, False} else None
 
     def shuffles(self, loader: cst.Call) -> bool:
         """``DataLoader(..., shuffle=True)`` or a random sampler: consecutive batches are unrelated."""

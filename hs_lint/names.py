@@ -159,3 +159,12 @@ def assigned_pairs(target: cst.BaseExpression, value: cst.BaseExpression | None,
     key = key_of(target)
     if key is not None:
         yield key, (None if augmented else value)
+
+
+def as_bool(expr: cst.BaseExpression | None, default: bool) -> bool | None:
+    """A ``True``/``False`` argument; ``default`` when it is left out (None); None for anything else."""
+    if expr is None:
+        return default
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+        return expr.value == "True"
+    return None

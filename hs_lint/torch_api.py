@@ -44,6 +44,12 @@ BATCH_ITERATORS: dict[str, BatchIterator] = {
        for module in ("", ".iterator") for name, model in _TEXT.items()},
 }
 DATA_LOADERS = frozenset(name for name, model in BATCH_ITERATORS.items() if model is DATA_LOADER)
+# torchtext's legacy Field: Field(sequential=True, ..., batch_first=False, ...). A sequential field's tensor in a
+# batch (``batch.text``) is (seq_len, batch) unless ``batch_first=True``; ``include_lengths`` makes it a pair.
+TEXT_FIELDS = frozenset(f"torchtext{legacy}.data{module}.Field" for legacy in ("", ".legacy")
+                        for module in ("", ".field"))
+FIELD_SEQUENTIAL: Argument = ("sequential", 0)
+FIELD_BATCH_FIRST: Argument = ("batch_first", None)
 
 
 # -- recurrent modules -------------------------------------------------------------------------

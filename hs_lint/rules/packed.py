@@ -9,7 +9,7 @@ import libcst as cst
 
 from hs_lint.facts import FileFacts, Scope, rnn_util
 from hs_lint.fix import Fix, replace
-from hs_lint.names import key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import as_bool, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.rule import Rule, Violation
 
 _GPU_MOVES = frozenset({"cuda", "to"})
@@ -34,14 +34,6 @@ def packs(facts: FileFacts) -> list[Pack]:
             lengths = args[1] if len(args) > 1 else keyword_arg(site.node, "lengths")
             found.append(Pack(site.node, site.scope, lengths, key_of(site.target), site.index))
     return found
-
-
-def as_bool(expr: cst.BaseExpression | None, default: bool) -> bool | None:
-    if expr is None:
-        return default
-    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
-        return expr.value == "True"
-    return None
 
 
 def _assigned_value(facts: FileFacts, key: str, scope: Scope, before: int) -> cst.BaseExpression | None:

@@ -527,7 +527,9 @@ class InputLayout(Rule):
         "built with batch_first=True. An input built in the other layout runs when the state is left out "
         "(silently treating time as batch), and fails once h0 is sized by the real batch. A batch from a "
         "shuffling DataLoader has its samples on axis 0 (the default collate stacks them there), through an "
-        "embedding too: a module left at batch_first=False reads them as time steps. The last dimension "
+        "embedding too: a module left at batch_first=False reads them as time steps. A torchtext Field lays its "
+        "batches out (seq_len, batch) unless built with batch_first=True, and the module must read them the same "
+        "way. The last dimension "
         "must equal input_size: an embedding or upstream layer of another width fails at the first call."
     )
     torch_error = "RuntimeError: input.size(-1) must be equal to input_size. Expected 128, got 64"
@@ -576,6 +578,16 @@ out, _ = lstm(embed(tokens))
                 yield self.violation(node, data=use.as_data(use.forms[0] if use.forms else None), **swapped,
                                      module=name)
                 continue
+            text = self._text_layout(facts, use, node)
+            if text is not None:
+                iterator, first = text
+                yield self.violation(
+                    node, data=use.as_data(), what=f"the input `{facts.source(node)}`",
+                    found=f"a batch of {iterator}, {'(batch, seq)' if first else '(seq, batch)'} by its Field "
+                          f"(batch_first={first})", module=name,
+                    wants=f"is batch_first={not first} and reads axis 0 as {'time' if first else 'the batch'}",
+                    fix=f"build the module with batch_first={first}, or the Field with batch_first={not first}")
+                continue
             loader = self._samples_as_time(facts, use, node)
             if loader is not None:
                 yield self.violation(
@@ -583,6 +595,16 @@ out, _ = lstm(embed(tokens))
                     found=f"a shuffled batch of {loader}", module=name,
                     wants="is batch_first=False and reads its samples as time steps",
                     fix="build it with batch_first=True or transpose the input (vectors also need a time axis)")
+
+    @staticmethod
+    def _text_layout(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> tuple[str, bool] | None:
+        """A full module given a torchtext batch laid out the other way than it reads (its Fields' batch_first
+        against the module's)."""
+        flag = use.module.flag("batch_first")
+        if use.module.is_cell or flag is None or (use.input is not None and use.input.dims is not None):
+            return None
+        found = facts.batches.text_layout(node, use.call.site.scope)
+        return found if found is not None and found[1] != flag else None
 
     @staticmethod
     def _samples_as_time(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> str | None:
