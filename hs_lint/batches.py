@@ -62,13 +62,15 @@ class Batches:
 
     def unsorted(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         """The shuffling loader (as a message names it) of whose batches ``expr`` holds a field, in an order that no
-        step sorts by length: default-collated, or collated by a function of this file that sorts nothing."""
-        return self._trace(expr, scope, 0, _Origin(self._iterated_unsorted, self._next, self._fed_elsewhere))
+        step sorts by length: default-collated, or collated by a function of this file that sorts nothing; or a
+        torchtext iterator that does not sort within its batches."""
+        return self._trace(expr, scope, 0, _Origin(self._iterated_unsorted, self._next_unsorted,
+                                                   self._fed_elsewhere))
 
     def text_layout(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, bool] | None:
         """The torchtext iterator (as a message names it) of whose batches ``expr`` holds a field, and whether
         the file's sequential Fields lay it out batch first (they all agree, or nothing is known)."""
-        return self._trace(expr, scope, 0, _Origin(self._text_layout, _nothing, _nothing))
+        return self._trace(expr, scope, 0, _Origin(self._text_layout, self._next_text_layout, self._text_elsewhere))
 
     def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The DataLoader built in sight (default collate, no ``drop_last``; shuffling or not) whose batch ``expr``
@@ -252,22 +254,33 @@ class Batches:
         """``key`` is bound by ``loop`` to a batch of a torchtext iterator whose batches are not sorted longest
         first (a training iterator without ``sort_within_batch=True``: ``hs_lint.torch_api``)."""
         target, source = target_and_source(loop)
-        if target is None or not _binds(target, key):
-            return None
-        found = {use.sorted_within for use in self.facts.shapes.loop_loaders(loop) if use.model.order is not None}
-        if found != {False}:
-            return None
-        name = key_of(_unwrapped(source))
-        return f"`{name}`" if name is not None else "a torchtext iterator"
+        return self._unsorted_text(source, loop.scope) if target is not None and _binds(target, key) else None
+
+    def _next_unsorted(self, call: cst.Call, scope: Scope) -> str | None:
+        found = self._nexted(call, scope)
+        return self._next(call, scope) or (self._unsorted_text(*found) if found is not None else None)
+
+    def _unsorted_text(self, source: cst.BaseExpression, scope: Scope) -> str | None:
+        found = {sorted_within for model, _, _, sorted_within in self._text_iterators(source, scope)}
+        return _named(source, "a torchtext iterator") if found == {False} else None
+
+    def _text_iterators(self, source: cst.BaseExpression, scope: Scope) -> list:
+        """The torchtext iterators that ``source`` (what a loop iterates, or ``next`` is called on) holds."""
+        return [built for built in self.facts.shapes.iterators(_unwrapped(source), scope) if built[0].order is not None]
 
     def _text_layout(self, loop: Loop, key: str) -> tuple[str, bool] | None:
         target, source = target_and_source(loop)
+        return self._laid_out(source, loop.scope) if target is not None and _binds(target, key) else None
+
+    def _next_text_layout(self, call: cst.Call, scope: Scope) -> tuple[str, bool] | None:
+        found = self._nexted(call, scope)
+        return self._laid_out(*found) if found is not None else None
+
+    def _laid_out(self, source: cst.BaseExpression, scope: Scope) -> tuple[str, bool] | None:
         first = self.facts.fields_batch_first
-        if target is None or not _binds(target, key) or first is None or not any(
-                use.model.order is not None for use in self.facts.shapes.loop_loaders(loop)):
+        if first is None or not self._text_iterators(source, scope):
             return None
-        name = key_of(_unwrapped(source))
-        return (f"`{name}`" if name is not None else "a torchtext iterator"), first
+        return _named(source, "a torchtext iterator"), first
 
     def _sorts(self, function: Scope) -> bool:
         """The function (or one nested in it) calls something named like a sort: ``sorted``, ``list.sort``,
@@ -350,6 +363,34 @@ class Batches:
         binding = facts.lookup(key, scope) if key is not None else None
         return binding.construction if binding is not None and binding.kind == "loader" else None
 
+    def fed_text(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int, bool], ...]:
+        """(class, position, batch_first) for each call of an instance in a loop given a field of a torchtext batch
+        whose layout the file's Fields give: a module summary's ``text_inputs``."""
+        found = set()
+        for site in self.facts.calls if self.facts.fields_batch_first is not None else ():
+            cls = self._instance_class(site.node.func, site.scope) if site.loop is not None else None
+            for position, given in enumerate(positional_args(site.node) if cls is not None else ()):
+                layout = self.text_layout(given, site.scope)
+                if layout is not None:
+                    found.add((qualified(cls), position, layout[1]))
+        return tuple(sorted(found))
+
+    def _text_elsewhere(self, function: Scope, param: str) -> tuple[str, bool] | None:
+        """``forward``'s parameter given a torchtext batch field by the modules that import the class (their
+        summaries' ``text_inputs``), when they agree on its layout."""
+        facts, cls = self.facts, function.cls
+        if facts.project is None or cls is None or cls.node is None or function.name != "forward":
+            return None
+        position = function.params.index(param) - 1
+        importers, subclasses = facts.project.builders(cls.name)
+        built = {cls.name, *subclasses}
+        found = {(summary.name, first) for summary in importers for name, at, first in summary.text_inputs
+                 if name.rsplit(".", 1)[-1] in built and at == position}
+        if len({first for _, first in found}) != 1:
+            return None
+        name, first = min(found)
+        return f"a torchtext iterator in `{name}`", first
+
     def fed(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int], ...]:
         """(class, position) for each call of an instance of a class in a loop given a batch at that position:
         a module summary's ``batch_inputs``; ``qualified`` spells a class name as written absolutely."""
@@ -388,6 +429,12 @@ class Batches:
                 name.rsplit(".", 1)[-1][:1].isupper() and name.split(".", 1)[0] in self.facts.imports)):
             return None
         return name
+
+
+def _named(source: cst.BaseExpression, otherwise: str) -> str:
+    """What a loop iterates, as a message names it."""
+    name = key_of(_unwrapped(source))
+    return f"`{name}`" if name is not None else otherwise
 
 
 def _nothing(*_: object) -> None:

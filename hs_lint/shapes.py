@@ -314,6 +314,7 @@ class ShapeFacts:
         self._traced: dict[tuple[int, int, int], list[StateForm]] = {}
         self._shaped: dict[tuple[int, int, int], TensorShape | None] = {}
         self._state_batches: dict[int, str | None] = {}  # id(function) -> ``state_batch``
+        self._split_positions: dict[tuple[int, str], int] = {}  # (id of a splits call, name) -> its position
         self._index()
         self.mappings = Mappings(facts, self._traced_sources)
         self.modules: dict[int, ModuleConfig] = {}
@@ -351,9 +352,15 @@ class ShapeFacts:
         """An unpacking whose names hold batch iterators the call builds: each of ``train_it, test_it =
         BucketIterator.splits(...)`` (the call stands for each: its keywords are theirs), the ``loader`` of
         ``dataset, loader = make_loader(opts)`` (the call stands for it: ``returned_loader``)."""
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Name):
+            held = self.facts.temporary_value(value, scope)  # ``result = splits(...)``, then ``a, b = result``
+            value = held if isinstance(held, cst.Call) and self._splits_call(held) else value
         if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, cst.Call):
             return []
         if self._splits_call(value):
+            for index, element in enumerate(target.elements):
+                for key in _target_keys(element.value):
+                    self._split_positions[(id(value), key)] = index
             return [(key, value) for key in _target_keys(target)]
         function = self.facts.callee_function(value, scope)
         position = self._loader_position(function) if function is not None else None
@@ -1346,6 +1353,10 @@ class ShapeFacts:
                 loop = loop.parent
         return found
 
+    def iterators(self, expr: cst.BaseExpression, scope: Scope) -> list[tuple[BatchIterator, Value, Value, Value]]:
+        """The batch iterators ``expr`` may hold, as ``LoaderUse`` reads them (without the loop)."""
+        return self._loader(expr, scope)
+
     def loop_loaders(self, loop: Loop) -> list[LoaderUse]:
         """The batch iterators ``loop`` itself runs over."""
         return [LoaderUse(*built, loop)
@@ -1378,12 +1389,7 @@ class ShapeFacts:
 
     def _split_index(self, value: cst.BaseExpression, key: str) -> int | None:
         """Where ``key`` stands in the unpacking of a ``splits(...)`` call: its dataset's position."""
-        if not isinstance(value, cst.Call) or not self._splits_call(value):
-            return None
-        found = {index for site in self.facts.assignments if site.value is value for target in site.targets
-                 if isinstance(target, (cst.Tuple, cst.List))
-                 for index, element in enumerate(target.elements) if key_of(element.value) == key}
-        return found.pop() if len(found) == 1 else None
+        return self._split_positions.get((id(value), key))
 
     def _indexed_loader(self, expr: cst.Subscript, scope: Scope) -> list[tuple[BatchIterator, Value, Value, Value]]:
         """An element of what a call returns that holds a batch iterator: one of ``splits(...)``'s, or the one a

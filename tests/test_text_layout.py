@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import lint
+from conftest import codes_in, lint
 
 _SCRIPT = """\
 import torch
@@ -81,3 +81,20 @@ def test_a_field_that_is_not_sequential_does_not_count():
     source = _script(field='data.Field()\nIDS = data.Field(sequential=False, batch_first=True)',
                      module=", batch_first=True")
     assert [f.code for f in lint(source)] == ["HS206"]
+
+
+@pytest.mark.parametrize(("field", "module", "expected"), [
+    ('data.Field(tokenize="spacy")', ", batch_first=True", ["HS206"]),
+    ('data.Field(tokenize="spacy", batch_first=True)', ", batch_first=True", []),
+])
+def test_the_model_s_module_hears_the_layout_from_the_loop_that_feeds_it(tmp_path, field, module, expected):
+    """The class is in ``models.py``; the Fields and the loop that calls it with ``batch.text`` in ``train.py``."""
+    script = _script(field, module)
+    start, end = script.index("class Classifier"), script.index("def train")
+    models = "import torch.nn as nn\n\n\n" + script[start:end]
+    train = script[:start] + script[end:]
+    train = train.replace("from torchtext.legacy import data\n", "from torchtext.legacy import data\n\nfrom models import Classifier\n")
+    found = codes_in(tmp_path, {"models.py": models, "train.py": train}, "models.py")
+    assert [code for _, code in found] == expected
+    if expected:
+        assert codes_in(tmp_path, {"models.py": models, "train.py": train}, "train.py") == []
