@@ -10,7 +10,7 @@ from hs_lint.facts import FileFacts, Holder
 from hs_lint.fixed_batch import fixed_calls, sized_by_caller
 from hs_lint.skips import leaves_early
 from hs_lint.torch_api import holds_tuple, kind_name
-from hs_lint.names import int_literal, key_of, method_name, positional_args, receiver
+from hs_lint.names import as_bool, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
@@ -527,9 +527,9 @@ class InputLayout(Rule):
         "built with batch_first=True. An input built in the other layout runs when the state is left out "
         "(silently treating time as batch), and fails once h0 is sized by the real batch. A batch from a "
         "shuffling DataLoader has its samples on axis 0 (the default collate stacks them there), through an "
-        "embedding too: a module left at batch_first=False reads them as time steps. A torchtext Field lays its "
-        "batches out (seq_len, batch) unless built with batch_first=True, and the module must read them the same "
-        "way. The last dimension "
+        "embedding too: a module left at batch_first=False reads them as time steps. A torchtext Field, and "
+        "`pad_sequence`, lay their batches out (seq_len, batch) unless given batch_first=True, and the module "
+        "must read them the same way. The last dimension "
         "must equal input_size: an embedding or upstream layer of another width fails at the first call."
     )
     torch_error = "RuntimeError: input.size(-1) must be equal to input_size. Expected 128, got 64"
@@ -578,15 +578,13 @@ out, _ = lstm(embed(tokens))
                 yield self.violation(node, data=use.as_data(use.forms[0] if use.forms else None), **swapped,
                                      module=name)
                 continue
-            text = self._text_layout(facts, use, node)
-            if text is not None:
-                iterator, first = text
+            laid = self._laid_out(facts, use, node)
+            if laid is not None:
+                found, maker, first = laid
                 yield self.violation(
-                    node, data=use.as_data(), what=f"the input `{facts.source(node)}`",
-                    found=f"a batch of {iterator}, {'(batch, seq)' if first else '(seq, batch)'} by its Field "
-                          f"(batch_first={first})", module=name,
+                    node, data=use.as_data(), what=f"the input `{facts.source(node)}`", found=found, module=name,
                     wants=f"is batch_first={not first} and reads axis 0 as {'time' if first else 'the batch'}",
-                    fix=f"build the module with batch_first={first}, or the Field with batch_first={not first}")
+                    fix=f"build the module with batch_first={first}, or {maker} with batch_first={not first}")
                 continue
             loader = self._samples_as_time(facts, use, node)
             if loader is not None:
@@ -597,14 +595,24 @@ out, _ = lstm(embed(tokens))
                     fix="build it with batch_first=True or transpose the input (vectors also need a time axis)")
 
     @staticmethod
-    def _text_layout(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> tuple[str, bool] | None:
-        """A full module given a torchtext batch laid out the other way than it reads (its Fields' batch_first
-        against the module's)."""
+    def _laid_out(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> tuple[str, str, bool] | None:
+        """A full module given a batch laid out the other way than it reads: a torchtext batch (its Fields'
+        batch_first), or one padded by ``pad_sequence`` (its batch_first), against the module's. (What the input
+        is, what made its layout, whether that is batch first.)"""
         flag = use.module.flag("batch_first")
         if use.module.is_cell or flag is None or (use.input is not None and use.input.dims is not None):
             return None
-        found = facts.batches.text_layout(node, use.call.site.scope)
-        return found if found is not None and found[1] != flag else None
+        scope = use.call.site.scope
+        text = facts.batches.text_layout(node, scope)
+        if text is not None:
+            iterator, first = text
+            found = f"a batch of {iterator}, {_layout(first)} by its Field (batch_first={first})"
+            return (found, "the Field", first) if first != flag else None
+        pad = facts.batches.padding(node, scope)
+        first = as_bool(keyword_arg(pad, "batch_first"), False) if pad is not None else None
+        if first is None or first == flag:
+            return None
+        return f"padded by `{facts.source(pad.func)}(...)` as {_layout(first)}", "pad_sequence", first
 
     @staticmethod
     def _samples_as_time(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> str | None:
@@ -963,6 +971,10 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
         if kept and call.args[-1] is arg:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return Fix((replace(call, call.with_changes(args=kept)),))
+
+
+def _layout(batch_first: bool) -> str:
+    return "(batch, seq)" if batch_first else "(seq, batch)"
 
 
 def _short(loader: LoaderUse) -> str:
