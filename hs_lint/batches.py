@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 import libcst as cst
 
 from hs_lint.facts import ITER_WRAPPERS, CallSite, FileFacts, Loop, Scope, rnn_util
-from hs_lint.names import argument, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import argument, as_bool, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
 from hs_lint.project.summary import FunctionSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
@@ -67,10 +67,20 @@ class Batches:
         return self._trace(expr, scope, 0, _Origin(self._iterated_unsorted, self._next_unsorted,
                                                    self._fed_elsewhere))
 
-    def text_layout(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, bool] | None:
-        """The torchtext iterator (as a message names it) of whose batches ``expr`` holds a field, and whether
-        the file's sequential Fields lay it out batch first (they all agree, or nothing is known)."""
-        return self._trace(expr, scope, 0, _Origin(self._text_layout, self._next_text_layout, self._text_elsewhere))
+    def layout(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, str, bool] | None:
+        """How the batch ``expr`` holds is laid out, when something visible says: (what it is, as a message says it;
+        what laid it out; whether batch first). A field of a torchtext batch, by the file's sequential Fields
+        (when they all agree); a batch padded by ``pad_sequence``, by its ``batch_first``; in a module's own file,
+        what a module that imports the class and calls it in a loop says (its summary's ``laid_inputs``)."""
+        text = self._trace(expr, scope, 0, _Origin(self._text_layout, self._next_text_layout, _nothing))
+        if text is not None:
+            first = text[1]
+            return f"a batch of {text[0]}, {_layout(first)} by its Field (batch_first={first})", "the Field", first
+        pad = self.padding(expr, scope)
+        first = as_bool(keyword_arg(pad, "batch_first"), False) if pad is not None else None
+        if first is not None:
+            return f"padded by `{self.facts.source(pad.func)}(...)` as {_layout(first)}", "pad_sequence", first
+        return self._trace(expr, scope, 0, _Origin(_nothing, _nothing, self._laid_elsewhere))
 
     def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The DataLoader built in sight (default collate, no ``drop_last``; shuffling or not) whose batch ``expr``
@@ -363,33 +373,33 @@ class Batches:
         binding = facts.lookup(key, scope) if key is not None else None
         return binding.construction if binding is not None and binding.kind == "loader" else None
 
-    def fed_text(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int, bool], ...]:
-        """(class, position, batch_first) for each call of an instance in a loop given a field of a torchtext batch
-        whose layout the file's Fields give: a module summary's ``text_inputs``."""
+    def fed_laid_out(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int, bool, str], ...]:
+        """(class, position, batch_first, what laid it out) for each call of an instance in a loop given a batch
+        whose layout is known (``layout``): a module summary's ``laid_inputs``."""
         found = set()
-        for site in self.facts.calls if self.facts.fields_batch_first is not None else ():
+        for site in self.facts.calls:
             cls = self._instance_class(site.node.func, site.scope) if site.loop is not None else None
             for position, given in enumerate(positional_args(site.node) if cls is not None else ()):
-                layout = self.text_layout(given, site.scope)
-                if layout is not None:
-                    found.add((qualified(cls), position, layout[1]))
+                laid = self.layout(given, site.scope)
+                if laid is not None:
+                    found.add((qualified(cls), position, laid[2], laid[1]))
         return tuple(sorted(found))
 
-    def _text_elsewhere(self, function: Scope, param: str) -> tuple[str, bool] | None:
-        """``forward``'s parameter given a torchtext batch field by the modules that import the class (their
-        summaries' ``text_inputs``), when they agree on its layout."""
+    def _laid_elsewhere(self, function: Scope, param: str) -> tuple[str, str, bool] | None:
+        """``forward``'s parameter given a batch of a known layout by the modules that import the class (their
+        summaries' ``laid_inputs``), when they agree on it."""
         facts, cls = self.facts, function.cls
         if facts.project is None or cls is None or cls.node is None or function.name != "forward":
             return None
         position = function.params.index(param) - 1
         importers, subclasses = facts.project.builders(cls.name)
         built = {cls.name, *subclasses}
-        found = {(summary.name, first) for summary in importers for name, at, first in summary.text_inputs
+        found = {(summary.name, first, maker) for summary in importers for name, at, first, maker in summary.laid_inputs
                  if name.rsplit(".", 1)[-1] in built and at == position}
-        if len({first for _, first in found}) != 1:
+        if len({(first, maker) for _, first, maker in found}) != 1:
             return None
-        name, first = min(found)
-        return f"a torchtext iterator in `{name}`", first
+        name, first, maker = min(found)
+        return f"a batch {_layout(first)} by {maker} in `{name}`", maker, first
 
     def fed(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int], ...]:
         """(class, position) for each call of an instance of a class in a loop given a batch at that position:
@@ -429,6 +439,10 @@ class Batches:
                 name.rsplit(".", 1)[-1][:1].isupper() and name.split(".", 1)[0] in self.facts.imports)):
             return None
         return name
+
+
+def _layout(batch_first: bool) -> str:
+    return "(batch, seq)" if batch_first else "(seq, batch)"
 
 
 def _named(source: cst.BaseExpression, otherwise: str) -> str:

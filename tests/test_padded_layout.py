@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import lint
+from conftest import codes_in, lint
 
 _SCRIPT = """\
 import torch
@@ -73,3 +73,19 @@ def test_a_padded_batch_laid_out_the_other_way_is_reported(collate, pad, module)
 ])
 def test_lookalikes_are_silent(kwargs):
     assert lint(_script(**kwargs)) == []
+
+
+def test_the_model_s_module_hears_the_layout_from_the_loop_that_feeds_it(tmp_path):
+    """The class is in ``models.py``; the collate function and the loop in ``train.py``: their summary says how
+    the batch the loop hands to the class is laid out."""
+    script = _script()
+    start, end = script.index("class Tagger"), script.index("def train")
+    models = "import torch.nn as nn\n\n\n" + script[start:end]
+    train = script[:start] + script[end:]
+    train = train.replace("from torch.utils.data import DataLoader\n",
+                          "from torch.utils.data import DataLoader\n\nfrom models import Tagger\n")
+    files = {"models.py": models, "train.py": train}
+    found = codes_in(tmp_path, files, "models.py")
+    assert [code for _, code in found] == ["HS206"]
+    files["train.py"] = train.replace("pad_sequence(seqs)", "pad_sequence(seqs, batch_first=True)")
+    assert codes_in(tmp_path, files, "models.py") == []

@@ -44,7 +44,7 @@ def summarise(facts: FileFacts, name: str) -> ModuleSummary:
         carries=any(_carries(site) for site in facts.assignments),
         reads=tuple(sorted(facts.attribute_reads)),
         batch_inputs=facts.batches.fed(lambda key: _qualified(facts, key, name)),
-        text_inputs=facts.batches.fed_text(lambda key: _qualified(facts, key, name)),
+        laid_inputs=facts.batches.fed_laid_out(lambda key: _qualified(facts, key, name)),
         calls_out=facts.batches.calls_out(lambda key: _qualified(facts, key, name)),
     )
 

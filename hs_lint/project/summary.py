@@ -136,9 +136,9 @@ class ModuleSummary:
     reads: tuple[str, ...] = ()
     # (absolute class name, position): a loop calls an instance of the class with a DataLoader's batch there
     batch_inputs: tuple[tuple[str, int], ...] = ()
-    # (absolute class name, position, batch_first): a loop calls an instance of the class with a field of a torchtext
-    # batch there, laid out batch first or not by the module's Fields
-    text_inputs: tuple[tuple[str, int, bool], ...] = ()
+    # (absolute class name, position, batch_first, what laid it out): a loop calls an instance of the class with a
+    # batch there whose layout is known: a field of a torchtext batch ("Field"), padded by ``pad_sequence``
+    laid_inputs: tuple[tuple[str, int, bool, str], ...] = ()
     # calls of imported functions given a model instance: (callee, {"#position" or keyword: ("instance", class) or
     # ("loader", "")}) (``hs_lint.batches``)
     calls_out: tuple[tuple[str, dict[str, tuple[str, str]]], ...] = ()
@@ -170,7 +170,7 @@ class ModuleSummary:
             carries=bool(data["carries"]),
             reads=tuple(str(a) for a in data["reads"]),
             batch_inputs=tuple((str(c), int(p)) for c, p in data["batch_inputs"]),
-            text_inputs=tuple((str(c), int(p), bool(f)) for c, p, f in data["text_inputs"]),
+            laid_inputs=tuple((str(c), int(p), bool(f), str(m)) for c, p, f, m in data["laid_inputs"]),
             calls_out=tuple((str(c), {str(k): (str(v[0]), str(v[1])) for k, v in dict(args).items()})
                             for c, args in data["calls_out"]),
         )

@@ -10,7 +10,7 @@ from hs_lint.facts import FileFacts, Holder
 from hs_lint.fixed_batch import fixed_calls, sized_by_caller
 from hs_lint.skips import leaves_early
 from hs_lint.torch_api import holds_tuple, kind_name
-from hs_lint.names import as_bool, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
+from hs_lint.names import int_literal, key_of, method_name, positional_args, receiver
 from hs_lint.fix import Fix, replace
 from hs_lint.rule import Rule, Violation
 from hs_lint.shapes import (
@@ -602,17 +602,8 @@ out, _ = lstm(embed(tokens))
         flag = use.module.flag("batch_first")
         if use.module.is_cell or flag is None or (use.input is not None and use.input.dims is not None):
             return None
-        scope = use.call.site.scope
-        text = facts.batches.text_layout(node, scope)
-        if text is not None:
-            iterator, first = text
-            found = f"a batch of {iterator}, {_layout(first)} by its Field (batch_first={first})"
-            return (found, "the Field", first) if first != flag else None
-        pad = facts.batches.padding(node, scope)
-        first = as_bool(keyword_arg(pad, "batch_first"), False) if pad is not None else None
-        if first is None or first == flag:
-            return None
-        return f"padded by `{facts.source(pad.func)}(...)` as {_layout(first)}", "pad_sequence", first
+        laid = facts.batches.layout(node, use.call.site.scope)
+        return laid if laid is not None and laid[2] != flag else None
 
     @staticmethod
     def _samples_as_time(facts: FileFacts, use: StateUse, node: cst.BaseExpression) -> str | None:
@@ -971,10 +962,6 @@ encoder = nn.LSTM(100, 256, num_layers=2, dropout=0.5, batch_first=True)
         if kept and call.args[-1] is arg:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return Fix((replace(call, call.with_changes(args=kept)),))
-
-
-def _layout(batch_first: bool) -> str:
-    return "(batch, seq)" if batch_first else "(seq, batch)"
 
 
 def _short(loader: LoaderUse) -> str:
