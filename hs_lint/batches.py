@@ -75,11 +75,11 @@ class Batches:
         text = self._trace(expr, scope, 0, _Origin(self._text_layout, self._next_text_layout, _nothing))
         if text is not None:
             first = text[1]
-            return f"a batch of {text[0]}, {_layout(first)} by its Field (batch_first={first})", "the Field", first
+            return f"a batch of {text[0]}, {_layout(first)} by its Field", "the Field", first
         pad = self.padding(expr, scope)
         first = as_bool(keyword_arg(pad, "batch_first"), False) if pad is not None else None
         if first is not None:
-            return f"padded by `{self.facts.source(pad.func)}(...)` as {_layout(first)}", "pad_sequence", first
+            return f"padded {_layout(first)} by `{self.facts.source(pad.func)}(...)`", "pad_sequence", first
         return self._trace(expr, scope, 0, _Origin(_nothing, _nothing, self._laid_elsewhere))
 
     def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:

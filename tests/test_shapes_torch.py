@@ -283,6 +283,20 @@ gru = nn.GRU(4, 6)
 out, h_n = gru(batch)
 assert h_n.shape == (1, 6)  # a 2-D batch is one unbatched sequence of its 8 samples
 """, None),
+    ("shape_text_field_layout.py", "HS206", "_, hidden = self.gru(embedded)", """
+embedded = torch.randn(7, 3, 4)  # a Field's batch of 3 headlines of 7 words, (seq_len, batch), embedded
+gru = nn.GRU(4, 6, batch_first=True)
+_, hidden = gru(embedded)
+assert hidden.shape == (1, 7, 6)  # one state per word position, none per headline: the headlines ran as time
+""", None),
+    ("shape_padded_layout.py", "HS206", "output, _ = self.lstm(self.embedding(tokens))", """
+from torch.nn.utils.rnn import pad_sequence
+padded = pad_sequence([torch.randint(1, 9, (5,)), torch.randint(1, 9, (3,))])
+assert padded.shape == (5, 2)  # (seq_len, batch) unless batch_first=True
+lstm = nn.LSTM(4, 6, batch_first=True)
+output, _ = lstm(nn.Embedding(10, 4)(padded))
+assert output.shape == (5, 2, 6)  # read as 5 samples of 2 steps: the 2 utterances ran as time
+""", None),
 ]
 IDS = [f"{code}-{fixture}-{i}" for i, (fixture, code, *_) in enumerate(CASES)]
 

@@ -583,7 +583,7 @@ out, _ = lstm(embed(tokens))
                 found, maker, first = laid
                 yield self.violation(
                     node, data=use.as_data(), what=f"the input `{facts.source(node)}`", found=found, module=name,
-                    wants=f"is batch_first={not first} and reads axis 0 as {'time' if first else 'the batch'}",
+                    wants=f"is batch_first={not first}",
                     fix=f"build the module with batch_first={first}, or {maker} with batch_first={not first}")
                 continue
             loader = self._samples_as_time(facts, use, node)
