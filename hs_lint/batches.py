@@ -17,7 +17,7 @@ shuffling or no construction in sight is not followed. The same walk finds batch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,7 +25,7 @@ import libcst as cst
 
 from hs_lint.facts import ITER_WRAPPERS, CallSite, FileFacts, Loop, Scope, rnn_util
 from hs_lint.names import argument, as_bool, int_literal, key_of, keyword_arg, method_name, positional_args, receiver
-from hs_lint.project.summary import FunctionSummary
+from hs_lint.project.summary import FunctionSummary, ModuleSummary
 from hs_lint.reaching import ENTRY
 from hs_lint.shapes import same_shape_inner
 from hs_lint.torch_api import DATA_LOADER, DATA_LOADERS
@@ -156,14 +156,21 @@ class Batches:
                 return found
         return origin.elsewhere(function, param)
 
-    def _fed_elsewhere(self, function: Scope, param: str) -> str | None:
-        """``forward``'s parameter given a batch by a module that imports the class (what its summary says)."""
+    def _feeders(self, function: Scope, param: str) -> tuple[list[ModuleSummary], set[str], int] | None:
+        """For ``forward``'s parameter: the modules that can build the class (or a subclass), those classes'
+        names, and the parameter's position in a call of an instance."""
         facts, cls = self.facts, function.cls
         if facts.project is None or cls is None or cls.node is None or function.name != "forward":
             return None
-        position = function.params.index(param) - 1
         importers, subclasses = facts.project.builders(cls.name)
-        built = {cls.name, *subclasses}
+        return importers, {cls.name, *subclasses}, function.params.index(param) - 1
+
+    def _fed_elsewhere(self, function: Scope, param: str) -> str | None:
+        """``forward``'s parameter given a batch by a module that imports the class (what its summary says)."""
+        feeders = self._feeders(function, param)
+        if feeders is None:
+            return None
+        importers, built, position = feeders
         for summary in importers:
             if any(name.rsplit(".", 1)[-1] in built and at == position for name, at in summary.batch_inputs):
                 return f"a DataLoader in `{summary.name}`"
@@ -376,24 +383,24 @@ class Batches:
     def fed_laid_out(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int, bool, str], ...]:
         """(class, position, batch_first, what laid it out) for each call of an instance in a loop given a batch
         whose layout is known (``layout``): a module summary's ``laid_inputs``."""
-        found = set()
+        return tuple(sorted({(qualified(cls), position, laid[2], laid[1]) for cls, position, given, scope
+                             in self._loop_inputs() if (laid := self.layout(given, scope)) is not None}))
+
+    def _loop_inputs(self) -> Iterator[tuple[str, int, cst.BaseExpression, Scope]]:
+        """(class as written, position, argument, scope) of each positional argument of a call of an instance
+        in a loop."""
         for site in self.facts.calls:
             cls = self._instance_class(site.node.func, site.scope) if site.loop is not None else None
             for position, given in enumerate(positional_args(site.node) if cls is not None else ()):
-                laid = self.layout(given, site.scope)
-                if laid is not None:
-                    found.add((qualified(cls), position, laid[2], laid[1]))
-        return tuple(sorted(found))
+                yield cls, position, given, site.scope
 
     def _laid_elsewhere(self, function: Scope, param: str) -> tuple[str, str, bool] | None:
         """``forward``'s parameter given a batch of a known layout by the modules that import the class (their
         summaries' ``laid_inputs``), when they agree on it."""
-        facts, cls = self.facts, function.cls
-        if facts.project is None or cls is None or cls.node is None or function.name != "forward":
+        feeders = self._feeders(function, param)
+        if feeders is None:
             return None
-        position = function.params.index(param) - 1
-        importers, subclasses = facts.project.builders(cls.name)
-        built = {cls.name, *subclasses}
+        importers, built, position = feeders
         found = {(summary.name, first, maker) for summary in importers for name, at, first, maker in summary.laid_inputs
                  if name.rsplit(".", 1)[-1] in built and at == position}
         if len({(first, maker) for _, first, maker in found}) != 1:
@@ -404,13 +411,8 @@ class Batches:
     def fed(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int], ...]:
         """(class, position) for each call of an instance of a class in a loop given a batch at that position:
         a module summary's ``batch_inputs``; ``qualified`` spells a class name as written absolutely."""
-        found = set()
-        for site in self.facts.calls:
-            cls = self._instance_class(site.node.func, site.scope) if site.loop is not None else None
-            for position, given in enumerate(positional_args(site.node) if cls is not None else ()):
-                if self.loader(given, site.scope) is not None:
-                    found.add((qualified(cls), position))
-        return tuple(sorted(found))
+        return tuple(sorted({(qualified(cls), position) for cls, position, given, scope in self._loop_inputs()
+                             if self.loader(given, scope) is not None}))
 
     def _instance_class(self, func: cst.BaseExpression, scope: Scope) -> str | None:
         """The class (as written) of the instance a call calls: ``model`` of ``model = Net(...).to(device)``,
