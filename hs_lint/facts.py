@@ -849,7 +849,8 @@ class FileFacts:
                 return set().union(*(self._class_kinds(e.value, depth + 1) for e in mapping.elements))
             return {None}
         if isinstance(value, cst.Call):
-            return {self.recurrent_alias(value) if _is_builtin_call(value, "getattr") and len(value.args) == 2 else None}
+            getattr_call = _is_builtin_call(value, "getattr") and len(value.args) == 2
+            return {self.recurrent_alias(value) if getattr_call else None}
         return {_TORCH_RECURRENT.get(self.qualify(value) or "")}
 
     def _module_constant(self, name: str) -> cst.BaseExpression | None:

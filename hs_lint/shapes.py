@@ -1436,7 +1436,8 @@ class ShapeFacts:
         read = {name: self._passed_value(given[name], bound, scope) if name in given else _UNSET
                 for name in ("sort_within_batch", "sort", "train")}
         return (model, self._passed_value(given.get("batch_size"), bound, scope),
-                self._passed_value(given.get("drop_last", "False"), bound, scope), _sorted_within(model, read, None, False))
+                self._passed_value(given.get("drop_last", "False"), bound, scope),
+                _sorted_within(model, read, None, False))
 
     def _passed_value(self, code: str | None, bound: dict[str, str], scope: Scope) -> Value:
         """A summary's code for an argument, its parameters replaced by what the call passes (or their literal

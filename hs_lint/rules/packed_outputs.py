@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import libcst as cst
 
 from hs_lint.facts import FileFacts, RecurrentCall, Scope, rnn_util
-from hs_lint.names import as_bool, descendants, key_of, keyword_arg, method_name, positional_args, receiver, referenced_keys
+from hs_lint.names import (as_bool, descendants, key_of, keyword_arg, method_name, positional_args, receiver,
+                           referenced_keys)
 from hs_lint.rule import Rule, Violation
 from hs_lint.rules.packed import Pack, call_head, packs
 from hs_lint.rules.shapes import indexed_reads
