@@ -728,7 +728,7 @@ class FileFacts:
         """A binding made in another module; an instance's class is brought in under its absolute name."""
         if kind == "instance":
             return Binding(kind, detail) if isinstance(self._imported(detail, detail), ClassInfo) else None
-        return Binding(kind, detail, config=config if kind == "module" else None, owner=owner)
+        return Binding(kind, detail, config=config if kind in ("module", "loader") else None, owner=owner)
 
     def imported_class(self, key: str) -> ClassInfo | None:
         """``model.CharRNN`` through ``import model``: a class of another module named by attribute."""

@@ -1288,14 +1288,19 @@ class ShapeFacts:
         if built is None:
             return None
         position, call = built
+        qualified, given = self.portable_loader(call, function)
+        return position, qualified, given
+
+    def portable_loader(self, call: cst.Call, function: Scope) -> tuple[str, dict[str, str]]:
+        """A batch iterator's construction as data another module can read: its qualified class, and the
+        arguments that decide its batches as code in ``function``'s parameters, a literal, or "?"."""
         qualified = self.facts.qualify(call.func) or ""
         model = BATCH_ITERATORS[qualified]
         given = {name: argument(call, where) for name, where in (("batch_size", model.batch_size),
                                                                 ("drop_last", model.drop_last),
                                                                 *zip(("sort_within_batch", "sort", "train"),
                                                                      model.order or ()))}
-        return position, qualified, {name: self._portable(expr, function) for name, expr in given.items()
-                                     if expr is not None}
+        return qualified, {name: self._portable(expr, function) for name, expr in given.items() if expr is not None}
 
     def _loader_position(self, function: Scope) -> int | None:
         """Where ``function``'s returns put the batch iterator it builds (read from syntax alone: the indexes
@@ -1384,6 +1389,10 @@ class ShapeFacts:
         key = key_of(expr)
         if key is None or depth > 8:
             return []
+        binding = self.facts.lookup(key, scope)
+        if binding is not None and binding.kind == "loader" and binding.construction is None and binding.config:
+            read = self._read_loader(str(binding.config.get("iterator")), dict(binding.config), {}, scope, index)
+            return [read] if read is not None else []
         return [found for value, where in self._traced_sources(key, scope, expr)
                 for found in self._loader(value, where, depth + 1, self._split_index(value, key))]
 
@@ -1432,12 +1441,20 @@ class ShapeFacts:
         _, qualified, given = returned
         bound = {**_literal_defaults(function),
                  **{param: self.facts.source(arg) for param, arg in self.facts.bound_arguments(site, function).items()}}
-        model = BATCH_ITERATORS[qualified]
-        read = {name: self._passed_value(given[name], bound, scope) if name in given else _UNSET
+        return self._read_loader(qualified, given, bound, scope, None)
+
+    def _read_loader(self, qualified: str, given: dict[str, object], bound: dict[str, str], scope: Scope,
+                     index: int | None) -> tuple[BatchIterator, Value, Value, Value] | None:
+        """A batch iterator described as data (``portable_loader``), its parameters bound to a caller's code."""
+        model = BATCH_ITERATORS.get(qualified)
+        if model is None:
+            return None
+        code = {name: str(value) for name, value in given.items() if name != "iterator"}
+        read = {name: self._passed_value(code[name], bound, scope) if name in code else _UNSET
                 for name in ("sort_within_batch", "sort", "train")}
-        return (model, self._passed_value(given.get("batch_size"), bound, scope),
-                self._passed_value(given.get("drop_last", "False"), bound, scope),
-                _sorted_within(model, read, None, False))
+        return (model, self._passed_value(code.get("batch_size"), bound, scope),
+                self._passed_value(code.get("drop_last", "False"), bound, scope),
+                _sorted_within(model, read, index, qualified.endswith(".splits")))
 
     def _passed_value(self, code: str | None, bound: dict[str, str], scope: Scope) -> Value:
         """A summary's code for an argument, its parameters replaced by what the call passes (or their literal

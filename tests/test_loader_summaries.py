@@ -237,3 +237,17 @@ def test_a_loop_that_may_leave_before_the_short_batch_is_silent(tmp_path, guard,
         "    for (chunk,) in loader:\n", "    for step, (chunk,) in enumerate(loader, 1):\n" + guard)
     assert guard.strip().splitlines()[0].strip() in files["train.py"]
     assert "HS204" not in [code for _, code in codes_in(tmp_path, files, "train.py")]
+
+
+@pytest.mark.parametrize(("loader", "expected"), [
+    ("DataLoader(TensorDataset(torch.randint(0, 50, (1000, 21))), batch_size=BATCH, shuffle=True)", ["HS204"]),
+    ("DataLoader(TensorDataset(torch.randint(0, 50, (1000, 21))), batch_size=BATCH, drop_last=True)", []),
+    ("DataLoader(TensorDataset(torch.randint(0, 50, (1000, 21))), batch_size=size_from_env())", []),  # not read
+])
+def test_a_loader_built_at_the_top_of_another_module_is_read(tmp_path, loader, expected):
+    """``from data import loader``: the module-level loader's class and the arguments that decide its batches
+    travel in its module's summary."""
+    data = _DATA.format(name="unused", params="", body="    return None") + f"\nloader = {loader}\n"
+    train = _TRAIN.format(get="", size="32").replace("from data import *", "from data import loader")
+    found = codes_in(tmp_path, {"data.py": data, "train.py": train}, "train.py")
+    assert [code for _, code in found if code == "HS204"] == expected

@@ -13,7 +13,7 @@ from hs_lint.project.summary import ClassSummary, Config, FunctionSummary, Modul
 from hs_lint.reaching import ENTRY
 from hs_lint.mappings import Loaded
 from hs_lint.shapes import LEADING_AXES_KEPT, Dim, layer_width, typed
-from hs_lint.torch_api import parameters
+from hs_lint.torch_api import BATCH_ITERATORS, parameters
 from hs_lint.torch_era import era
 
 
@@ -186,10 +186,15 @@ def _constants(facts: FileFacts) -> dict[str, object]:
 def _config(facts: FileFacts, binding: Binding) -> Config | None:
     """A recurrent module's configuration as data: constants, and the builder's parameters it is given as they
     are (``nn.LSTM(n_in, hidden)`` in ``__init__(self, n_in, hidden=64)``), for the importer to bind."""
-    if binding.kind != "module":
+    if binding.kind not in ("module", "loader"):
         return None
     if binding.construction is None:
         return binding.config  # itself imported: passed on as it came
+    if binding.kind == "loader":  # its class and the arguments that decide its batches
+        if facts.qualify(binding.construction.func) not in BATCH_ITERATORS:
+            return None
+        qualified, given = facts.shapes.portable_loader(binding.construction, facts.module_scope)
+        return {"iterator": qualified, **given}
     shapes = facts.shapes
     module = shapes.modules.get(id(binding.construction))
     if module is None:
