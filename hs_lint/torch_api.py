@@ -1,4 +1,5 @@
-"""What the data libraries' batch iterators take and give, as data: one place for each fact about them.
+"""What torch's recurrent modules and the data libraries' batch iterators take and give, as data: one place for
+each fact about them (the facts, the shapes, the summaries and the screen read these tables; nothing here imports).
 
 A rule that asks "can the last batch be smaller than the state was built for?" reads the batch size and the
 ``drop_last`` argument through this table, so a torchtext ``BucketIterator`` (which never drops a short last
