@@ -1014,7 +1014,8 @@ class FileFacts:
         for ``param``, when they agree (their summaries' ``calls_out``): ``def train(model, data)`` here, called as
         ``train(Net(), data)`` by the driver. Not for a summary (it depends on its own source alone)."""
         project = self.project
-        if project is None or project.local or function.cls is not None or function.parent is not self.module_scope:
+        if project is None or project.local or function.cls is not None or function.parent is not self.module_scope \
+                or not self._drives(function, param):
             return None
         position = function.params.index(param)
         classes = {given[1] if given is not None and given[0] == "instance" else None
@@ -1024,6 +1025,17 @@ class FileFacts:
         if qualified is None or not isinstance(self._imported(qualified, qualified), ClassInfo):
             return None
         return Binding("instance", qualified)
+
+    def _drives(self, function: Scope, param: str) -> bool:
+        """``function`` runs ``param`` as a model: calls it in a loop or with a state (``net(x, h)``), or calls its
+        state initialiser (``net.init_hidden(b)``). Only then are the importing modules asked what it is (reading
+        them costs a parse each), and read syntactically (the callees are being resolved)."""
+        for site in self.calls:
+            key = key_of(site.node.func) if site.scope is function else None
+            if key == param and (site.loop is not None or len(site.node.args) >= 2) or key is not None and \
+                    key.startswith(f"{param}.") and names_state_initialiser(key[len(param) + 1:]):
+                return True
+        return False
 
     def _callers(self, function: Scope) -> list[CallSite]:
         """The calls of ``function`` by its name (``train(...)``, ``self.step(...)``), without resolving callees."""

@@ -1255,7 +1255,7 @@ class ShapeFacts:
         ``init_hidden(self, batch)``. None unless every such state this file feeds a module agrees."""
         if function.summary is not None:
             return function.summary.state_batch
-        if not function.returns:
+        if not function.returns or not (self.uses or self.facts.is_state_initialiser(function)):
             return None
         if id(function) not in self._state_batches:
             self._state_batches[id(function)] = self._state_batch(function)

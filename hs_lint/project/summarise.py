@@ -96,7 +96,8 @@ def _function(facts: FileFacts, scope: Scope, module: str, names: dict[str, str]
         signature=facts.signature(scope) if scope.name == "forward" and scope.cls is not None else None,
         state_position=facts.state_position(scope) if scope.name == "forward" and scope.cls is not None else None,
         loader=facts.shapes.returned_loader(scope) if scope.node is not None and facts.builds_loaders else None,
-        state_batch=facts.shapes.state_batch(scope) if scope.node is not None else None,
+        state_batch=facts.shapes.state_batch(scope) if scope.node is not None and (
+            facts.recurrent_calls or facts.is_state_initialiser(scope)) else None,
     )
 
 
