@@ -67,11 +67,12 @@ class Batches:
         return self._trace(expr, scope, 0, _Origin(self._iterated_unsorted, self._next_unsorted,
                                                    self._fed_elsewhere))
 
-    def layout(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, str, bool] | None:
+    def layout(self, expr: cst.BaseExpression, scope: Scope, elsewhere: bool = True) -> tuple[str, str, bool] | None:
         """How the batch ``expr`` holds is laid out, when something visible says: (what it is, as a message says it;
         what laid it out; whether batch first). A field of a torchtext batch, by the file's sequential Fields
         (when they all agree); a batch padded by ``pad_sequence``, by its ``batch_first``; in a module's own file,
-        what a module that imports the class and calls it in a loop says (its summary's ``laid_inputs``)."""
+        what a module that imports the class and calls it in a loop says (its summary's ``laid_inputs``), unless
+        ``elsewhere`` is False."""
         text = self._trace(expr, scope, 0, _Origin(self._text_layout, self._next_text_layout, _nothing))
         if text is not None:
             first = text[1]
@@ -80,7 +81,7 @@ class Batches:
         first = as_bool(keyword_arg(pad, "batch_first"), False) if pad is not None else None
         if first is not None:
             return f"padded {_layout(first)} by `{self.facts.source(pad.func)}(...)`", "pad_sequence", first
-        return self._trace(expr, scope, 0, _Origin(_nothing, _nothing, self._laid_elsewhere))
+        return self._trace(expr, scope, 0, _Origin(_nothing, _nothing, self._laid_elsewhere)) if elsewhere else None
 
     def collated(self, expr: cst.BaseExpression, scope: Scope) -> cst.Call | None:
         """The DataLoader built in sight (default collate, no ``drop_last``; shuffling or not) whose batch ``expr``
@@ -383,8 +384,11 @@ class Batches:
     def fed_laid_out(self, qualified: Callable[[str], str]) -> tuple[tuple[str, int, bool, str], ...]:
         """(class, position, batch_first, what laid it out) for each call of an instance in a loop given a batch
         whose layout is known (``layout``): a module summary's ``laid_inputs``."""
+        facts = self.facts
+        if facts.fields_batch_first is None and not any(rnn_util(s.qualified, "pad_sequence") for s in facts.calls):
+            return ()  # nothing here lays a batch out
         return tuple(sorted({(qualified(cls), position, laid[2], laid[1]) for cls, position, given, scope
-                             in self._loop_inputs() if (laid := self.layout(given, scope)) is not None}))
+                             in self._loop_inputs() if (laid := self.layout(given, scope, False)) is not None}))
 
     def _loop_inputs(self) -> Iterator[tuple[str, int, cst.BaseExpression, Scope]]:
         """(class as written, position, argument, scope) of each positional argument of a call of an instance
