@@ -853,7 +853,7 @@ class ShapeFacts:
                 args[arg.keyword.value] = arg.value
             elif position >= positions:  # a family's members disagree on what this position is
                 opaque = True
-            elif not opaque and position < positions:
+            elif not opaque:
                 args[order[position]] = arg.value
                 position += 1
         values: dict[str, Value] = {}
